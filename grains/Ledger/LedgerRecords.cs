@@ -1,0 +1,126 @@
+using Campaigns.Grains.Campaigns;
+
+namespace Campaigns.Grains.Ledger;
+
+/// <summary>A voucher's stored state in the ledger. EXPIRED and lapsed holds are derived at read time.</summary>
+public enum StoredVoucherStatus
+{
+    Issued = 1,
+    Reserved = 2,
+    Redeemed = 3,
+}
+
+/// <summary>One row of the ledger's voucher table: the source of truth for a voucher.</summary>
+[GenerateSerializer, Immutable]
+public sealed record VoucherRecord
+{
+    [Id(0)] public required string Code { get; init; }
+    [Id(1)] public required string CampaignId { get; init; }
+    [Id(2)] public required int Shard { get; init; }
+    [Id(3)] public required string UserId { get; init; }
+    [Id(4)] public required string Channel { get; init; }
+    [Id(5)] public required string RequestId { get; init; }
+    /// <summary>The district the voucher was issued for; "" = any of the campaign's districts.</summary>
+    [Id(6)] public required string District { get; init; }
+    [Id(7)] public required StoredVoucherStatus Status { get; init; }
+    /// <summary>Bumped by every transition; transitions are conditional on it.</summary>
+    [Id(8)] public required long Version { get; init; }
+    [Id(9)] public required VoucherTerms Terms { get; init; }
+    [Id(10)] public required DateTimeOffset ValidFrom { get; init; }
+    [Id(11)] public required DateTimeOffset ValidUntil { get; init; }
+    [Id(12)] public required DateTimeOffset IssuedAt { get; init; }
+    /// <summary>The stock pool the voucher was drawn from: "" = shared, else a channel's quota.</summary>
+    [Id(13)] public required string Pool { get; init; }
+    [Id(14)] public string? MerchantId { get; init; }
+    [Id(15)] public string? OrderId { get; init; }
+    [Id(16)] public long OrderAmountCents { get; init; }
+    [Id(17)] public long DiscountCents { get; init; }
+    [Id(18)] public DateTimeOffset? ReservedUntil { get; init; }
+    [Id(19)] public DateTimeOffset? RedeemedAt { get; init; }
+    /// <summary>The issuance day (Asia/Shanghai) the per-user daily limit counts against.</summary>
+    [Id(20)] public required DateOnly IssuedDay { get; init; }
+}
+
+public enum RedemptionEventType
+{
+    Reserved = 1,
+    Cancelled = 2,
+    Redeemed = 3,
+    Refunded = 4,
+}
+
+/// <summary>One redemption event. Unique keys: (code, order id) for Redeemed, (code, refund id) for Refunded.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RedemptionEventRecord
+{
+    /// <summary>Ledger sequence; 0 until stored.</summary>
+    [Id(0)] public long Sequence { get; init; }
+    [Id(1)] public required RedemptionEventType Type { get; init; }
+    [Id(2)] public required string Code { get; init; }
+    [Id(3)] public required string CampaignId { get; init; }
+    [Id(4)] public required string MerchantId { get; init; }
+    [Id(5)] public required string OrderId { get; init; }
+    [Id(6)] public string? RefundId { get; init; }
+    [Id(7)] public required long OrderAmountCents { get; init; }
+    /// <summary>Positive for Redeemed (and the quote of Reserved), negative for Refunded, 0 for Cancelled.</summary>
+    [Id(8)] public required long DiscountCents { get; init; }
+    [Id(9)] public required DateTimeOffset OccurredAt { get; init; }
+    /// <summary>The redeeming merchant's district (for stats by district).</summary>
+    [Id(10)] public required string MerchantDistrict { get; init; }
+}
+
+/// <summary>A shard's grant of stock from one pool, and how much of it the shard has issued.</summary>
+[GenerateSerializer, Immutable]
+public sealed record StockLeaseRecord(
+    [property: Id(0)] int Shard,
+    [property: Id(1)] string Pool,
+    [property: Id(2)] long Granted,
+    [property: Id(3)] long Issued);
+
+/// <summary>
+/// Vouchers a shard commits in one transaction. Each is inserted unless its (campaign, channel,
+/// request id) already exists; each inserted voucher counts against its user's limits and its
+/// pool's lease.
+/// </summary>
+public sealed record IssueBatch(
+    string CampaignId,
+    int Shard,
+    IReadOnlyList<VoucherRecord> Vouchers,
+    int PerUserLimit,
+    int PerUserDailyLimit);
+
+/// <summary>What a batch commit did: request ids whose key was already taken were not inserted.</summary>
+public sealed record IssueBatchResult(IReadOnlySet<string> ConflictingRequestIds);
+
+/// <summary>
+/// A guard in the ledger refused a write the grain believed valid: its memory is behind the
+/// ledger (e.g. a duplicate activation). Nothing was written; the grain must reload.
+/// </summary>
+public sealed class LedgerConflictException(string message) : Exception(message);
+
+/// <summary>Figures for campaign stats, computed from the ledger at <c>asOf</c>.</summary>
+public sealed record CampaignTotals
+{
+    public long Issued { get; init; }
+    public long IssuedLiabilityCents { get; init; }
+    public long Reserved { get; init; }
+    public long Redeemed { get; init; }
+    public long Refunded { get; init; }
+    public long Expired { get; init; }
+    public long RedeemedDiscountCents { get; init; }
+    public long RedeemedOrderTotalCents { get; init; }
+    public IReadOnlyDictionary<string, (long Issued, long Redeemed)> ByChannel { get; init; } = new Dictionary<string, (long, long)>();
+    public IReadOnlyDictionary<string, (long Issued, long Redeemed, long RedeemedDiscountCents)> ByDistrict { get; init; } = new Dictionary<string, (long, long, long)>();
+}
+
+/// <summary>A merchant's subsidy, from the redemption events.</summary>
+public sealed record SettlementTotals(
+    long Redemptions,
+    long Refunds,
+    long DiscountCents,
+    long OrderTotalCents,
+    long RefundedDiscountCents,
+    long RefundedOrderTotalCents)
+{
+    public long NetSubsidyCents => DiscountCents - RefundedDiscountCents;
+}
