@@ -1,0 +1,15 @@
+namespace Campaigns.Grains.Access;
+
+/// <summary>One API key, keyed by its key id.</summary>
+public interface IApiKeyGrain : IGrainWithStringKey
+{
+    /// <summary>Stores a new key (MERCHANT_NOT_FOUND for a merchant key of an unregistered merchant).</summary>
+    Task<ApiKeyRecord> CreateAsync(Role role, string principalId, string description, byte[] secretHash);
+
+    /// <summary>The principal if the secret matches a live key; null otherwise.</summary>
+    [AlwaysInterleave]
+    Task<Principal?> VerifyAsync(byte[] secretHash);
+
+    /// <summary>Revokes the key at once; revoking twice is harmless. VERIFY fails from then on.</summary>
+    Task<ApiKeyRecord> RevokeAsync();
+}

@@ -1,0 +1,311 @@
+using Campaigns.Grains.Common;
+using Campaigns.Grains.Issuance;
+using Campaigns.Grains.Ledger;
+using Microsoft.Extensions.Logging;
+
+namespace Campaigns.Grains.Campaigns;
+
+/// <summary>
+/// Owns a campaign's definition and status (grain state) and hands out its stock as leases
+/// (ledger rows). Reentrant so that shards asking for stock and shards surrendering it can
+/// interleave; every change of state or leases runs under one gate, one at a time.
+/// </summary>
+[Reentrant]
+public sealed class CampaignGrain(
+    [PersistentState("campaign", StorageNames.Grains)] IPersistentState<CampaignState> state,
+    ILedger ledger,
+    TimeProvider clock,
+    ILogger<CampaignGrain> logger) : Grain, ICampaignGrain
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    // Leases as the ledger holds them: granted units per (shard, pool). Rebuilt on activation.
+    private readonly Dictionary<(int Shard, string Pool), long> _granted = [];
+
+    private string CampaignId => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.Definition is not null)
+        {
+            await ReloadLeasesAsync();
+        }
+    }
+
+    public async Task<CampaignSnapshot> CreateAsync(CampaignDefinition definition)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (state.State.Definition is { } existing)
+            {
+                return existing.SameAs(definition)
+                    ? Snapshot()
+                    : throw new CampaignsException(Refusal.CampaignExists,
+                        $"campaign '{CampaignId}' already exists with a different definition");
+            }
+
+            if (definition.CampaignId != CampaignId)
+            {
+                throw CampaignsException.Invalid("campaign_id", "does not match the grain");
+            }
+
+            definition.Validate();
+            var now = clock.GetUtcNow();
+            // Listed first: a directory entry without a campaign is skipped when listing, while a
+            // campaign missing from the directory would be invisible.
+            await ledger.RegisterCampaignAsync(CampaignId, now);
+            await WriteAsync(new CampaignState
+            {
+                Definition = definition,
+                Status = CampaignStatus.Draft,
+                CreatedAt = now,
+                UpdatedAt = now,
+                TotalStock = definition.TotalStock,
+                BudgetCents = definition.BudgetCents,
+            });
+            logger.LogInformation("Campaign {CampaignId} created: {Stock} vouchers, {Shards} shards",
+                CampaignId, definition.TotalStock, definition.ShardCount);
+            return Snapshot();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public Task<CampaignSnapshot> GetAsync() => Task.FromResult(Snapshot());
+
+    public Task<CampaignSnapshot?> FindAsync() =>
+        Task.FromResult(state.State.Definition is null ? null : Snapshot());
+
+    public Task<CampaignSnapshot> StartAsync() => ChangeStatusAsync(CampaignAction.Start);
+
+    public Task<CampaignSnapshot> PauseAsync() => ChangeStatusAsync(CampaignAction.Pause);
+
+    public Task<CampaignSnapshot> ResumeAsync() => ChangeStatusAsync(CampaignAction.Resume);
+
+    public Task<CampaignSnapshot> EndAsync() => ChangeStatusAsync(CampaignAction.End);
+
+    private async Task<CampaignSnapshot> ChangeStatusAsync(CampaignAction action)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            var current = Snapshot();
+            if (CampaignLifecycle.AlreadyDone(current.Status, action))
+            {
+                return current;
+            }
+
+            var next = CampaignLifecycle.Apply(current.Status, action);
+            await WriteAsync(state.State with { Status = next, UpdatedAt = clock.GetUtcNow() });
+            logger.LogInformation("Campaign {CampaignId}: {From} -> {To}", CampaignId, current.Status, next);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        var snapshot = Snapshot();
+        await TellShardsAsync(snapshot);
+        return snapshot;
+    }
+
+    public async Task<CampaignSnapshot> AddStockAsync(string requestId, long additionalStock, long additionalBudgetCents)
+    {
+        Identifiers.RequireKey("request_id", requestId);
+        if (additionalStock < 0 || additionalBudgetCents < 0)
+        {
+            throw CampaignsException.Invalid(additionalStock < 0 ? "additional_stock" : "additional_budget_cents", "must not be negative");
+        }
+
+        if (additionalStock == 0 && additionalBudgetCents == 0)
+        {
+            throw CampaignsException.Invalid("additional_stock", "or additional_budget_cents must be positive");
+        }
+
+        await _gate.WaitAsync();
+        try
+        {
+            var current = Snapshot();
+            if (state.State.TopUps.TryGetValue(requestId, out var earlier))
+            {
+                return earlier.AdditionalStock == additionalStock && earlier.AdditionalBudgetCents == additionalBudgetCents
+                    ? current
+                    : throw new CampaignsException(Refusal.IdempotencyKeyReused,
+                        $"request_id '{requestId}' already added {earlier.AdditionalStock} vouchers and {earlier.AdditionalBudgetCents} cents");
+            }
+
+            if (current.Status == CampaignStatus.Ended)
+            {
+                throw new CampaignsException(Refusal.CampaignEnded, "an ended campaign takes no more stock");
+            }
+
+            if (current.TotalStock + additionalStock > CampaignDefinition.MaxStock)
+            {
+                throw CampaignsException.Invalid("additional_stock", $"would take the stock past {CampaignDefinition.MaxStock}");
+            }
+
+            if (current.BudgetCents == 0 && additionalBudgetCents > 0)
+            {
+                throw CampaignsException.Invalid("additional_budget_cents", "the campaign has no budget cap to raise");
+            }
+
+            var now = clock.GetUtcNow();
+            await WriteAsync(state.State with
+            {
+                TotalStock = current.TotalStock + additionalStock,
+                BudgetCents = current.BudgetCents + additionalBudgetCents,
+                UpdatedAt = now,
+                TopUps = new Dictionary<string, StockTopUp>(state.State.TopUps)
+                {
+                    [requestId] = new(additionalStock, additionalBudgetCents, now),
+                },
+            });
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        var snapshot = Snapshot();
+        await TellShardsAsync(snapshot);
+        return snapshot;
+    }
+
+    public async Task<StockGrant> RequestStockAsync(int shard, string channel, long wanted)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            var campaign = Snapshot();
+            if (campaign.IssuanceRefusal(clock.GetUtcNow()) is { } refusal)
+            {
+                return new StockGrant(StockCapacity.SharedPool, 0, refusal);
+            }
+
+            var capacity = campaign.Capacity;
+            foreach (var pool in capacity.PoolsFor(channel))
+            {
+                var poolCapacity = capacity.PoolCapacity(pool);
+                var free = poolCapacity - GrantedFrom(pool);
+                if (free <= 0)
+                {
+                    free += await ReclaimIdleLeasesAsync(pool, shard);
+                }
+
+                var amount = LeaseSizing.Grant(wanted, free, campaign.Definition.ShardCount);
+                if (amount == 0)
+                {
+                    continue;
+                }
+
+                if (!await ledger.GrantLeaseAsync(CampaignId, shard, pool, amount, poolCapacity))
+                {
+                    // The ledger knows grants we do not: another activation granted them. Relearn.
+                    await ReloadLeasesAsync();
+                    throw new CampaignsException(Refusal.Unavailable, "stock leases changed under this activation; retry");
+                }
+
+                _granted[(shard, pool)] = _granted.GetValueOrDefault((shard, pool)) + amount;
+                return new StockGrant(pool, amount, null);
+            }
+
+            return new StockGrant(StockCapacity.SharedPool, 0, ExhaustionReason(capacity, channel));
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Asks the other shards holding leases from <paramref name="pool"/> for what they have not
+    /// spent, and takes it back in the ledger. Without this a shard whose users went quiet would
+    /// strand stock while other shards' users are told it is sold out.
+    /// </summary>
+    private async Task<long> ReclaimIdleLeasesAsync(string pool, int requestingShard)
+    {
+        long reclaimed = 0;
+        var holders = _granted.Where(g => g.Key.Pool == pool && g.Key.Shard != requestingShard && g.Value > 0)
+            .Select(g => g.Key.Shard).ToList();
+        foreach (var shard in holders)
+        {
+            var poolGrain = GrainFactory.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(CampaignId, shard));
+            var surrendered = await poolGrain.SurrenderAsync(pool);
+            if (surrendered <= 0)
+            {
+                continue;
+            }
+
+            if (await ledger.ReclaimLeaseAsync(CampaignId, shard, pool, surrendered))
+            {
+                _granted[(shard, pool)] -= surrendered;
+                reclaimed += surrendered;
+            }
+            else
+            {
+                // The shard gave up units the ledger says it already spent: its memory was stale.
+                // The units stay leased to it (safe: never oversold) and it relearns on reactivation.
+                logger.LogWarning("Campaign {CampaignId}: shard {Shard} surrendered {Units} units the ledger could not reclaim",
+                    CampaignId, shard, surrendered);
+            }
+        }
+
+        return reclaimed;
+    }
+
+    private Refusal ExhaustionReason(StockCapacity capacity, string channel)
+    {
+        var elsewhere = capacity.AllPools.Except(capacity.PoolsFor(channel))
+            .Sum(pool => capacity.PoolCapacity(pool) - GrantedFrom(pool));
+        return elsewhere > 0 ? Refusal.ChannelQuotaExhausted
+            : capacity.BudgetBinds ? Refusal.BudgetExhausted
+            : Refusal.SoldOut;
+    }
+
+    private long GrantedFrom(string pool) => _granted.Where(g => g.Key.Pool == pool).Sum(g => g.Value);
+
+    private async Task ReloadLeasesAsync()
+    {
+        _granted.Clear();
+        foreach (var lease in await ledger.LoadLeasesAsync(CampaignId))
+        {
+            _granted[(lease.Shard, lease.Pool)] = lease.Granted;
+        }
+    }
+
+    private async Task TellShardsAsync(CampaignSnapshot snapshot)
+    {
+        // Best effort: a shard that misses this learns the campaign's state when it next activates
+        // or asks for stock; the ledger guards keep the money right either way.
+        var calls = Enumerable.Range(0, snapshot.Definition.ShardCount)
+            .Select(shard => GrainFactory.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(CampaignId, shard)).RefreshAsync(snapshot));
+        try
+        {
+            await Task.WhenAll(calls);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Campaign {CampaignId}: not every shard heard of the change", CampaignId);
+        }
+    }
+
+    private CampaignSnapshot Snapshot()
+    {
+        var s = state.State;
+        if (s.Definition is null)
+        {
+            throw new CampaignsException(Refusal.CampaignNotFound, $"no campaign '{CampaignId}'");
+        }
+
+        return new CampaignSnapshot(s.Definition, s.Status, s.CreatedAt, s.UpdatedAt, s.TotalStock, s.BudgetCents);
+    }
+
+    private Task WriteAsync(CampaignState next) => state.ReplaceAsync(next, ex =>
+    {
+        logger.LogError(ex, "Campaign {CampaignId}: state write failed", CampaignId);
+        DeactivateOnIdle();
+    });
+}

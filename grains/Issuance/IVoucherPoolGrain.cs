@@ -1,0 +1,61 @@
+using Campaigns.Grains.Campaigns;
+using Campaigns.Grains.Common;
+using Campaigns.Grains.Ledger;
+
+namespace Campaigns.Grains.Issuance;
+
+/// <summary>A partner's claim of one voucher for one user.</summary>
+[GenerateSerializer, Immutable]
+public sealed record IssueClaim(
+    [property: Id(0)] string Channel,
+    [property: Id(1)] string UserId,
+    [property: Id(2)] string RequestId,
+    [property: Id(3)] string District);
+
+/// <summary>The answer to one claim: a voucher (first time or replayed) or a refusal.</summary>
+[GenerateSerializer, Immutable]
+public sealed record IssueOutcome(
+    [property: Id(0)] string RequestId,
+    [property: Id(1)] VoucherRecord? Voucher,
+    [property: Id(2)] bool Replayed,
+    [property: Id(3)] Refusal? Refusal,
+    [property: Id(4)] string? Message)
+{
+    public static IssueOutcome Issued(string requestId, VoucherRecord voucher, bool replayed) => new(requestId, voucher, replayed, null, null);
+
+    public static IssueOutcome Refused(string requestId, Refusal refusal, string message) => new(requestId, null, false, refusal, message);
+}
+
+/// <summary>
+/// One shard of a campaign's issuing, keyed "campaignId/shard". Every claim of one user lands
+/// on one shard (<see cref="ShardRouting"/>), so per-user limits and idempotency are decided
+/// here, in memory, before any stock is taken. Claims that arrive while a write is in flight
+/// are committed together as the next batch, and each is answered only once its batch is durable.
+/// </summary>
+public interface IVoucherPoolGrain : IGrainWithStringKey
+{
+    /// <summary>Issues or refuses each claim; claims are independent of one another.</summary>
+    Task<IReadOnlyList<IssueOutcome>> IssueAsync(IReadOnlyList<IssueClaim> claims);
+
+    /// <summary>The campaign tells its shards about a change of status or stock.</summary>
+    Task RefreshAsync(CampaignSnapshot campaign);
+
+    /// <summary>Gives back the unspent part of this shard's lease from a pool; returns how much.</summary>
+    Task<long> SurrenderAsync(string pool);
+}
+
+/// <summary>Which shard a user's claims go to.</summary>
+public static class ShardRouting
+{
+    public static string PoolKey(string campaignId, int shard) => $"{campaignId}/{shard}";
+
+    public static (string CampaignId, int Shard) ParsePoolKey(string key)
+    {
+        var slash = key.LastIndexOf('/');
+        return (key[..slash], int.Parse(key[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>A stable hash of the user id (XxHash32 of its UTF-8), the same on every silo and run.</summary>
+    public static int ShardFor(string userId, int shardCount) =>
+        (int)(System.IO.Hashing.XxHash32.HashToUInt32(System.Text.Encoding.UTF8.GetBytes(userId)) % (uint)shardCount);
+}

@@ -1,0 +1,126 @@
+using Campaigns.Grains.Campaigns;
+using Campaigns.Grains.Common;
+using Campaigns.Grains.Ledger;
+using Campaigns.Grains.Merchants;
+using Microsoft.Extensions.Logging;
+
+namespace Campaigns.Grains.Redemption;
+
+/// <summary>
+/// Applies <see cref="VoucherRedemption"/> to one voucher. Not reentrant: one call at a time.
+/// Memory is a cache of the ledger row, read on activation; each transition is written with
+/// "WHERE version = the version decided from", and a lost race rereads and decides again.
+/// </summary>
+public sealed class VoucherGrain(ILedger ledger, TimeProvider clock, ILogger<VoucherGrain> logger) : Grain, IVoucherGrain
+{
+    private VoucherRecord? _voucher;
+    private List<RedemptionEventRecord> _events = [];
+
+    private string Code => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => ReloadAsync();
+
+    public Task<VoucherView> GetAsync() => Task.FromResult(View(Voucher()));
+
+    public async Task<ReservationReceipt> ReserveAsync(string merchantId, string orderId, long orderAmountCents, int holdSeconds)
+    {
+        var merchant = await MerchantAsync(merchantId);
+        var after = await ApplyAsync(v => VoucherRedemption.Reserve(v, merchant, orderId, orderAmountCents,
+            holdSeconds == 0 ? VoucherRedemption.DefaultHoldSeconds : holdSeconds, clock.GetUtcNow()));
+        // A replay of a reservation that has since been confirmed answers with its quote; the
+        // hold's end is then the redemption time.
+        return new ReservationReceipt(after.Code, after.CampaignId, merchantId, orderId, after.OrderAmountCents,
+            after.DiscountCents, after.ReservedUntil ?? after.RedeemedAt ?? clock.GetUtcNow());
+    }
+
+    public async Task<RedemptionReceipt> ConfirmAsync(string merchantId, string orderId)
+    {
+        var merchant = await MerchantAsync(merchantId);
+        await ApplyAsync(v => VoucherRedemption.Confirm(v, _events, merchant, orderId, clock.GetUtcNow()));
+        return Receipt(orderId);
+    }
+
+    public async Task<VoucherView> CancelAsync(string merchantId, string orderId)
+    {
+        var merchant = await MerchantAsync(merchantId);
+        return View(await ApplyAsync(v => VoucherRedemption.Cancel(v, _events, merchant, orderId, clock.GetUtcNow())));
+    }
+
+    public async Task<RedemptionReceipt> RedeemAsync(string merchantId, string orderId, long orderAmountCents)
+    {
+        var merchant = await MerchantAsync(merchantId);
+        await ApplyAsync(v => VoucherRedemption.Redeem(v, _events, merchant, orderId, orderAmountCents, clock.GetUtcNow()));
+        return Receipt(orderId);
+    }
+
+    public async Task<VoucherView> RefundAsync(string merchantId, string orderId, string refundId)
+    {
+        var merchant = await MerchantAsync(merchantId);
+        var campaign = await GrainFactory.GetGrain<ICampaignGrain>(Voucher().CampaignId).GetAsync();
+        return View(await ApplyAsync(v => VoucherRedemption.Refund(v, _events, merchant, orderId, refundId,
+            campaign.Definition.RefundWindowDays, clock.GetUtcNow())));
+    }
+
+    /// <summary>
+    /// Decides on the cached row and writes conditionally. If the ledger moved under us (another
+    /// activation wrote), reread and decide again: the second decision sees the winner's write.
+    /// </summary>
+    private async Task<VoucherRecord> ApplyAsync(Func<VoucherRecord, RedemptionStep> decide)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var current = Voucher();
+            var step = decide(current);
+            if (!step.Changes)
+            {
+                return step.After;
+            }
+
+            bool written;
+            try
+            {
+                written = await ledger.TryTransitionAsync(step.After, current.Version, step.Event!);
+            }
+            catch (Exception ex)
+            {
+                // Unknown outcome: forget the cache so the next call rereads the ledger.
+                logger.LogError(ex, "Voucher {Code}: transition write failed", Code);
+                DeactivateOnIdle();
+                throw new CampaignsException(Refusal.Unavailable, "the ledger is unavailable; retry with the same order id");
+            }
+
+            if (written)
+            {
+                _voucher = step.After;
+                _events.Add(step.Event!);
+                return step.After;
+            }
+
+            await ReloadAsync();
+        }
+
+        throw new CampaignsException(Refusal.Unavailable, "the voucher is changing under concurrent calls; retry");
+    }
+
+    private async Task ReloadAsync()
+    {
+        _voucher = await ledger.GetVoucherAsync(Code);
+        _events = _voucher is null ? [] : [.. await ledger.GetRedemptionEventsAsync(Code)];
+    }
+
+    private async Task<MerchantProfile> MerchantAsync(string merchantId)
+    {
+        Identifiers.RequireName("merchant_id", merchantId);
+        Voucher(); // an unknown code is VOUCHER_NOT_FOUND before anything else
+        return await GrainFactory.GetGrain<IMerchantGrain>(merchantId).GetAsync();
+    }
+
+    private RedemptionReceipt Receipt(string orderId) =>
+        RedemptionReceipt.From(VoucherRedemption.RedeemedEvent(_events, orderId)
+            ?? throw new InvalidOperationException($"voucher {Code}: no redemption event for order {orderId}"));
+
+    private VoucherView View(VoucherRecord v) => new(v, VoucherRedemption.StatusAt(v, clock.GetUtcNow()));
+
+    private VoucherRecord Voucher() => _voucher
+        ?? throw new CampaignsException(Refusal.VoucherNotFound, "no voucher with this code");
+}
