@@ -25,11 +25,12 @@ public sealed record Principal(
 /// </summary>
 public static class ApiKeySecret
 {
-    public static (string KeyId, string Token) New()
+    /// <summary>A new key: its id, the token shown once to its owner, and the hash that is stored.</summary>
+    public static (string KeyId, string Token, byte[] SecretHash) New()
     {
         var keyId = "key_" + Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(9));
         var secret = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
-        return (keyId, keyId + "." + secret);
+        return (keyId, keyId + "." + secret, Hash(secret));
     }
 
     /// <summary>Splits a presented token; false for anything not shaped like one of ours.</summary>

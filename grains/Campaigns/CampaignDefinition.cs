@@ -167,5 +167,5 @@ public sealed record CampaignDefinition
 
     /// <summary>Shards for an expected peak: one shard group-commits a few thousand claims a second.</summary>
     public static int ShardsFor(int expectedPeakClaimsPerSecond) =>
-        expectedPeakClaimsPerSecond <= 0 ? 4 : Math.Clamp((expectedPeakClaimsPerSecond + 2_499) / 2_500, 1, MaxShards);
+        expectedPeakClaimsPerSecond <= 0 ? 4 : (int)Math.Clamp((expectedPeakClaimsPerSecond + 2_499L) / 2_500, 1, MaxShards);
 }

@@ -17,6 +17,8 @@ public sealed class CampaignGrain(
     TimeProvider clock,
     ILogger<CampaignGrain> logger) : Grain, ICampaignGrain
 {
+    private static readonly TimeSpan SurrenderTimeout = TimeSpan.FromSeconds(2);
+
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     // Leases as the ledger holds them: granted units per (shard, pool). Rebuilt on activation.
@@ -232,8 +234,21 @@ public sealed class CampaignGrain(
             .Select(g => g.Key.Shard).ToList();
         foreach (var shard in holders)
         {
-            var poolGrain = GrainFactory.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(CampaignId, shard));
-            var surrendered = await poolGrain.SurrenderAsync(pool);
+            long surrendered;
+            try
+            {
+                // Bounded: a shard that is deactivating waits for its own pending claims, which may
+                // be waiting on this very grant. Skipping it breaks that cycle; its units stay
+                // leased to it (never oversold) and come back when it reactivates.
+                surrendered = await GrainFactory.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(CampaignId, shard))
+                    .SurrenderAsync(pool).WaitAsync(SurrenderTimeout);
+            }
+            catch (Exception ex) when (ex is TimeoutException or OrleansException)
+            {
+                logger.LogWarning("Campaign {CampaignId}: shard {Shard} did not answer a surrender request", CampaignId, shard);
+                continue;
+            }
+
             if (surrendered <= 0)
             {
                 continue;

@@ -25,7 +25,7 @@ public sealed class VoucherGrain(ILedger ledger, TimeProvider clock, ILogger<Vou
     public async Task<ReservationReceipt> ReserveAsync(string merchantId, string orderId, long orderAmountCents, int holdSeconds)
     {
         var merchant = await MerchantAsync(merchantId);
-        var after = await ApplyAsync(v => VoucherRedemption.Reserve(v, merchant, orderId, orderAmountCents,
+        var after = await ApplyAsync(v => VoucherRedemption.Reserve(v, _events, merchant, orderId, orderAmountCents,
             holdSeconds == 0 ? VoucherRedemption.DefaultHoldSeconds : holdSeconds, clock.GetUtcNow()));
         // A replay of a reservation that has since been confirmed answers with its quote; the
         // hold's end is then the redemption time.

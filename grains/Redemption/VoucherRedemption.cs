@@ -44,7 +44,7 @@ public static class VoucherRedemption
         _ => VoucherStatus.Issued,
     };
 
-    public static RedemptionStep Reserve(VoucherRecord v, MerchantProfile merchant, string orderId, long orderAmountCents, int holdSeconds, DateTimeOffset now)
+    public static RedemptionStep Reserve(VoucherRecord v, IReadOnlyList<RedemptionEventRecord> events, MerchantProfile merchant, string orderId, long orderAmountCents, int holdSeconds, DateTimeOffset now)
     {
         Identifiers.RequireKey("order_id", orderId);
         RequireAmount(orderAmountCents);
@@ -53,13 +53,19 @@ public static class VoucherRedemption
             throw CampaignsException.Invalid("hold_seconds", $"must be 1-{MaxHoldSeconds} (default {DefaultHoldSeconds})");
         }
 
-        var status = StatusAt(v, now);
-        if (HeldOrRedeemedBy(v, status, merchant.MerchantId, orderId))
+        if (HeldOrRedeemedBy(v, merchant.MerchantId, orderId, now))
         {
             return v.OrderAmountCents == orderAmountCents ? new RedemptionStep(v, null) : throw AmountChanged(orderId);
         }
 
-        RequireSpendable(v, status, merchant, now);
+        if (RedeemedEvent(events, orderId) is not null)
+        {
+            // The order redeemed this voucher before and was refunded: its key is spent.
+            throw new CampaignsException(Refusal.IdempotencyKeyReused,
+                $"order '{orderId}' already redeemed and refunded this voucher; use a new order id");
+        }
+
+        RequireSpendable(v, StatusAt(v, now), merchant, now);
         var discount = v.Terms.DiscountFor(orderAmountCents);
         var next = v with
         {
@@ -137,19 +143,20 @@ public static class VoucherRedemption
         RequireAmount(orderAmountCents);
         if (RedeemedEvent(events, orderId) is { } done)
         {
-            return done.MerchantId == merchant.MerchantId && done.OrderAmountCents == orderAmountCents ? new RedemptionStep(v, null)
-                : v.Status == StoredVoucherStatus.Redeemed ? throw AlreadyRedeemed()
-                : throw AmountChanged(orderId);
+            // Same merchant: a retry (same amount) or a changed request. Another merchant reusing
+            // the order id on a spent voucher is told what matters to it: the voucher is used.
+            return done.MerchantId == merchant.MerchantId
+                ? done.OrderAmountCents == orderAmountCents ? new RedemptionStep(v, null) : throw AmountChanged(orderId)
+                : v.Status == StoredVoucherStatus.Redeemed ? throw AlreadyRedeemed() : throw AmountChanged(orderId);
         }
 
-        var status = StatusAt(v, now);
-        if (status == VoucherStatus.Reserved && v.OrderId == orderId && v.MerchantId == merchant.MerchantId)
+        if (HeldOrRedeemedBy(v, merchant.MerchantId, orderId, now))
         {
             // The till reserved first and now redeems in one step: that is a confirm.
             return v.OrderAmountCents == orderAmountCents ? Confirm(v, events, merchant, orderId, now) : throw AmountChanged(orderId);
         }
 
-        RequireSpendable(v, status, merchant, now);
+        RequireSpendable(v, StatusAt(v, now), merchant, now);
         var discount = v.Terms.DiscountFor(orderAmountCents);
         var next = v with
         {
@@ -203,8 +210,13 @@ public static class VoucherRedemption
     public static RedemptionEventRecord? RedeemedEvent(IReadOnlyList<RedemptionEventRecord> events, string orderId) =>
         events.FirstOrDefault(e => e.Type == RedemptionEventType.Redeemed && e.OrderId == orderId);
 
-    private static bool HeldOrRedeemedBy(VoucherRecord v, VoucherStatus status, string merchantId, string orderId) =>
-        status is VoucherStatus.Reserved or VoucherStatus.Redeemed && v.OrderId == orderId && v.MerchantId == merchantId;
+    /// <summary>
+    /// The order holds a live reservation of the voucher or has redeemed it. Judged on the stored
+    /// state, not on expiry: a live hold is honoured even once the voucher's validity has ended.
+    /// </summary>
+    private static bool HeldOrRedeemedBy(VoucherRecord v, string merchantId, string orderId, DateTimeOffset now) =>
+        v.OrderId == orderId && v.MerchantId == merchantId
+        && (v.Status == StoredVoucherStatus.Redeemed || (v.Status == StoredVoucherStatus.Reserved && v.ReservedUntil > now));
 
     private static void RequireSpendable(VoucherRecord v, VoucherStatus status, MerchantProfile merchant, DateTimeOffset now)
     {
