@@ -1,0 +1,539 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
+using static Campaigns.Grains.Ledger.Sqlite.SqliteLedgerRows;
+
+namespace Campaigns.Grains.Ledger.Sqlite;
+
+/// <summary>
+/// The voucher ledger in one SQLite file: the embedded default's backend. Register one instance
+/// per database file, since its write gate is what keeps writers from queueing inside SQLite.
+/// </summary>
+/// <remarks>
+/// Microsoft.Data.Sqlite runs synchronously even behind its async methods, so this class calls
+/// the synchronous ones and is asynchronous only where it waits for the write gate.
+/// </remarks>
+public sealed class SqliteLedger(string connectionString) : ILedger
+{
+    private const int SqliteConstraintUnique = 2067;
+
+    // SQLite has one writer. Queued here, writers wait their turn without sleeping; left to
+    // SQLite's busy handler they would back off 1..100 ms each and wreck tail latency.
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+
+    public async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
+    {
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            using var connection = Open();
+
+            // WAL lets readers run beside the writer. The mode is stored in the file, and cannot
+            // be switched inside a transaction.
+            using (var wal = Command(connection, null, "PRAGMA journal_mode = WAL;"))
+            {
+                wal.ExecuteNonQuery();
+            }
+
+            // Immediate: two silos starting on one file migrate one after the other.
+            using var transaction = connection.BeginTransaction(deferred: false);
+            using (var versionTable = Command(connection, transaction, SqliteLedgerSchema.VersionTable))
+            {
+                versionTable.ExecuteNonQuery();
+            }
+
+            long applied;
+            using (var current = Command(connection, transaction, "SELECT COALESCE(MAX(version), 0) FROM schema_version;"))
+            {
+                applied = (long)current.ExecuteScalar()!;
+            }
+
+            foreach (var (version, sql) in SqliteLedgerSchema.Migrations.Where(m => m.Version > applied))
+            {
+                using var migrate = Command(connection, transaction, sql);
+                migrate.ExecuteNonQuery();
+                using var record = Command(connection, transaction,
+                    "INSERT INTO schema_version (version, applied_at) VALUES (@version, @now);",
+                    ("version", version), ("now", Millis(DateTimeOffset.UtcNow)));
+                record.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    // ---- issuance ----
+
+    public Task<IssueBatchResult> CommitIssueBatchAsync(IssueBatch batch)
+    {
+        if (batch.Vouchers.Count == 0)
+        {
+            return Task.FromResult(new IssueBatchResult(new HashSet<string>()));
+        }
+
+        if (batch.Vouchers.FirstOrDefault(v => v.CampaignId != batch.CampaignId || v.Shard != batch.Shard) is { } stray)
+        {
+            // The lease charged is the batch's; a voucher of another shard would be charged to the wrong one.
+            throw new ArgumentException(
+                $"voucher {stray.Code} belongs to {stray.CampaignId}/{stray.Shard}, not to the batch's {batch.CampaignId}/{batch.Shard}", nameof(batch));
+        }
+
+        return WriteAsync(transaction =>
+        {
+            var taken = new HashSet<string>(StringComparer.Ordinal);
+            var issuedByPool = new Dictionary<string, long>(StringComparer.Ordinal);
+
+            using var insertVoucher = new PreparedStatement(transaction,
+                $"""
+                INSERT INTO vouchers ({string.Join(", ", VoucherInsertColumns)})
+                VALUES ({string.Join(", ", VoucherInsertColumns.Select(c => "@" + c))})
+                ON CONFLICT (campaign_id, channel, request_id) DO NOTHING;
+                """,
+                VoucherInsertColumns);
+            using var countUser = new PreparedStatement(transaction,
+                """
+                INSERT INTO user_claims (campaign_id, user_id, issued) VALUES (@campaign, @user, 1)
+                ON CONFLICT (campaign_id, user_id) DO UPDATE SET issued = issued + 1
+                RETURNING issued;
+                """,
+                ["campaign", "user"]);
+            using var countUserDay = batch.PerUserDailyLimit > 0
+                ? new PreparedStatement(transaction,
+                    """
+                    INSERT INTO user_daily_claims (campaign_id, user_id, day, issued) VALUES (@campaign, @user, @day, 1)
+                    ON CONFLICT (campaign_id, user_id, day) DO UPDATE SET issued = issued + 1
+                    RETURNING issued;
+                    """,
+                    ["campaign", "user", "day"])
+                : null;
+
+            foreach (var voucher in batch.Vouchers)
+            {
+                if (insertVoucher.Execute(VoucherValues(voucher)) == 0)
+                {
+                    taken.Add(voucher.RequestId);
+                    continue;
+                }
+
+                // The counts are the ledger's, not the grain's: a grain that missed a write
+                // (duplicate activation) is caught here rather than over-issuing a user.
+                var userIssued = (long)countUser.Scalar(batch.CampaignId, voucher.UserId)!;
+                if (batch.PerUserLimit > 0 && userIssued > batch.PerUserLimit)
+                {
+                    throw new LedgerConflictException(
+                        $"user {voucher.UserId} would hold {userIssued} vouchers of {batch.CampaignId}, past the limit of {batch.PerUserLimit}");
+                }
+
+                if (countUserDay is not null)
+                {
+                    var dayIssued = (long)countUserDay.Scalar(batch.CampaignId, voucher.UserId, DayNumber(voucher.IssuedDay))!;
+                    if (dayIssued > batch.PerUserDailyLimit)
+                    {
+                        throw new LedgerConflictException(
+                            $"user {voucher.UserId} would hold {dayIssued} vouchers of {batch.CampaignId} on {voucher.IssuedDay:yyyy-MM-dd}, past the daily limit of {batch.PerUserDailyLimit}");
+                    }
+                }
+
+                issuedByPool[voucher.Pool] = issuedByPool.GetValueOrDefault(voucher.Pool) + 1;
+            }
+
+            // Σ issued ≤ Σ granted per lease: the database refuses what the grain's memory allowed
+            // if that memory was stale. No lease row at all is refused the same way.
+            using var spendLease = new PreparedStatement(transaction,
+                """
+                UPDATE stock_leases SET issued = issued + @count
+                WHERE campaign_id = @campaign AND shard = @shard AND pool = @pool AND issued + @count <= granted;
+                """,
+                ["count", "campaign", "shard", "pool"]);
+            foreach (var (pool, count) in issuedByPool)
+            {
+                if (spendLease.Execute(count, batch.CampaignId, batch.Shard, pool) == 0)
+                {
+                    throw new LedgerConflictException(
+                        $"shard {batch.CampaignId}/{batch.Shard} would issue {count} more from pool '{pool}' than its lease grants");
+                }
+            }
+
+            transaction.Commit();
+            return new IssueBatchResult(taken);
+        });
+    }
+
+    public Task<IReadOnlyList<VoucherRecord>> LoadShardVouchersAsync(string campaignId, int shard) =>
+        Task.FromResult(ReadAll(
+            $"SELECT {VoucherColumns} FROM vouchers WHERE campaign_id = @campaign AND shard = @shard;",
+            ReadVoucher, ("campaign", campaignId), ("shard", shard)));
+
+    public Task<VoucherRecord?> FindByRequestAsync(string campaignId, string channel, string requestId) =>
+        Task.FromResult(ReadAll(
+            $"SELECT {VoucherColumns} FROM vouchers WHERE campaign_id = @campaign AND channel = @channel AND request_id = @request;",
+            ReadVoucher, ("campaign", campaignId), ("channel", channel), ("request", requestId)).SingleOrDefault());
+
+    public Task<IReadOnlyList<StockLeaseRecord>> LoadLeasesAsync(string campaignId) =>
+        Task.FromResult(ReadAll(
+            "SELECT shard, pool, granted, issued FROM stock_leases WHERE campaign_id = @campaign ORDER BY shard, pool;",
+            row => new StockLeaseRecord(row.GetInt32(0), row.GetString(1), row.GetInt64(2), row.GetInt64(3)),
+            ("campaign", campaignId)));
+
+    public Task<bool> GrantLeaseAsync(string campaignId, int shard, string pool, long amount, long poolCapacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amount);
+        return WriteAsync(transaction =>
+        {
+            // The capacity check and the grant are one statement in one write transaction, so two
+            // grants racing for the pool's last units cannot both pass it.
+            using var grant = Command(transaction.Connection!, transaction,
+                """
+                INSERT INTO stock_leases (campaign_id, shard, pool, granted, issued)
+                SELECT @campaign, @shard, @pool, @amount, 0
+                WHERE (SELECT COALESCE(SUM(granted), 0) FROM stock_leases WHERE campaign_id = @campaign AND pool = @pool) + @amount <= @capacity
+                ON CONFLICT (campaign_id, shard, pool) DO UPDATE SET granted = granted + excluded.granted;
+                """,
+                ("campaign", campaignId), ("shard", shard), ("pool", pool), ("amount", amount), ("capacity", poolCapacity));
+            var granted = grant.ExecuteNonQuery() == 1;
+            transaction.Commit();
+            return granted;
+        });
+    }
+
+    public Task<bool> ReclaimLeaseAsync(string campaignId, int shard, string pool, long amount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amount);
+        return WriteAsync(transaction =>
+        {
+            // Never below what the shard has already issued: those units are spent.
+            using var reclaim = Command(transaction.Connection!, transaction,
+                """
+                UPDATE stock_leases SET granted = granted - @amount
+                WHERE campaign_id = @campaign AND shard = @shard AND pool = @pool AND granted - @amount >= issued;
+                """,
+                ("campaign", campaignId), ("shard", shard), ("pool", pool), ("amount", amount));
+            var reclaimed = reclaim.ExecuteNonQuery() == 1;
+            transaction.Commit();
+            return reclaimed;
+        });
+    }
+
+    // ---- vouchers and redemption ----
+
+    public Task<VoucherRecord?> GetVoucherAsync(string code) =>
+        Task.FromResult(ReadAll($"SELECT {VoucherColumns} FROM vouchers WHERE code = @code;", ReadVoucher, ("code", code)).SingleOrDefault());
+
+    public Task<IReadOnlyList<RedemptionEventRecord>> GetRedemptionEventsAsync(string code) =>
+        Task.FromResult(ReadAll(
+            $"SELECT {EventColumns} FROM redemption_events WHERE code = @code ORDER BY sequence;",
+            ReadEvent, ("code", code)));
+
+    public Task<bool> TryTransitionAsync(VoucherRecord next, long expectedVersion, RedemptionEventRecord redemptionEvent)
+    {
+        if (next.Version != expectedVersion + 1)
+        {
+            throw new ArgumentException($"a transition from version {expectedVersion} writes version {expectedVersion + 1}, not {next.Version}", nameof(next));
+        }
+
+        if (redemptionEvent.Code != next.Code)
+        {
+            throw new ArgumentException($"the event is for voucher {redemptionEvent.Code}, not {next.Code}", nameof(redemptionEvent));
+        }
+
+        return WriteAsync(transaction =>
+        {
+            // Only the redemption columns move; the rest of a voucher is fixed at issue. The
+            // version condition is what stops a duplicate activation spending a voucher twice.
+            using var update = Command(transaction.Connection!, transaction,
+                """
+                UPDATE vouchers SET status = @status, version = @version, merchant_id = @merchant, order_id = @order,
+                    order_amount_cents = @amount, discount_cents = @discount, reserved_until = @reservedUntil, redeemed_at = @redeemedAt
+                WHERE code = @code AND version = @expected;
+                """,
+                ("status", Text(next.Status)), ("version", next.Version), ("merchant", next.MerchantId), ("order", next.OrderId),
+                ("amount", next.OrderAmountCents), ("discount", next.DiscountCents),
+                ("reservedUntil", Millis(next.ReservedUntil)), ("redeemedAt", Millis(next.RedeemedAt)),
+                ("code", next.Code), ("expected", expectedVersion));
+            if (update.ExecuteNonQuery() == 0)
+            {
+                return false;
+            }
+
+            using var append = Command(transaction.Connection!, transaction,
+                """
+                INSERT INTO redemption_events (type, code, campaign_id, merchant_id, merchant_district, order_id, refund_id,
+                    order_amount_cents, discount_cents, occurred_at)
+                VALUES (@type, @code, @campaign, @merchant, @district, @order, @refund, @amount, @discount, @occurredAt);
+                """,
+                ("type", Text(redemptionEvent.Type)), ("code", redemptionEvent.Code), ("campaign", redemptionEvent.CampaignId),
+                ("merchant", redemptionEvent.MerchantId), ("district", redemptionEvent.MerchantDistrict),
+                ("order", redemptionEvent.OrderId), ("refund", redemptionEvent.RefundId),
+                ("amount", redemptionEvent.OrderAmountCents), ("discount", redemptionEvent.DiscountCents),
+                ("occurredAt", Millis(redemptionEvent.OccurredAt)));
+            try
+            {
+                append.ExecuteNonQuery();
+            }
+            catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintUnique)
+            {
+                // The order was already redeemed (or the refund already made) with this voucher:
+                // the transaction rolls back, so the voucher row is not moved either.
+                return false;
+            }
+
+            transaction.Commit();
+            return true;
+        });
+    }
+
+    public Task<IReadOnlyList<VoucherRecord>> ListUserVouchersAsync(string userId, string? campaignId, string? channel) =>
+        Task.FromResult(ReadAll(
+            $"""
+            SELECT {VoucherColumns} FROM vouchers
+            WHERE user_id = @user AND (@campaign IS NULL OR campaign_id = @campaign) AND (@channel IS NULL OR channel = @channel)
+            ORDER BY issued_at DESC, code DESC;
+            """,
+            ReadVoucher, ("user", userId), ("campaign", campaignId), ("channel", channel)));
+
+    // ---- reporting ----
+
+    public Task<CampaignTotals> GetCampaignTotalsAsync(string campaignId, DateTimeOffset asOf)
+    {
+        using var connection = Open();
+
+        // One read transaction: both queries see the same snapshot, so the vouchers and the
+        // events they are summed with agree.
+        using var snapshot = connection.BeginTransaction(deferred: true);
+        var asOfMillis = Millis(asOf);
+
+        long issued = 0, liability = 0, reserved = 0, redeemed = 0, expired = 0;
+        var byChannel = new Dictionary<string, (long Issued, long Redeemed)>(StringComparer.Ordinal);
+        var byDistrict = new Dictionary<string, (long Issued, long Redeemed, long RedeemedDiscountCents)>(StringComparer.Ordinal);
+
+        // Reserved and expired as VoucherRedemption.StatusAt derives them: a lapsed hold is
+        // ISSUED again, and past valid_until anything not redeemed is EXPIRED.
+        using (var vouchers = Command(connection, snapshot,
+            """
+            SELECT channel, district, COUNT(*), SUM(liability_cents),
+                SUM(status = 'RESERVED' AND reserved_until > @asOf AND valid_until > @asOf),
+                SUM(status = 'REDEEMED'),
+                SUM(status <> 'REDEEMED' AND valid_until <= @asOf)
+            FROM vouchers WHERE campaign_id = @campaign
+            GROUP BY channel, district;
+            """,
+            ("campaign", campaignId), ("asOf", asOfMillis)))
+        using (var row = vouchers.ExecuteReader())
+        {
+            while (row.Read())
+            {
+                var (channel, district, count, redeemedNow) = (row.GetString(0), row.GetString(1), row.GetInt64(2), row.GetInt64(5));
+                issued += count;
+                liability += row.GetInt64(3);
+                reserved += row.GetInt64(4);
+                redeemed += redeemedNow;
+                expired += row.GetInt64(6);
+                var c = byChannel.GetValueOrDefault(channel);
+                byChannel[channel] = (c.Issued + count, c.Redeemed + redeemedNow);
+                var d = byDistrict.GetValueOrDefault(district);
+                byDistrict[district] = (d.Issued + count, d.Redeemed, d.RedeemedDiscountCents);
+            }
+        }
+
+        long refunded = 0, discount = 0, orderTotal = 0;
+
+        // Net of refunds: a REFUNDED event carries the negative discount and the refunded
+        // order's amount (positive), so it cancels the REDEEMED event it reverses.
+        using (var events = Command(connection, snapshot,
+            """
+            SELECT merchant_district,
+                SUM(type = 'REDEEMED'), SUM(type = 'REFUNDED'), SUM(discount_cents),
+                SUM(CASE type WHEN 'REDEEMED' THEN order_amount_cents ELSE -order_amount_cents END)
+            FROM redemption_events WHERE campaign_id = @campaign AND type IN ('REDEEMED', 'REFUNDED')
+            GROUP BY merchant_district;
+            """,
+            ("campaign", campaignId)))
+        using (var row = events.ExecuteReader())
+        {
+            while (row.Read())
+            {
+                var (district, redemptions, refunds, netDiscount) = (row.GetString(0), row.GetInt64(1), row.GetInt64(2), row.GetInt64(3));
+                refunded += refunds;
+                discount += netDiscount;
+                orderTotal += row.GetInt64(4);
+                var d = byDistrict.GetValueOrDefault(district);
+                byDistrict[district] = (d.Issued, d.Redeemed + redemptions - refunds, d.RedeemedDiscountCents + netDiscount);
+            }
+        }
+
+        return Task.FromResult(new CampaignTotals
+        {
+            Issued = issued,
+            IssuedLiabilityCents = liability,
+            Reserved = reserved,
+            Redeemed = redeemed,
+            Refunded = refunded,
+            Expired = expired,
+            RedeemedDiscountCents = discount,
+            RedeemedOrderTotalCents = orderTotal,
+            ByChannel = byChannel,
+            ByDistrict = byDistrict,
+        });
+    }
+
+    public Task<SettlementTotals> GetSettlementAsync(string merchantId, string? campaignId)
+    {
+        using var connection = Open();
+        using var settlement = Command(connection, null,
+            """
+            SELECT
+                COUNT(*) FILTER (WHERE type = 'REDEEMED'),
+                COUNT(*) FILTER (WHERE type = 'REFUNDED'),
+                COALESCE(SUM(discount_cents) FILTER (WHERE type = 'REDEEMED'), 0),
+                COALESCE(SUM(order_amount_cents) FILTER (WHERE type = 'REDEEMED'), 0),
+                COALESCE(-SUM(discount_cents) FILTER (WHERE type = 'REFUNDED'), 0),
+                COALESCE(SUM(order_amount_cents) FILTER (WHERE type = 'REFUNDED'), 0)
+            FROM redemption_events
+            WHERE merchant_id = @merchant AND (@campaign IS NULL OR campaign_id = @campaign) AND type IN ('REDEEMED', 'REFUNDED');
+            """,
+            ("merchant", merchantId), ("campaign", campaignId));
+        using var row = settlement.ExecuteReader();
+        row.Read();
+        return Task.FromResult(new SettlementTotals(
+            Redemptions: row.GetInt64(0),
+            Refunds: row.GetInt64(1),
+            DiscountCents: row.GetInt64(2),
+            OrderTotalCents: row.GetInt64(3),
+            RefundedDiscountCents: row.GetInt64(4),
+            RefundedOrderTotalCents: row.GetInt64(5)));
+    }
+
+    public async IAsyncEnumerable<RedemptionEventRecord> ExportRedemptionEventsAsync(
+        string campaignId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        // Streamed from one statement: a festival's events need not fit in memory, and the
+        // statement's snapshot keeps the export consistent while redemptions go on.
+        using var connection = Open();
+        using var export = Command(connection, null,
+            $"""
+            SELECT {EventColumns} FROM redemption_events
+            WHERE campaign_id = @campaign AND type IN ('REDEEMED', 'REFUNDED')
+            ORDER BY sequence;
+            """,
+            ("campaign", campaignId));
+        using var row = await export.ExecuteReaderAsync(cancellationToken);
+        while (await row.ReadAsync(cancellationToken))
+        {
+            yield return ReadEvent(row);
+        }
+    }
+
+    // ---- directory and secrets ----
+
+    public Task RegisterCampaignAsync(string campaignId, DateTimeOffset createdAt) =>
+        WriteAsync(transaction =>
+        {
+            using var register = Command(transaction.Connection!, transaction,
+                "INSERT INTO campaign_directory (campaign_id, created_at) VALUES (@campaign, @createdAt) ON CONFLICT (campaign_id) DO NOTHING;",
+                ("campaign", campaignId), ("createdAt", Millis(createdAt)));
+            register.ExecuteNonQuery();
+            transaction.Commit();
+            return true;
+        });
+
+    public Task<IReadOnlyList<string>> ListCampaignIdsAsync(string? after, int limit)
+    {
+        if (limit <= 0)
+        {
+            return Task.FromResult<IReadOnlyList<string>>([]);
+        }
+
+        // Keyset paging on (created_at, campaign_id): stable while campaigns are being created.
+        // An unknown `after` matches nothing (the row comparison with NULL is never true).
+        return Task.FromResult(ReadAll(
+            """
+            SELECT campaign_id FROM campaign_directory
+            WHERE @after IS NULL
+                OR (created_at, campaign_id) < (SELECT created_at, campaign_id FROM campaign_directory WHERE campaign_id = @after)
+            ORDER BY created_at DESC, campaign_id DESC
+            LIMIT @limit;
+            """,
+            row => row.GetString(0), ("after", after), ("limit", limit)));
+    }
+
+    public Task<byte[]> GetOrCreateSecretAsync(string name, byte[] candidate) =>
+        WriteAsync(transaction =>
+        {
+            // The first silo to ask stores its candidate; every later caller gets that one.
+            using var store = Command(transaction.Connection!, transaction,
+                "INSERT OR IGNORE INTO secrets (name, value) VALUES (@name, @value);", ("name", name), ("value", candidate));
+            store.ExecuteNonQuery();
+            using var stored = Command(transaction.Connection!, transaction, "SELECT value FROM secrets WHERE name = @name;", ("name", name));
+            var secret = (byte[])stored.ExecuteScalar()!;
+            transaction.Commit();
+            return secret;
+        });
+
+    // ---- plumbing ----
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in one BEGIN IMMEDIATE transaction, one writer at a time.
+    /// Work commits its transaction itself; disposing an uncommitted one rolls it back, so a guard
+    /// that throws (or returns without committing) leaves nothing written.
+    /// </summary>
+    private async Task<T> WriteAsync<T>(Func<SqliteTransaction, T> work)
+    {
+        await _writeGate.WaitAsync();
+        try
+        {
+            using var connection = Open();
+
+            // Immediate: the write lock is taken at BEGIN, so nothing read inside the transaction
+            // can be overtaken by another process's write before ours.
+            using var transaction = connection.BeginTransaction(deferred: false);
+            return work(transaction);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(connectionString);
+        connection.Open();
+
+        // Per connection, so set on every open (pooled connections make it cheap). FULL syncs the
+        // WAL at every commit: an acknowledged voucher survives power loss, which NORMAL does not promise.
+        using var pragmas = Command(connection, null, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+        pragmas.ExecuteNonQuery();
+        return connection;
+    }
+
+    private IReadOnlyList<T> ReadAll<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object? Value)[] parameters)
+    {
+        using var connection = Open();
+        using var command = Command(connection, null, sql, parameters);
+        using var row = command.ExecuteReader();
+        var results = new List<T>();
+        while (row.Read())
+        {
+            results.Add(read(row));
+        }
+
+        return results;
+    }
+
+    private static SqliteCommand Command(
+        SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue("@" + name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+}

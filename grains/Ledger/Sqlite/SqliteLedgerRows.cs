@@ -1,0 +1,145 @@
+using Campaigns.Grains.Campaigns;
+using Microsoft.Data.Sqlite;
+
+namespace Campaigns.Grains.Ledger.Sqlite;
+
+/// <summary>
+/// How ledger records map to SQLite columns. Enums are stored as upper-case words and times as
+/// Unix milliseconds (UTC), so that settlement SQL run by hand reads the way the API does.
+/// </summary>
+internal static class SqliteLedgerRows
+{
+    /// <summary>The column list <see cref="ReadVoucher"/> expects, in order.</summary>
+    public const string VoucherColumns =
+        "code, campaign_id, shard, user_id, channel, request_id, district, status, version, " +
+        "kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents, " +
+        "valid_from, valid_until, issued_at, issued_day, pool, " +
+        "merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at";
+
+    /// <summary>Columns written at issue, in the order of <see cref="VoucherValues"/>; each is bound as <c>@column</c>.</summary>
+    public static readonly string[] VoucherInsertColumns = [.. VoucherColumns.Split(", "), "liability_cents"];
+
+    /// <summary>A voucher's values for <see cref="VoucherInsertColumns"/>.</summary>
+    public static object?[] VoucherValues(VoucherRecord v) =>
+    [
+        v.Code, v.CampaignId, v.Shard, v.UserId, v.Channel, v.RequestId, v.District, Text(v.Status), v.Version,
+        Text(v.Terms.Kind), v.Terms.FaceValueCents, v.Terms.MinSpendCents, v.Terms.PercentOff, v.Terms.Fold, v.Terms.MaxDiscountCents,
+        Millis(v.ValidFrom), Millis(v.ValidUntil), Millis(v.IssuedAt), DayNumber(v.IssuedDay), v.Pool,
+        v.MerchantId, v.OrderId, v.OrderAmountCents, v.DiscountCents, Millis(v.ReservedUntil), Millis(v.RedeemedAt),
+        v.Terms.LiabilityCents,
+    ];
+
+    /// <summary>The column list <see cref="ReadEvent"/> expects, in order.</summary>
+    public const string EventColumns =
+        "sequence, type, code, campaign_id, merchant_id, merchant_district, order_id, refund_id, " +
+        "order_amount_cents, discount_cents, occurred_at";
+
+    public static VoucherRecord ReadVoucher(SqliteDataReader row) => new()
+    {
+        Code = row.GetString(0),
+        CampaignId = row.GetString(1),
+        Shard = row.GetInt32(2),
+        UserId = row.GetString(3),
+        Channel = row.GetString(4),
+        RequestId = row.GetString(5),
+        District = row.GetString(6),
+        Status = StatusFrom(row.GetString(7)),
+        Version = row.GetInt64(8),
+        Terms = new VoucherTerms(
+            KindFrom(row.GetString(9)),
+            FaceValueCents: row.GetInt64(10),
+            MinSpendCents: row.GetInt64(11),
+            PercentOff: row.GetInt32(12),
+            Fold: row.GetInt32(13),
+            MaxDiscountCents: row.GetInt64(14)),
+        ValidFrom = Time(row.GetInt64(15)),
+        ValidUntil = Time(row.GetInt64(16)),
+        IssuedAt = Time(row.GetInt64(17)),
+        IssuedDay = Day(row.GetInt64(18)),
+        Pool = row.GetString(19),
+        MerchantId = row.IsDBNull(20) ? null : row.GetString(20),
+        OrderId = row.IsDBNull(21) ? null : row.GetString(21),
+        OrderAmountCents = row.GetInt64(22),
+        DiscountCents = row.GetInt64(23),
+        ReservedUntil = row.IsDBNull(24) ? null : Time(row.GetInt64(24)),
+        RedeemedAt = row.IsDBNull(25) ? null : Time(row.GetInt64(25)),
+    };
+
+    public static RedemptionEventRecord ReadEvent(SqliteDataReader row) => new()
+    {
+        Sequence = row.GetInt64(0),
+        Type = EventTypeFrom(row.GetString(1)),
+        Code = row.GetString(2),
+        CampaignId = row.GetString(3),
+        MerchantId = row.GetString(4),
+        MerchantDistrict = row.GetString(5),
+        OrderId = row.GetString(6),
+        RefundId = row.IsDBNull(7) ? null : row.GetString(7),
+        OrderAmountCents = row.GetInt64(8),
+        DiscountCents = row.GetInt64(9),
+        OccurredAt = Time(row.GetInt64(10)),
+    };
+
+    public static long Millis(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
+
+    public static object Millis(DateTimeOffset? time) => time is { } t ? t.ToUnixTimeMilliseconds() : DBNull.Value;
+
+    public static DateTimeOffset Time(long millis) => DateTimeOffset.FromUnixTimeMilliseconds(millis);
+
+    /// <summary>yyyymmdd: sortable, and readable in a query.</summary>
+    public static long DayNumber(DateOnly day) => (day.Year * 10_000L) + (day.Month * 100L) + day.Day;
+
+    public static DateOnly Day(long number) => new((int)(number / 10_000), (int)(number / 100 % 100), (int)(number % 100));
+
+    public static object TextOrNull(string? value) => value is null ? DBNull.Value : value;
+
+    public static string Text(StoredVoucherStatus status) => status switch
+    {
+        StoredVoucherStatus.Issued => "ISSUED",
+        StoredVoucherStatus.Reserved => "RESERVED",
+        StoredVoucherStatus.Redeemed => "REDEEMED",
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, "not a stored voucher status"),
+    };
+
+    public static string Text(RedemptionEventType type) => type switch
+    {
+        RedemptionEventType.Reserved => "RESERVED",
+        RedemptionEventType.Cancelled => "CANCELLED",
+        RedemptionEventType.Redeemed => "REDEEMED",
+        RedemptionEventType.Refunded => "REFUNDED",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "not a redemption event type"),
+    };
+
+    public static string Text(DiscountKind kind) => kind switch
+    {
+        DiscountKind.AmountOff => "AMOUNT_OFF",
+        DiscountKind.PercentOff => "PERCENT_OFF",
+        DiscountKind.FoldPrice => "FOLD_PRICE",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a discount kind"),
+    };
+
+    private static StoredVoucherStatus StatusFrom(string text) => text switch
+    {
+        "ISSUED" => StoredVoucherStatus.Issued,
+        "RESERVED" => StoredVoucherStatus.Reserved,
+        "REDEEMED" => StoredVoucherStatus.Redeemed,
+        _ => throw new InvalidDataException($"voucher status '{text}' in the ledger is unknown to this build"),
+    };
+
+    private static RedemptionEventType EventTypeFrom(string text) => text switch
+    {
+        "RESERVED" => RedemptionEventType.Reserved,
+        "CANCELLED" => RedemptionEventType.Cancelled,
+        "REDEEMED" => RedemptionEventType.Redeemed,
+        "REFUNDED" => RedemptionEventType.Refunded,
+        _ => throw new InvalidDataException($"redemption event type '{text}' in the ledger is unknown to this build"),
+    };
+
+    private static DiscountKind KindFrom(string text) => text switch
+    {
+        "AMOUNT_OFF" => DiscountKind.AmountOff,
+        "PERCENT_OFF" => DiscountKind.PercentOff,
+        "FOLD_PRICE" => DiscountKind.FoldPrice,
+        _ => throw new InvalidDataException($"discount kind '{text}' in the ledger is unknown to this build"),
+    };
+}
