@@ -1,0 +1,46 @@
+using Campaigns.Grains.Common;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+
+namespace Campaigns.Silo.Api;
+
+/// <summary>
+/// The one place that turns a refusal into the API's error model: a gRPC status code and a
+/// google.rpc.ErrorInfo (domain campaigns.v1, reason = the refusal's word) in grpc-status-details-bin.
+/// </summary>
+public static class ApiErrors
+{
+    public const string Domain = "campaigns.v1";
+
+    public static StatusCode StatusOf(Refusal refusal) => refusal switch
+    {
+        Refusal.InvalidArgument => StatusCode.InvalidArgument,
+        Refusal.MissingApiKey or Refusal.InvalidApiKey => StatusCode.Unauthenticated,
+        Refusal.WrongRole or Refusal.NotYourMerchant or Refusal.NotYourChannel => StatusCode.PermissionDenied,
+        Refusal.CampaignNotFound or Refusal.VoucherNotFound or Refusal.MerchantNotFound or Refusal.ReservationNotFound => StatusCode.NotFound,
+        Refusal.CampaignExists or Refusal.MerchantExists => StatusCode.AlreadyExists,
+        Refusal.SoldOut or Refusal.BudgetExhausted or Refusal.UserLimitReached or Refusal.UserDailyLimitReached
+            or Refusal.ChannelQuotaExhausted or Refusal.RateLimited => StatusCode.ResourceExhausted,
+        Refusal.Unavailable => StatusCode.Unavailable,
+        _ => StatusCode.FailedPrecondition,
+    };
+
+    public static RpcException ToRpcException(Refusal refusal, string message, TimeSpan? retryAfter = null)
+    {
+        var status = new Google.Rpc.Status
+        {
+            Code = (int)StatusOf(refusal),
+            Message = message,
+            Details = { Any.Pack(new ErrorInfo { Domain = Domain, Reason = refusal.Reason() }) },
+        };
+        if (retryAfter is { } delay)
+        {
+            status.Details.Add(Any.Pack(new RetryInfo { RetryDelay = Duration.FromTimeSpan(delay) }));
+        }
+
+        return status.ToRpcException();
+    }
+
+    public static RpcException ToRpcException(CampaignsException refusal) => ToRpcException(refusal.Code, refusal.Message);
+}

@@ -1,0 +1,150 @@
+using System.Security.Cryptography;
+using System.Text;
+using Campaigns.Grains.Access;
+using Campaigns.Grains.Common;
+using Campaigns.Silo.Hosting;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Options;
+
+namespace Campaigns.Silo.Api;
+
+/// <summary>Turns "authorization: Bearer &lt;key&gt;" into a <see cref="Principal"/>.</summary>
+public sealed class ApiKeyAuthenticator(IGrainFactory grains, IOptions<CampaignsOptions> options)
+{
+    private readonly byte[] _bootstrap = Encoding.UTF8.GetBytes(options.Value.Auth.BootstrapOrganiserKey);
+    private readonly string _bootstrapOrganiser = options.Value.Auth.BootstrapOrganiserId;
+
+    public async Task<Principal> AuthenticateAsync(string? authorization)
+    {
+        if (string.IsNullOrWhiteSpace(authorization))
+        {
+            throw new CampaignsException(Refusal.MissingApiKey, "send the API key as 'authorization: Bearer <key>'");
+        }
+
+        const string scheme = "Bearer ";
+        if (!authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new CampaignsException(Refusal.InvalidApiKey, "the authorization header must be 'Bearer <key>'");
+        }
+
+        var token = authorization[scheme.Length..].Trim();
+        if (_bootstrap.Length > 0 && CryptographicOperations.FixedTimeEquals(_bootstrap, Encoding.UTF8.GetBytes(token)))
+        {
+            return new Principal(Role.Organiser, _bootstrapOrganiser, "bootstrap");
+        }
+
+        if (ApiKeySecret.TryParse(token, out var keyId, out var secretHash)
+            && await grains.GetGrain<IApiKeyGrain>(keyId).VerifyAsync(secretHash) is { } principal)
+        {
+            return principal;
+        }
+
+        throw new CampaignsException(Refusal.InvalidApiKey, "unknown or revoked API key");
+    }
+}
+
+/// <summary>
+/// Authenticates every Campaigns call and checks its role against <see cref="AccessRules"/>
+/// before the service runs. Standard services (health, reflection) are open.
+/// </summary>
+public sealed class AuthInterceptor(ApiKeyAuthenticator authenticator) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthorizeAsync(context);
+        return await continuation(request, context);
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthorizeAsync(context);
+        await continuation(request, responseStream, context);
+    }
+
+    private async Task AuthorizeAsync(ServerCallContext context)
+    {
+        if (AccessRules.RolesFor(context.Method) is not { } roles)
+        {
+            return;
+        }
+
+        var principal = await authenticator.AuthenticateAsync(context.RequestHeaders.GetValue("authorization"));
+        if (!roles.Contains(principal.Role))
+        {
+            throw new CampaignsException(Refusal.WrongRole,
+                $"{context.Method} is for {string.Join(" or ", roles.Select(r => r.ToString().ToUpperInvariant()))} keys; this key is {principal.Role.ToString().ToUpperInvariant()}");
+        }
+
+        context.UserState[typeof(Principal)] = principal;
+    }
+}
+
+/// <summary>
+/// Which roles may call what (API.md, "Authentication and roles"). Deny by default: only the
+/// standard health and reflection services are open. Names compare ignoring case because the
+/// HTTP/2 router matches gRPC paths ignoring case: a rule that did not would be bypassed.
+/// </summary>
+public static class AccessRules
+{
+    private static readonly Role[] Organiser = [Role.Organiser];
+    private static readonly Role[] OrganiserOrMerchant = [Role.Organiser, Role.Merchant];
+    private static readonly string[] OpenServicePrefixes = ["grpc.health.v1.", "grpc.reflection."];
+
+    private static readonly Dictionary<string, Role[]> ByService = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["campaigns.v1.CampaignAdmin"] = Organiser,
+        ["campaigns.v1.Access"] = Organiser,
+        ["campaigns.v1.Reconciliation"] = Organiser,
+        ["campaigns.v1.Vouchers"] = [Role.Partner],
+        ["campaigns.v1.Redemptions"] = [Role.Merchant],
+    };
+
+    private static readonly Dictionary<string, Role[]> ByMethod = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["/campaigns.v1.Merchants/RegisterMerchant"] = Organiser,
+        ["/campaigns.v1.Merchants/GetMerchant"] = OrganiserOrMerchant,
+        ["/campaigns.v1.Merchants/JoinCampaign"] = [Role.Merchant],
+        ["/campaigns.v1.Merchants/GetSettlement"] = OrganiserOrMerchant,
+    };
+
+    /// <summary>The roles allowed to call a method ("/package.Service/Method"): null = open, empty = nobody.</summary>
+    public static Role[]? RolesFor(string method)
+    {
+        if (ByMethod.TryGetValue(method, out var roles))
+        {
+            return roles;
+        }
+
+        var service = method.Split('/', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "";
+        if (ByService.TryGetValue(service, out roles))
+        {
+            return roles;
+        }
+
+        return OpenServicePrefixes.Any(prefix => service.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) ? null : [];
+    }
+}
+
+public static class CallerExtensions
+{
+    public static Principal Caller(this ServerCallContext context) =>
+        context.UserState.TryGetValue(typeof(Principal), out var p) && p is Principal principal
+            ? principal
+            : throw new CampaignsException(Refusal.MissingApiKey, "the call was not authenticated");
+
+    /// <summary>A merchant key acts only as its own merchant; an organiser may act for any.</summary>
+    public static Principal RequireMerchant(this ServerCallContext context, string merchantId)
+    {
+        var caller = context.Caller();
+        if (caller.Role == Role.Merchant && caller.PrincipalId != merchantId)
+        {
+            throw new CampaignsException(Refusal.NotYourMerchant, $"this key belongs to merchant '{caller.PrincipalId}', not '{merchantId}'");
+        }
+
+        return caller;
+    }
+}

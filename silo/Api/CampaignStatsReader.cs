@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using Campaigns.Grains.Campaigns;
+using Campaigns.Grains.Ledger;
+using Campaigns.Proto;
+
+namespace Campaigns.Silo.Api;
+
+/// <summary>
+/// Campaign stats from the ledger (the source of truth) and the campaign grain (stock, status).
+/// Watchers share one read per campaign per interval, however many dashboards are open.
+/// </summary>
+public sealed class CampaignStatsReader(IGrainFactory grains, ILedger ledger, TimeProvider clock)
+{
+    public static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(250);
+
+    private readonly ConcurrentDictionary<string, (DateTimeOffset At, Task<CampaignStats> Stats)> _shared = new(StringComparer.Ordinal);
+
+    public async Task<CampaignStats> ReadAsync(string campaignId)
+    {
+        var campaign = await grains.GetGrain<ICampaignGrain>(campaignId).GetAsync();
+        var now = clock.GetUtcNow();
+        var totals = await ledger.GetCampaignTotalsAsync(campaignId, now);
+        var stats = new CampaignStats
+        {
+            CampaignId = campaignId,
+            Status = campaign.Status.ToProto(),
+            TotalStock = campaign.TotalStock,
+            Issued = totals.Issued,
+            Remaining = Math.Max(0, campaign.Capacity.Capacity - totals.Issued),
+            Reserved = totals.Reserved,
+            Redeemed = totals.Redeemed,
+            Refunded = totals.Refunded,
+            Expired = totals.Expired,
+            BudgetCents = campaign.BudgetCents,
+            IssuedLiabilityCents = totals.IssuedLiabilityCents,
+            RedeemedDiscountCents = totals.RedeemedDiscountCents,
+            RedeemedOrderTotalCents = totals.RedeemedOrderTotalCents,
+            AsOf = now.ToProto(),
+        };
+        var quotas = campaign.Definition.ChannelQuotas;
+        foreach (var channel in totals.ByChannel.Keys.Union(quotas.Keys))
+        {
+            var (issued, redeemed) = totals.ByChannel.GetValueOrDefault(channel);
+            stats.ByChannel[channel] = new ChannelStats { Issued = issued, Redeemed = redeemed, Quota = quotas.GetValueOrDefault(channel) };
+        }
+
+        foreach (var (district, (issued, redeemed, discount)) in totals.ByDistrict)
+        {
+            stats.ByDistrict[district] = new DistrictStats { Issued = issued, Redeemed = redeemed, RedeemedDiscountCents = discount };
+        }
+
+        return stats;
+    }
+
+    /// <summary>A read no older than <see cref="WatchInterval"/>, shared by every watcher of the campaign.</summary>
+    public Task<CampaignStats> ReadSharedAsync(string campaignId)
+    {
+        var now = clock.GetUtcNow();
+        var entry = _shared.AddOrUpdate(campaignId,
+            _ => (now, ReadAsync(campaignId)),
+            (_, old) => now - old.At < WatchInterval && !old.Stats.IsFaulted ? old : (now, ReadAsync(campaignId)));
+        return entry.Stats;
+    }
+
+    /// <summary>Equal apart from the time of reading: nothing to push.</summary>
+    public static bool SameFigures(CampaignStats a, CampaignStats b)
+    {
+        var x = a.Clone();
+        var y = b.Clone();
+        x.AsOf = null;
+        y.AsOf = null;
+        return x.Equals(y);
+    }
+}

@@ -1,0 +1,63 @@
+using System.Net;
+using Campaigns.Silo.Api;
+using Campaigns.Silo.Storage;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Campaigns.Silo.Hosting;
+
+/// <summary>
+/// Builds the silo: ASP.NET Core serving gRPC (h2c) and plain HTTP, co-hosting one Orleans silo
+/// on the embedded SQLite store. The tests build it the same way on free ports.
+/// </summary>
+public static class CampaignsHost
+{
+    public const string ServiceId = "campaigns";
+
+    public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        var section = builder.Configuration.GetSection(CampaignsOptions.Section);
+        builder.Services.Configure<CampaignsOptions>(section);
+        var options = section.Get<CampaignsOptions>() ?? new CampaignsOptions();
+        var ports = builder.Configuration.GetSection(OrleansPortOptions.Section).Get<OrleansPortOptions>() ?? new OrleansPortOptions();
+
+        var store = await EmbeddedStore.OpenAsync(options.DataDirectory);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var address = IPAddress.Parse(options.ListenAddress);
+            kestrel.Listen(address, options.GrpcPort, l => l.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(address, options.HttpPort, l => l.Protocols = HttpProtocols.Http1);
+        });
+
+        builder.UseOrleans(silo => silo
+            .UseLocalhostClustering(ports.SiloPort, ports.GatewayPort, serviceId: ServiceId, clusterId: ServiceId)
+            .AddCampaignGrains(store));
+
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<ErrorInterceptor>();
+            grpc.Interceptors.Add<AuthInterceptor>();
+            grpc.EnableDetailedErrors = false;
+        });
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddGrpcHealthChecks().AddCheck<SiloHealthCheck>("silo");
+        builder.Services.AddSingleton<ApiKeyAuthenticator>();
+        builder.Services.AddSingleton<CampaignShards>();
+        builder.Services.AddSingleton<CampaignStatsReader>();
+
+        var app = builder.Build();
+        app.MapGrpcService<CampaignAdminService>();
+        app.MapGrpcService<VouchersService>();
+        app.MapGrpcService<RedemptionsService>();
+        app.MapGrpcService<MerchantsService>();
+        app.MapGrpcService<AccessService>();
+        app.MapGrpcService<ReconciliationService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        app.MapHealthChecks("/healthz");
+        app.MapGet("/", () => Results.Text("Campaigns silo. gRPC (h2c) on the gRPC port; health at /healthz.\n"));
+        return app;
+    }
+}

@@ -1,0 +1,45 @@
+namespace Campaigns.Silo.Hosting;
+
+/// <summary>The "Campaigns" configuration section (environment: <c>Campaigns__GrpcPort</c>, …).</summary>
+public sealed class CampaignsOptions
+{
+    public const string Section = "Campaigns";
+
+    /// <summary>gRPC over h2c (HTTP/2 without TLS).</summary>
+    public int GrpcPort { get; set; } = 5000;
+
+    /// <summary>HTTP/1.1: health and, later, REST and the dashboard.</summary>
+    public int HttpPort { get; set; } = 5001;
+
+    /// <summary>
+    /// Where the ports listen. Loopback by default so a developer's silo is not exposed; set
+    /// 0.0.0.0 (or a host address) in production behind the platform's network controls.
+    /// </summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>The embedded default's SQLite file lives here (campaigns.db).</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    public AuthOptions Auth { get; set; } = new();
+}
+
+public sealed class AuthOptions
+{
+    public const string DevelopmentKey = "dev-organiser-key";
+
+    /// <summary>The first organiser key; empty disables it (create real keys with it first).</summary>
+    public string BootstrapOrganiserKey { get; set; } = DevelopmentKey;
+
+    /// <summary>The organiser id the bootstrap key acts as.</summary>
+    public string BootstrapOrganiserId { get; set; } = "bootstrap";
+}
+
+/// <summary>The "Orleans" configuration section: ports when several silos share a machine.</summary>
+public sealed class OrleansPortOptions
+{
+    public const string Section = "Orleans";
+
+    public int SiloPort { get; set; } = 11111;
+
+    public int GatewayPort { get; set; } = 30000;
+}
