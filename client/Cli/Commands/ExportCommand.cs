@@ -1,0 +1,118 @@
+using System.CommandLine;
+using System.Text;
+using Campaigns.Client;
+using Campaigns.Proto;
+
+namespace Campaigns.Cli;
+
+/// <summary>
+/// <c>campaigns export</c>: the campaign's redemption and refund events as CSV, checked against the
+/// server's closing summary (counts, net discount and the SHA-256 of the lines).
+/// </summary>
+internal static class ExportCommand
+{
+    public static Command Create()
+    {
+        var campaign = new Argument<string>("campaign") { Description = "The campaign to export" };
+        var output = Flags.Text("--output", "Write the CSV to this file (written as <file>.partial, renamed once verified); default standard output", helpName: "file.csv");
+        var command = new Command("export", "Export redemption events as CSV and verify the server's checksum (organiser key)") { campaign, output };
+        command.SetSessionAction(async (session, parse, ct) =>
+        {
+            var path = parse.GetValue(output);
+            var partial = path is null ? null : path + ".partial";
+            int exitCode;
+            await using (var writer = partial is null ? null : new StreamWriter(partial, false, new UTF8Encoding(false)))
+            {
+                exitCode = await ExportAsync(session, parse.GetValue(campaign)!, writer ?? session.Out, toFile: path is not null, ct);
+            }
+
+            if (path is not null && partial is not null)
+            {
+                if (exitCode == ExitCode.Ok)
+                {
+                    File.Move(partial, path, overwrite: true);
+                }
+                else
+                {
+                    await session.Error.WriteLineAsync($"the unverified export was left in {partial}");
+                }
+            }
+
+            return exitCode;
+        });
+        return command;
+    }
+
+    private static async Task<int> ExportAsync(Session session, string campaignId, TextWriter csv, bool toFile, CancellationToken ct)
+    {
+        using var tally = new RedemptionExportTally();
+        ExportSummary? summary = null;
+        var lastSequence = long.MinValue;
+        var outOfOrder = 0L;
+
+        // Lines end in "\n" on every platform: the checksum covers exactly these bytes.
+        await csv.WriteAsync(RedemptionEventCsv.Header + "\n");
+        await foreach (var record in session.Client.ExportRedemptionEventsAsync(campaignId, ct))
+        {
+            switch (record.RecordCase)
+            {
+                case ExportRecord.RecordOneofCase.Event when summary is null:
+                    if (record.Event.Sequence <= lastSequence)
+                    {
+                        outOfOrder++;
+                    }
+
+                    lastSequence = record.Event.Sequence;
+                    await csv.WriteAsync(tally.Add(record.Event) + "\n");
+                    break;
+                case ExportRecord.RecordOneofCase.Summary when summary is null:
+                    summary = record.Summary;
+                    break;
+                default:
+                    await session.Error.WriteLineAsync("error: EXPORT_MISMATCH: the stream sent records after its summary.");
+                    return ExitCode.Mismatch;
+            }
+        }
+
+        await csv.WriteAsync(tally.CommentLine() + "\n");
+        await csv.FlushAsync(ct);
+
+        if (summary is null)
+        {
+            await session.Error.WriteLineAsync("error: EXPORT_INCOMPLETE: the stream ended without its summary; the export may be truncated.");
+            return ExitCode.Mismatch;
+        }
+
+        var differences = tally.Differences(summary).ToList();
+        if (outOfOrder > 0)
+        {
+            differences.Add($"{outOfOrder} event(s) arrived out of ledger sequence order");
+        }
+
+        if (differences.Count > 0)
+        {
+            await session.Error.WriteLineAsync($"error: EXPORT_MISMATCH: the export does not match the server's summary: {string.Join("; ", differences)}");
+            return ExitCode.Mismatch;
+        }
+
+        if (toFile || session.Json)
+        {
+            session.Print(summary, report => report.Fields(SummaryFields(summary)));
+        }
+        else
+        {
+            new Report(session.Error).Fields(SummaryFields(summary));
+        }
+
+        return ExitCode.Ok;
+    }
+
+    private static IEnumerable<(string, string?)> SummaryFields(ExportSummary summary) =>
+    [
+        ("events", Views.Count(summary.Events)),
+        ("redemptions", Views.Count(summary.Redemptions)),
+        ("refunds", Views.Count(summary.Refunds)),
+        ("net discount", Money.FormatWithCents(summary.NetDiscountCents)),
+        ("sha256", summary.ChecksumSha256 + " (verified)"),
+    ];
+}

@@ -1,0 +1,82 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Campaigns.Client;
+
+namespace Campaigns.Cli;
+
+/// <summary>
+/// Options whose values are read by the SDK's small parsers (money, enums, quotas), so a bad value
+/// is a parse error, reported before anything is sent.
+/// </summary>
+internal static class Flags
+{
+    public static Option<string> Text(string name, string description, bool required = false, string? helpName = null) => new(name)
+    {
+        Description = description,
+        Required = required,
+        HelpName = helpName,
+    };
+
+    /// <summary>An amount in cents; <c>¥12.34</c> is read as yuan.</summary>
+    public static Option<long> Money(string name, string description, bool required = false) =>
+        Parsed(name, description + " (cents, or ¥12.34)", Client.Money.ParseCents, required, "cents");
+
+    /// <summary>A value of a contract enum, by its short name.</summary>
+    public static Option<T> Enum<T>(string name, string description, bool required = false)
+        where T : struct, System.Enum =>
+        Parsed(name, description, EnumText.Parse<T>, required, string.Join('|', EnumText.Choices<T>()));
+
+    /// <summary>Repeatable <c>partner=N</c>.</summary>
+    public static Option<KeyValuePair<string, long>[]> ChannelQuotas(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "partner=N",
+        AllowMultipleArgumentsPerToken = false,
+        CustomParser = result => Each(result, name, ChannelQuota.Parse),
+    };
+
+    public static Option<T> Parsed<T>(string name, string description, Func<string, T> parse, bool required = false, string? helpName = null) => new(name)
+    {
+        Description = description,
+        Required = required,
+        HelpName = helpName,
+        CustomParser = result => One(result, name, parse),
+    };
+
+    private static T One<T>(ArgumentResult result, string name, Func<string, T> parse)
+    {
+        if (result.Tokens.Count == 0)
+        {
+            result.AddError($"{name} needs a value.");
+            return default!;
+        }
+
+        try
+        {
+            return parse(result.Tokens[^1].Value);
+        }
+        catch (FormatException e)
+        {
+            result.AddError($"{name}: {e.Message}");
+            return default!;
+        }
+    }
+
+    private static T[] Each<T>(ArgumentResult result, string name, Func<string, T> parse)
+    {
+        var values = new List<T>();
+        foreach (var token in result.Tokens)
+        {
+            try
+            {
+                values.Add(parse(token.Value));
+            }
+            catch (FormatException e)
+            {
+                result.AddError($"{name}: {e.Message}");
+            }
+        }
+
+        return [.. values];
+    }
+}

@@ -1,0 +1,228 @@
+using System.Globalization;
+using Campaigns.Client;
+using Campaigns.Proto;
+
+namespace Campaigns.Cli;
+
+/// <summary>How each response reads on a terminal: money in yuan beside the cents, times local ISO-8601.</summary>
+internal static class Views
+{
+    public static void Campaign(Report report, Campaign c) => report.Fields(
+    [
+        ("campaign", c.CampaignId),
+        ("name", c.Name),
+        ("status", EnumText.Display(c.Status)),
+        ("organiser", c.OrganiserId),
+        ("kind", EnumText.Display(c.Kind)),
+        ("discount", Discount(c.Kind, c.FaceValueCents, c.MinSpendCents, c.PercentOff, c.Fold, c.MaxDiscountCents)),
+        ("stock", Count(c.TotalStock)),
+        ("budget", c.BudgetCents == 0 ? "no cap beyond stock" : Money.FormatWithCents(c.BudgetCents)),
+        ("per user", Count(c.PerUserLimit) + (c.PerUserDailyLimit > 0 ? $", at most {Count(c.PerUserDailyLimit)} a day" : "")),
+        ("issuance", $"{TimeText.Local(c.StartsAt)} → {TimeText.Local(c.EndsAt)}"),
+        ("voucher validity", Validity(c.VoucherValidDays, c.VoucherValidUntil)),
+        ("redeemable from", c.VoucherValidFrom is null ? null : TimeText.Local(c.VoucherValidFrom)),
+        ("refund window", $"{Count(c.RefundWindowDays)} days"),
+        ("districts", c.Districts.Count == 0 ? "any" : string.Join(", ", c.Districts)),
+        ("channel quotas", c.ChannelQuotas.Count == 0 ? null : string.Join(", ", c.ChannelQuotas.OrderBy(q => q.Key, StringComparer.Ordinal).Select(q => $"{q.Key}={Count(q.Value)}"))),
+        ("pool shards", c.ShardCount == 0 ? null : Count(c.ShardCount)),
+        ("created", TimeText.Local(c.CreatedAt)),
+        ("updated", c.UpdatedAt is null ? null : TimeText.Local(c.UpdatedAt)),
+    ]);
+
+    public static void CampaignList(Report report, ListCampaignsResponse list)
+    {
+        report.Table(
+            ["CAMPAIGN", "NAME", "STATUS", "KIND", "STOCK", "BUDGET", "STARTS", "ENDS"],
+            list.Campaigns.Select(c => (IReadOnlyList<string>)
+            [
+                c.CampaignId, c.Name, EnumText.Display(c.Status), EnumText.Display(c.Kind), Count(c.TotalStock),
+                c.BudgetCents == 0 ? "-" : Money.Format(c.BudgetCents), TimeText.Local(c.StartsAt), TimeText.Local(c.EndsAt),
+            ]));
+        if (list.NextPageToken.Length > 0)
+        {
+            report.Line();
+            report.Line($"more: campaigns campaign list --page-token {list.NextPageToken}");
+        }
+    }
+
+    public static void Stats(Report report, CampaignStats s)
+    {
+        report.Fields(
+        [
+            ("campaign", s.CampaignId),
+            ("status", EnumText.Display(s.Status)),
+            ("as of", TimeText.Local(s.AsOf)),
+            ("stock", Count(s.TotalStock)),
+            ("issued", $"{Count(s.Issued)} ({Percent(s.Issued, s.TotalStock)} of stock)"),
+            ("remaining", Count(s.Remaining)),
+            ("reserved", Count(s.Reserved)),
+            ("redeemed", $"{Count(s.Redeemed)} ({Percent(s.Redeemed, s.Issued)} of issued)"),
+            ("refunded", Count(s.Refunded)),
+            ("expired", Count(s.Expired)),
+            ("budget", s.BudgetCents == 0 ? "no cap beyond stock" : Money.FormatWithCents(s.BudgetCents)),
+            ("issued liability", Money.FormatWithCents(s.IssuedLiabilityCents)),
+            ("redeemed discount", Money.FormatWithCents(s.RedeemedDiscountCents)),
+            ("spending driven", Money.FormatWithCents(s.RedeemedOrderTotalCents)),
+        ]);
+
+        if (s.ByChannel.Count > 0)
+        {
+            report.Line();
+            report.Table(
+                ["CHANNEL", "QUOTA", "ISSUED", "REDEEMED"],
+                s.ByChannel.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => (IReadOnlyList<string>)
+                [
+                    Blank(c.Key), c.Value.Quota == 0 ? "-" : Count(c.Value.Quota), Count(c.Value.Issued), Count(c.Value.Redeemed),
+                ]));
+        }
+
+        if (s.ByDistrict.Count > 0)
+        {
+            report.Line();
+            report.Table(
+                ["DISTRICT", "ISSUED", "REDEEMED", "DISCOUNT", "DISCOUNT_CENTS"],
+                s.ByDistrict.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => (IReadOnlyList<string>)
+                [
+                    Blank(d.Key), Count(d.Value.Issued), Count(d.Value.Redeemed), Money.Format(d.Value.RedeemedDiscountCents),
+                    Count(d.Value.RedeemedDiscountCents),
+                ]));
+        }
+    }
+
+    /// <summary>One line per snapshot, for <c>campaign watch</c>.</summary>
+    public static string StatsLine(CampaignStats s) =>
+        $"{TimeText.Local(s.AsOf)}  {EnumText.Display(s.Status)}  issued {Count(s.Issued)}/{Count(s.TotalStock)}  remaining {Count(s.Remaining)}"
+        + $"  reserved {Count(s.Reserved)}  redeemed {Count(s.Redeemed)}  refunded {Count(s.Refunded)}"
+        + $"  discount {Money.Format(s.RedeemedDiscountCents)}  spending {Money.Format(s.RedeemedOrderTotalCents)}";
+
+    public static void Voucher(Report report, Voucher v, bool? replayed = null) => report.Fields(
+    [
+        ("code", v.Code),
+        ("status", EnumText.Display(v.Status)),
+        ("campaign", v.CampaignId),
+        ("user", v.UserId),
+        ("channel", v.Channel),
+        ("district", v.District.Length == 0 ? "any" : v.District),
+        ("discount", Discount(v.Kind, v.FaceValueCents, v.MinSpendCents, v.PercentOff, v.Fold, v.MaxDiscountCents)),
+        ("valid", $"{TimeText.Local(v.ValidFrom)} → {TimeText.Local(v.ValidUntil)}"),
+        ("issued", TimeText.Local(v.IssuedAt)),
+        ("merchant", Optional(v.MerchantId)),
+        ("order", Optional(v.OrderId)),
+        ("reserved until", v.ReservedUntil is null ? null : TimeText.Local(v.ReservedUntil)),
+        ("redeemed", v.RedeemedAt is null ? null : TimeText.Local(v.RedeemedAt)),
+        ("discount granted", v.DiscountCents == 0 && v.RedeemedAt is null ? null : Money.FormatWithCents(v.DiscountCents)),
+        ("replayed", replayed is true ? "yes (an earlier request with this request id)" : null),
+    ]);
+
+    public static void Wallet(Report report, IEnumerable<Voucher> vouchers) => report.Table(
+        ["CODE", "CAMPAIGN", "STATUS", "DISTRICT", "DISCOUNT", "VALID_UNTIL", "ISSUED"],
+        vouchers.Select(v => (IReadOnlyList<string>)
+        [
+            v.Code, v.CampaignId, EnumText.Display(v.Status), Blank(v.District),
+            ShortDiscount(v.Kind, v.FaceValueCents, v.PercentOff, v.Fold), TimeText.Local(v.ValidUntil), TimeText.Local(v.IssuedAt),
+        ]));
+
+    public static void Reservation(Report report, Reservation r) => report.Fields(
+    [
+        ("code", r.Code),
+        ("campaign", Optional(r.CampaignId)),
+        ("merchant", Optional(r.MerchantId)),
+        ("order", r.OrderId),
+        ("order amount", r.OrderAmountCents == 0 ? null : Money.FormatWithCents(r.OrderAmountCents)),
+        ("discount", Money.FormatWithCents(r.DiscountCents)),
+        ("payable", Money.FormatWithCents(r.PayableCents)),
+        ("held until", TimeText.Local(r.ExpiresAt)),
+    ]);
+
+    public static void Redemption(Report report, Redemption r) => report.Fields(
+    [
+        ("code", r.Code),
+        ("campaign", r.CampaignId),
+        ("merchant", r.MerchantId),
+        ("order", r.OrderId),
+        ("order amount", Money.FormatWithCents(r.OrderAmountCents)),
+        ("discount", Money.FormatWithCents(r.DiscountCents)),
+        ("payable", Money.FormatWithCents(r.PayableCents)),
+        ("redeemed", TimeText.Local(r.RedeemedAt)),
+    ]);
+
+    public static void Merchant(Report report, Merchant m) => report.Fields(
+    [
+        ("merchant", m.MerchantId),
+        ("name", m.Name),
+        ("district", m.District),
+        ("category", m.Category),
+        ("campaigns", m.CampaignIds.Count == 0 ? "none" : string.Join(", ", m.CampaignIds)),
+        ("registered", TimeText.Local(m.RegisteredAt)),
+    ]);
+
+    public static void Enrollment(Report report, Enrollment e) => report.Fields(
+    [
+        ("campaign", e.CampaignId),
+        ("merchant", e.MerchantId),
+        ("district", Blank(e.District)),
+        ("enrolled", TimeText.Local(e.EnrolledAt)),
+    ]);
+
+    public static void Settlement(Report report, Settlement s) => report.Fields(
+    [
+        ("merchant", s.MerchantId),
+        ("campaign", s.CampaignId.Length == 0 ? "all campaigns" : s.CampaignId),
+        ("redemptions", Count(s.Redemptions)),
+        ("refunds", Count(s.Refunds)),
+        ("discount granted", Money.FormatWithCents(s.DiscountCents)),
+        ("discount refunded", Money.FormatWithCents(s.RefundedDiscountCents)),
+        ("order totals", Money.FormatWithCents(s.OrderTotalCents)),
+        ("refunded orders", Money.FormatWithCents(s.RefundedOrderTotalCents)),
+        ("net subsidy owed", Money.FormatWithCents(s.NetSubsidyCents)),
+    ]);
+
+    public static void ApiKey(Report report, ApiKey k) => report.Fields(
+    [
+        ("key id", k.KeyId),
+        ("role", EnumText.Display(k.Role)),
+        ("principal", k.PrincipalId),
+        ("description", Optional(k.Description)),
+        ("created", k.CreatedAt is null ? null : TimeText.Local(k.CreatedAt)),
+        ("revoked", k.Revoked ? (k.RevokedAt is null ? "yes" : TimeText.Local(k.RevokedAt)) : null),
+        ("secret", Optional(k.Secret)),
+    ]);
+
+    /// <summary>What a voucher of these terms takes off, e.g. <c>¥20.00 (2000) off orders of at least ¥100.00 (10000)</c>.</summary>
+    public static string Discount(DiscountKind kind, long faceValueCents, long minSpendCents, int percentOff, int fold, long maxDiscountCents)
+    {
+        var floor = minSpendCents > 0 ? $" on orders of at least {Money.FormatWithCents(minSpendCents)}" : "";
+        return kind switch
+        {
+            DiscountKind.AmountOff => $"{Money.FormatWithCents(faceValueCents)} off{floor}",
+            DiscountKind.PercentOff => $"{Count(percentOff)}% off{floor}, at most {Money.FormatWithCents(maxDiscountCents)}",
+            DiscountKind.FoldPrice => $"pay {Count(fold)}/10 ({Count(fold)}折){floor}, discount at most {Money.FormatWithCents(maxDiscountCents)}",
+            _ => EnumText.Display(kind),
+        };
+    }
+
+    private static string ShortDiscount(DiscountKind kind, long faceValueCents, int percentOff, int fold) => kind switch
+    {
+        DiscountKind.AmountOff => $"{Money.Format(faceValueCents)} off",
+        DiscountKind.PercentOff => $"{Count(percentOff)}% off",
+        DiscountKind.FoldPrice => $"{Count(fold)}折",
+        _ => EnumText.Display(kind),
+    };
+
+    private static string Validity(int days, Google.Protobuf.WellKnownTypes.Timestamp? until) => (days, until) switch
+    {
+        ( > 0, not null) => $"{Count(days)} days from receipt, but not past {TimeText.Local(until)}",
+        ( > 0, null) => $"{Count(days)} days from receipt",
+        (_, not null) => $"until {TimeText.Local(until)}",
+        _ => "-",
+    };
+
+    public static string Count(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Percent(long part, long whole) =>
+        whole <= 0 ? "-" : (100.0 * part / whole).ToString("0.#", CultureInfo.InvariantCulture) + "%";
+
+    private static string Blank(string text) => text.Length == 0 ? "(none)" : text;
+
+    private static string? Optional(string text) => text.Length == 0 ? null : text;
+}

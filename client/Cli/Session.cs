@@ -1,0 +1,175 @@
+using System.CommandLine;
+using Campaigns.Client;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Campaigns.Cli;
+
+/// <summary>
+/// What one command invocation works with: the client built from the global options, where to
+/// write, and whether to write JSON. Also the single place that turns failures into exit codes.
+/// </summary>
+internal sealed class Session : IDisposable
+{
+    public const string DefaultAddress = "http://127.0.0.1:5000";
+    public const string DefaultKey = "dev-organiser-key";
+
+    public static readonly Option<string> AddressOption = new("--address")
+    {
+        Description = "The silo's gRPC endpoint (env CAMPAIGNS_ADDRESS)",
+        HelpName = "url",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CAMPAIGNS_ADDRESS") is { Length: > 0 } address ? address : DefaultAddress,
+    };
+
+    public static readonly Option<string> KeyOption = new("--key")
+    {
+        Description = "The API key to act with (env CAMPAIGNS_API_KEY)",
+        HelpName = "secret",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CAMPAIGNS_API_KEY") is { Length: > 0 } key ? key : DefaultKey,
+    };
+
+    public static readonly Option<bool> JsonOption = new("--json")
+    {
+        Description = "Print responses as JSON (proto3 JSON, default values included), one document per line",
+        Recursive = true,
+    };
+
+    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
+
+    private Session(CampaignsClient client, bool json, TextWriter output, TextWriter error)
+    {
+        Client = client;
+        Json = json;
+        Out = output;
+        Error = error;
+    }
+
+    public CampaignsClient Client { get; }
+
+    public bool Json { get; }
+
+    public TextWriter Out { get; }
+
+    public TextWriter Error { get; }
+
+    /// <summary>Runs a command's body with a session, mapping every failure to a message on stderr and an exit code.</summary>
+    public static async Task<int> RunAsync(ParseResult parse, Func<Session, Task<int>> body, CancellationToken cancellationToken)
+    {
+        var error = parse.InvocationConfiguration.Error;
+        Session session;
+        try
+        {
+            session = Open(parse, error);
+        }
+        catch (FormatException e)
+        {
+            await error.WriteLineAsync($"error: INVALID_ARGUMENT: {e.Message}");
+            return ExitCode.Usage;
+        }
+
+        using (session)
+        {
+            try
+            {
+                return await body(session);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+            {
+                return ExitCode.Cancelled;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return ExitCode.Cancelled;
+            }
+            catch (RpcException e)
+            {
+                return await ReportAsync(error, e);
+            }
+            catch (FormatException e)
+            {
+                await error.WriteLineAsync($"error: INVALID_ARGUMENT: {e.Message}");
+                return ExitCode.Usage;
+            }
+            catch (IOException e)
+            {
+                await error.WriteLineAsync($"error: IO_ERROR: {e.Message}");
+                return ExitCode.Usage;
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                await error.WriteLineAsync($"error: IO_ERROR: {e.Message}");
+                return ExitCode.Usage;
+            }
+        }
+    }
+
+    /// <summary>Prints <c>error: REASON: message</c> (plus a hint when nothing answered) and picks the exit code.</summary>
+    public static async Task<int> ReportAsync(TextWriter error, RpcException e)
+    {
+        var failure = e.ToCampaignsError();
+        await error.WriteLineAsync($"error: {failure}");
+        switch (e.StatusCode)
+        {
+            case StatusCode.Unavailable:
+                if (e.ErrorInfo() is null)
+                {
+                    await error.WriteLineAsync("hint: is the silo running? dotnet run --project silo  (or set --address / CAMPAIGNS_ADDRESS)");
+                }
+
+                return ExitCode.Unreachable;
+            case StatusCode.DeadlineExceeded:
+                await error.WriteLineAsync("hint: the server did not answer in time; it may be overloaded or still starting.");
+                return ExitCode.Unreachable;
+            case StatusCode.Unauthenticated:
+                await error.WriteLineAsync("hint: pass an API key with --key or CAMPAIGNS_API_KEY.");
+                return ExitCode.Refused;
+            default:
+                return ExitCode.Refused;
+        }
+    }
+
+    /// <summary>Writes a response: as one line of JSON with --json, otherwise through <paramref name="readable"/>.</summary>
+    public void Print(IMessage message, Action<Report> readable)
+    {
+        if (Json)
+        {
+            Out.WriteLine(Formatter.Format(message));
+        }
+        else
+        {
+            readable(new Report(Out));
+        }
+    }
+
+    public void Dispose() => Client.Dispose();
+
+    /// <summary><c>localhost:5000</c> → <c>http://localhost:5000</c>: h2c is how the silo speaks.</summary>
+    public static Uri ParseAddress(string text)
+    {
+        var withScheme = text.Contains("://", StringComparison.Ordinal) ? text : "http://" + text;
+        return Uri.TryCreate(withScheme, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new FormatException($"--address: '{text}' is not an http:// or https:// address.");
+    }
+
+    private static Session Open(ParseResult parse, TextWriter error)
+    {
+        var options = new CampaignsClientOptions
+        {
+            Address = ParseAddress(parse.GetValue(AddressOption) ?? DefaultAddress),
+            ApiKey = parse.GetValue(KeyOption) ?? "",
+            OnRetry = retry => error.WriteLine(
+                $"retrying: {retry.Error.Reason()} from {retry.Method}; attempt {retry.NextAttempt} in {retry.Delay.TotalSeconds:0.0}s"),
+        };
+        return new Session(new CampaignsClient(options), parse.GetValue(JsonOption), parse.InvocationConfiguration.Output, error);
+    }
+}
+
+/// <summary>Attaches command bodies that run inside a <see cref="Session"/>.</summary>
+internal static class SessionCommandExtensions
+{
+    public static void SetSessionAction(this Command command, Func<Session, ParseResult, CancellationToken, Task<int>> body) =>
+        command.SetAction((parse, cancellationToken) => Session.RunAsync(parse, session => body(session, parse, cancellationToken), cancellationToken));
+}

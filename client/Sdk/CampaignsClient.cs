@@ -1,0 +1,184 @@
+using System.Runtime.CompilerServices;
+using Campaigns.Proto;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+
+namespace Campaigns.Client;
+
+/// <summary>
+/// One connection to the Campaigns service and a typed client per gRPC service. Every call carries
+/// the API key; every unary call gets a per-attempt deadline and is retried on transient failures
+/// with the same request, hence the same idempotency key. Create one and share it: it is thread-safe.
+/// </summary>
+public sealed class CampaignsClient : IDisposable
+{
+    private readonly GrpcChannel channel;
+
+    public CampaignsClient(CampaignsClientOptions options)
+    {
+        if (!options.Address.IsAbsoluteUri || options.Address.Scheme is not ("http" or "https"))
+        {
+            throw new ArgumentException($"The address must be an absolute http:// or https:// URI, not '{options.Address}'.", nameof(options));
+        }
+
+        Options = options;
+        channel = GrpcChannel.ForAddress(options.Address, new GrpcChannelOptions
+        {
+            HttpHandler = options.HttpHandler ?? new SocketsHttpHandler
+            {
+                // One HTTP/2 connection caps concurrent streams (100 by default); a flash drop needs more.
+                EnableMultipleHttp2Connections = true,
+                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+                KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+            },
+            DisposeHttpClient = options.HttpHandler is null,
+        });
+
+        // The first interceptor is the outermost: retry around a fresh deadline around the key.
+        var invoker = channel.Intercept(
+            new RetryInterceptor(options),
+            new DeadlineInterceptor(options.Deadline),
+            new ApiKeyInterceptor(options.ApiKey));
+        Admin = new CampaignAdmin.CampaignAdminClient(invoker);
+        Vouchers = new Proto.Vouchers.VouchersClient(invoker);
+        Redemptions = new Proto.Redemptions.RedemptionsClient(invoker);
+        Merchants = new Proto.Merchants.MerchantsClient(invoker);
+        Access = new Proto.Access.AccessClient(invoker);
+        Reconciliation = new Proto.Reconciliation.ReconciliationClient(invoker);
+    }
+
+    public CampaignsClientOptions Options { get; }
+
+    /// <summary>Organiser: define, run and watch campaigns.</summary>
+    public CampaignAdmin.CampaignAdminClient Admin { get; }
+
+    /// <summary>Partner: issue vouchers on the key's channel.</summary>
+    public Proto.Vouchers.VouchersClient Vouchers { get; }
+
+    /// <summary>Merchant: reserve, confirm, redeem and refund at checkout.</summary>
+    public Proto.Redemptions.RedemptionsClient Redemptions { get; }
+
+    /// <summary>Merchant profiles, enrolment and settlement.</summary>
+    public Proto.Merchants.MerchantsClient Merchants { get; }
+
+    /// <summary>Organiser: API keys.</summary>
+    public Proto.Access.AccessClient Access { get; }
+
+    /// <summary>Organiser: the redemption event export.</summary>
+    public Proto.Reconciliation.ReconciliationClient Reconciliation { get; }
+
+    /// <summary>
+    /// Issues one voucher. <paramref name="requestId"/> is the idempotency key and must come from the
+    /// caller's own operation (e.g. its claim id), so that the caller's retries reuse it too.
+    /// </summary>
+    public async Task<IssueVoucherResponse> IssueVoucherAsync(
+        string campaignId, string userId, string requestId, string? district = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(requestId);
+        return await Vouchers.IssueVoucherAsync(
+            new IssueVoucherRequest { CampaignId = campaignId, UserId = userId, RequestId = requestId, District = district ?? "" },
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Issues any number of vouchers in calls of at most <see cref="VoucherBatch.MaxItems"/> items, in
+    /// order; each item succeeds or fails on its own. <paramref name="onBatch"/> sees each call's results.
+    /// </summary>
+    public async Task<IssueVouchersResponse> IssueVouchersAsync(
+        string campaignId, IEnumerable<IssueVouchersItem> items,
+        Action<IssueVouchersResponse>? onBatch = null, CancellationToken cancellationToken = default)
+    {
+        var all = new IssueVouchersResponse();
+        foreach (var chunk in items.Chunk(VoucherBatch.MaxItems))
+        {
+            if (Array.Find(chunk, item => string.IsNullOrWhiteSpace(item.RequestId)) is { } missing)
+            {
+                throw new ArgumentException($"The item for user '{missing.UserId}' has no request_id.", nameof(items));
+            }
+
+            var request = new IssueVouchersRequest { CampaignId = campaignId, Items = { chunk } };
+            var response = await Vouchers.IssueVouchersAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
+            onBatch?.Invoke(response);
+            all.Results.Add(response.Results);
+        }
+
+        return all;
+    }
+
+    /// <summary>Holds a voucher for an order and quotes its discount; idempotent on (code, order id).</summary>
+    public async Task<Reservation> ReserveVoucherAsync(
+        string code, string merchantId, string orderId, long orderAmountCents, int holdSeconds = 0, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(orderId);
+        return await Redemptions.ReserveVoucherAsync(
+            new ReserveVoucherRequest { Code = code, MerchantId = merchantId, OrderId = orderId, OrderAmountCents = orderAmountCents, HoldSeconds = holdSeconds },
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Turns the order's reservation into a redemption; idempotent on (code, order id).</summary>
+    public async Task<Redemption> ConfirmRedemptionAsync(
+        string code, string merchantId, string orderId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(orderId);
+        return await Redemptions.ConfirmRedemptionAsync(
+            new ConfirmRedemptionRequest { Code = code, MerchantId = merchantId, OrderId = orderId },
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Releases the order's reservation.</summary>
+    public async Task<Voucher> CancelReservationAsync(
+        string code, string merchantId, string orderId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(orderId);
+        return await Redemptions.CancelReservationAsync(
+            new CancelReservationRequest { Code = code, MerchantId = merchantId, OrderId = orderId },
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reserves and confirms in one call, for tills; idempotent on (code, order id).</summary>
+    public async Task<Redemption> RedeemVoucherAsync(
+        string code, string merchantId, string orderId, long orderAmountCents, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(orderId);
+        return await Redemptions.RedeemVoucherAsync(
+            new RedeemVoucherRequest { Code = code, MerchantId = merchantId, OrderId = orderId, OrderAmountCents = orderAmountCents },
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Refunds a redeemed order, making the voucher usable again; idempotent on (code, refund id).</summary>
+    public async Task<Voucher> RefundRedemptionAsync(
+        string code, string merchantId, string orderId, string refundId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(refundId);
+        return await Redemptions.RefundRedemptionAsync(
+            new RefundRedemptionRequest { Code = code, MerchantId = merchantId, OrderId = orderId, RefundId = refundId },
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A stats snapshot now and one on every change, until <paramref name="cancellationToken"/> fires.</summary>
+    public async IAsyncEnumerable<CampaignStats> WatchCampaignStatsAsync(
+        string campaignId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var call = Admin.WatchCampaignStats(new GetCampaignRequest { CampaignId = campaignId }, cancellationToken: cancellationToken);
+        await foreach (var stats in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return stats;
+        }
+    }
+
+    /// <summary>The campaign's redemption and refund events in ledger order, then the closing summary.</summary>
+    public async IAsyncEnumerable<ExportRecord> ExportRedemptionEventsAsync(
+        string campaignId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var call = Reconciliation.ExportRedemptionEvents(
+            new ExportRedemptionEventsRequest { CampaignId = campaignId }, cancellationToken: cancellationToken);
+        await foreach (var record in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return record;
+        }
+    }
+
+    public void Dispose() => channel.Dispose();
+}
