@@ -1,0 +1,74 @@
+using Campaigns.Client;
+using Campaigns.Proto;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using Status = Google.Rpc.Status;
+
+namespace Campaigns.Tests.Client;
+
+public sealed class CampaignsErrorTests
+{
+    internal static RpcException Refusal(StatusCode code, string reason, string message, TimeSpan? retryAfter = null)
+    {
+        var status = new Status
+        {
+            Code = (int)code,
+            Message = message,
+            Details = { Any.Pack(new ErrorInfo { Reason = reason, Domain = CampaignsError.Domain }) },
+        };
+        if (retryAfter is { } delay)
+        {
+            status.Details.Add(Any.Pack(new RetryInfo { RetryDelay = Duration.FromTimeSpan(delay) }));
+        }
+
+        return status.ToRpcException();
+    }
+
+    [Fact]
+    public void The_reason_and_message_come_from_the_error_info_detail()
+    {
+        var error = Refusal(StatusCode.ResourceExhausted, "SOLD_OUT", "Campaign spring has no stock left.");
+
+        Assert.Equal("SOLD_OUT", error.Reason());
+        Assert.Equal("Campaign spring has no stock left.", error.ErrorMessage());
+        Assert.True(error.Is(ErrorReason.SoldOut));
+        Assert.False(error.Is(ErrorReason.BudgetExhausted));
+        Assert.Equal(
+            new CampaignsError(StatusCode.ResourceExhausted, "SOLD_OUT", "Campaign spring has no stock left.", null),
+            error.ToCampaignsError());
+        Assert.Equal("SOLD_OUT: Campaign spring has no stock left.", error.ToCampaignsError().ToString());
+    }
+
+    [Fact]
+    public void Without_a_detail_the_status_code_stands_in_for_the_reason()
+    {
+        var error = new RpcException(new Grpc.Core.Status(StatusCode.DeadlineExceeded, "Deadline Exceeded"));
+
+        Assert.Equal("DEADLINE_EXCEEDED", error.Reason());
+        Assert.Equal("Deadline Exceeded", error.ErrorMessage());
+        Assert.Null(error.ErrorInfo());
+        Assert.Equal("UNAVAILABLE", new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, "")).Reason());
+    }
+
+    [Fact]
+    public void A_rate_limited_refusal_carries_its_retry_delay_and_is_transient()
+    {
+        var error = Refusal(StatusCode.ResourceExhausted, "RATE_LIMITED", "Slow down.", TimeSpan.FromMilliseconds(1500));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), error.RetryDelay());
+        Assert.True(CampaignsRetry.IsTransient(error));
+    }
+
+    [Theory]
+    [InlineData(StatusCode.Unavailable, "UNAVAILABLE", true)]
+    [InlineData(StatusCode.DeadlineExceeded, "", true)]
+    [InlineData(StatusCode.ResourceExhausted, "RATE_LIMITED", true)]
+    [InlineData(StatusCode.ResourceExhausted, "SOLD_OUT", false)]
+    [InlineData(StatusCode.ResourceExhausted, "USER_LIMIT_REACHED", false)]
+    [InlineData(StatusCode.InvalidArgument, "INVALID_ARGUMENT", false)]
+    [InlineData(StatusCode.FailedPrecondition, "IDEMPOTENCY_KEY_REUSED", false)]
+    [InlineData(StatusCode.Internal, "", false)]
+    public void Only_failures_another_attempt_may_cure_are_transient(StatusCode code, string reason, bool transient) =>
+        Assert.Equal(transient, CampaignsRetry.IsTransient(Refusal(code, reason, "x")));
+}

@@ -1,0 +1,100 @@
+using Campaigns.Grains.Campaigns;
+using Campaigns.Silo.Hosting;
+using Campaigns.Silo.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.TestingHost;
+
+namespace Campaigns.Tests.Cluster;
+
+/// <summary>
+/// An in-process Orleans test cluster running the real grains on a real SQLite store (grain
+/// state and ledger in a temp file) with a controlled clock.
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    // Test-cluster silos are built from configurator types, so the fixture hands them its store here.
+    private static EmbeddedStore? s_store;
+    private static FakeTimeProvider? s_clock;
+
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "campaigns-cluster-" + Guid.NewGuid().ToString("N"));
+
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public EmbeddedStore Store => s_store!;
+
+    /// <summary>The cluster's clock; starts at 2026-11-11T02:00:00Z (10:00 in Shanghai).</summary>
+    public FakeTimeProvider Clock => s_clock!;
+
+    public IGrainFactory Grains => Cluster.GrainFactory;
+
+    public async Task InitializeAsync()
+    {
+        s_clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 11, 2, 0, 0, TimeSpan.Zero));
+        s_store = await EmbeddedStore.OpenAsync(_directory);
+        var builder = new TestClusterBuilder(1);
+        builder.AddSiloBuilderConfigurator<Configurator>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A temp directory left behind is harmless.
+        }
+    }
+
+    /// <summary>Creates and starts a campaign open from the clock's now for a week.</summary>
+    public async Task<ICampaignGrain> StartCampaignAsync(Func<CampaignDefinition, CampaignDefinition>? adjust = null)
+    {
+        var id = "c-" + Guid.NewGuid().ToString("N")[..12];
+        var definition = new CampaignDefinition
+        {
+            CampaignId = id,
+            Name = "Test drop",
+            OrganiserId = "organiser",
+            Terms = new VoucherTerms(DiscountKind.AmountOff, FaceValueCents: 2_000, MinSpendCents: 10_000, 0, 0, 0),
+            TotalStock = 100,
+            BudgetCents = 0,
+            PerUserLimit = 1,
+            PerUserDailyLimit = 0,
+            StartsAt = Clock.GetUtcNow().AddMinutes(-1),
+            EndsAt = Clock.GetUtcNow().AddDays(7),
+            VoucherValidDays = 30,
+            VoucherValidUntil = null,
+            RefundWindowDays = 7,
+            Districts = [],
+            ChannelQuotas = new Dictionary<string, long>(),
+            ShardCount = 4,
+        };
+        definition = adjust?.Invoke(definition) ?? definition;
+        var campaign = Grains.GetGrain<ICampaignGrain>(definition.CampaignId);
+        await campaign.CreateAsync(definition);
+        await campaign.StartAsync();
+        return campaign;
+    }
+
+    private sealed class Configurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            siloBuilder.Services.AddSingleton<TimeProvider>(s_clock!);
+            siloBuilder.AddCampaignGrains(s_store!);
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}

@@ -1,0 +1,228 @@
+using Campaigns.Grains.Campaigns;
+using Campaigns.Grains.Common;
+using Campaigns.Grains.Issuance;
+using Orleans.Core.Internal;
+
+namespace Campaigns.Tests.Cluster;
+
+[Collection(ClusterCollection.Name)]
+public sealed class IssuanceTests(ClusterFixture fixture)
+{
+    private const string Channel = "partner-a";
+
+    [Fact]
+    public async Task Flash_drop_with_more_users_than_stock_issues_exactly_the_stock()
+    {
+        var campaign = await fixture.StartCampaignAsync(d => d with { TotalStock = 500, ShardCount = 4 });
+        var id = campaign.GetPrimaryKeyString();
+        // 3,000 users; every claim sent twice (a partner's retry after a timeout), all at once.
+        var claims = Enumerable.Range(0, 3_000).Select(u => new IssueClaim(Channel, $"user-{u}", $"req-{u}", "")).ToList();
+        var outcomes = await Task.WhenAll(claims.Concat(claims).Select(c => IssueAsync(id, 4, c)));
+
+        var issued = outcomes.Where(o => o.Voucher is not null).ToList();
+        var codes = issued.Select(o => o.Voucher!.Code).Distinct().ToList();
+        Assert.Equal(500, codes.Count);
+        Assert.All(outcomes.Where(o => o.Voucher is null), o => Assert.Equal(Refusal.SoldOut, o.Refusal));
+        // Every request id maps to at most one voucher, and both copies of a claim agree.
+        foreach (var pair in issued.GroupBy(o => o.RequestId))
+        {
+            Assert.Single(pair.Select(o => o.Voucher!.Code).Distinct());
+        }
+
+        var totals = await fixture.Store.Ledger.GetCampaignTotalsAsync(id, fixture.Clock.GetUtcNow());
+        Assert.Equal(500, totals.Issued);
+        var leases = await fixture.Store.Ledger.LoadLeasesAsync(id);
+        Assert.Equal(500, leases.Sum(l => l.Issued));
+        Assert.True(leases.Sum(l => l.Granted) <= 500);
+    }
+
+    [Fact]
+    public async Task Parallel_claims_of_one_user_issue_only_the_per_user_limit()
+    {
+        var campaign = await fixture.StartCampaignAsync(d => d with { PerUserLimit = 2 });
+        var id = campaign.GetPrimaryKeyString();
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 50)
+            .Select(i => IssueAsync(id, 4, new IssueClaim(Channel, "alice", $"tap-{i}", ""))));
+
+        Assert.Equal(2, outcomes.Count(o => o.Voucher is not null));
+        Assert.Equal(48, outcomes.Count(o => o.Refusal == Refusal.UserLimitReached));
+    }
+
+    [Fact]
+    public async Task Repeats_of_one_request_id_all_return_the_first_voucher()
+    {
+        var campaign = await fixture.StartCampaignAsync();
+        var id = campaign.GetPrimaryKeyString();
+        var claim = new IssueClaim(Channel, "bob", "tap-1", "");
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => IssueAsync(id, 4, claim)));
+
+        Assert.Single(outcomes.Select(o => o.Voucher!.Code).Distinct());
+        Assert.Equal(19, outcomes.Count(o => o.Replayed));
+
+        var later = await IssueAsync(id, 4, claim);
+        Assert.True(later.Replayed);
+        Assert.Equal(outcomes[0].Voucher!.Code, later.Voucher!.Code);
+
+        var reused = await IssueAsync(id, 4, claim with { UserId = "mallory" });
+        Assert.Equal(Refusal.IdempotencyKeyReused, reused.Refusal);
+    }
+
+    [Fact]
+    public async Task Stock_leased_to_idle_shards_is_reclaimed_so_the_drop_sells_out_exactly()
+    {
+        var campaign = await fixture.StartCampaignAsync(d => d with { TotalStock = 40, ShardCount = 4 });
+        var id = campaign.GetPrimaryKeyString();
+        // Wake every shard so each holds a lease, then send all further demand to shard 0 only.
+        var perShard = UsersByShard(4, 200);
+        foreach (var users in perShard)
+        {
+            Assert.NotNull((await IssueAsync(id, 4, new IssueClaim(Channel, users[0], "first-" + users[0], ""))).Voucher);
+        }
+
+        var outcomes = new List<IssueOutcome>();
+        foreach (var user in perShard[0].Skip(1))
+        {
+            outcomes.Add(await IssueAsync(id, 4, new IssueClaim(Channel, user, "r-" + user, "")));
+        }
+
+        Assert.Equal(36, outcomes.Count(o => o.Voucher is not null));
+        Assert.Equal(Refusal.SoldOut, outcomes[^1].Refusal);
+        var totals = await fixture.Store.Ledger.GetCampaignTotalsAsync(id, fixture.Clock.GetUtcNow());
+        Assert.Equal(40, totals.Issued);
+    }
+
+    [Fact]
+    public async Task Budget_tighter_than_stock_stops_issuing_at_the_budget()
+    {
+        // Each voucher is worth 20.00; a 140.00 budget pays for 7 of the 10.
+        var campaign = await fixture.StartCampaignAsync(d => d with { TotalStock = 10, BudgetCents = 14_000 });
+        var id = campaign.GetPrimaryKeyString();
+        var outcomes = await IssueManyAsync(id, 30);
+
+        Assert.Equal(7, outcomes.Count(o => o.Voucher is not null));
+        Assert.All(outcomes.Where(o => o.Voucher is null), o => Assert.Equal(Refusal.BudgetExhausted, o.Refusal));
+        var totals = await fixture.Store.Ledger.GetCampaignTotalsAsync(id, fixture.Clock.GetUtcNow());
+        Assert.Equal(14_000, totals.IssuedLiabilityCents);
+    }
+
+    [Fact]
+    public async Task Channel_quota_is_reserved_for_its_channel_and_others_share_the_rest()
+    {
+        var campaign = await fixture.StartCampaignAsync(d => d with
+        {
+            TotalStock = 10,
+            ChannelQuotas = new Dictionary<string, long> { ["meituan"] = 4 },
+        });
+        var id = campaign.GetPrimaryKeyString();
+
+        var others = await IssueManyAsync(id, 10, channel: "jd");
+        Assert.Equal(6, others.Count(o => o.Voucher is not null));
+        Assert.All(others.Where(o => o.Voucher is null), o => Assert.Equal(Refusal.ChannelQuotaExhausted, o.Refusal));
+
+        var reserved = await IssueManyAsync(id, 10, channel: "meituan");
+        Assert.Equal(4, reserved.Count(o => o.Voucher is not null));
+        Assert.All(reserved.Where(o => o.Voucher is null), o => Assert.Equal(Refusal.SoldOut, o.Refusal));
+    }
+
+    [Fact]
+    public async Task Stock_added_mid_drop_is_claimable_at_once()
+    {
+        var campaign = await fixture.StartCampaignAsync(d => d with { TotalStock = 5 });
+        var id = campaign.GetPrimaryKeyString();
+        Assert.Equal(5, (await IssueManyAsync(id, 8, prefix: "wave1")).Count(o => o.Voucher is not null));
+
+        await campaign.AddStockAsync("top-up-1", 3, 0);
+        await campaign.AddStockAsync("top-up-1", 3, 0); // a retried top-up adds nothing
+        var second = await IssueManyAsync(id, 8, prefix: "wave2");
+        Assert.Equal(3, second.Count(o => o.Voucher is not null));
+        Assert.Equal(8, (await campaign.GetAsync()).TotalStock);
+    }
+
+    [Fact]
+    public async Task Daily_limit_resets_at_midnight_in_China()
+    {
+        var campaign = await fixture.StartCampaignAsync(d => d with { PerUserLimit = 3, PerUserDailyLimit = 1 });
+        var id = campaign.GetPrimaryKeyString();
+        Assert.NotNull((await IssueAsync(id, 4, new IssueClaim(Channel, "carol", "day1-a", ""))).Voucher);
+        Assert.Equal(Refusal.UserDailyLimitReached, (await IssueAsync(id, 4, new IssueClaim(Channel, "carol", "day1-b", ""))).Refusal);
+
+        // The fixture's clock is shared and only moves forward: on to the next midnight in Shanghai.
+        var nextMidnight = new DateTimeOffset(BusinessCalendar.DayOf(fixture.Clock.GetUtcNow()).AddDays(1).ToDateTime(TimeOnly.MinValue), BusinessCalendar.Offset);
+        fixture.Clock.SetUtcNow(nextMidnight.ToUniversalTime());
+        Assert.NotNull((await IssueAsync(id, 4, new IssueClaim(Channel, "carol", "day2-a", ""))).Voucher);
+        Assert.Equal(Refusal.UserDailyLimitReached, (await IssueAsync(id, 4, new IssueClaim(Channel, "carol", "day2-b", ""))).Refusal);
+    }
+
+    [Fact]
+    public async Task Paused_campaign_refuses_claims_until_resumed()
+    {
+        var campaign = await fixture.StartCampaignAsync();
+        var id = campaign.GetPrimaryKeyString();
+        await campaign.PauseAsync();
+        Assert.Equal(Refusal.CampaignNotActive, (await IssueAsync(id, 4, new IssueClaim(Channel, "dan", "p-1", ""))).Refusal);
+        await campaign.ResumeAsync();
+        Assert.NotNull((await IssueAsync(id, 4, new IssueClaim(Channel, "dan", "p-1", ""))).Voucher);
+        await campaign.EndAsync();
+        Assert.Equal(Refusal.CampaignEnded, (await IssueAsync(id, 4, new IssueClaim(Channel, "erin", "p-2", ""))).Refusal);
+    }
+
+    [Fact]
+    public async Task Shards_and_campaign_deactivated_mid_drop_keep_every_invariant()
+    {
+        var campaign = await fixture.StartCampaignAsync(d => d with { TotalStock = 300, ShardCount = 4 });
+        var id = campaign.GetPrimaryKeyString();
+        var claims = Enumerable.Range(0, 1_500).Select(u => new IssueClaim(Channel, $"u{u}", $"r{u}", "")).ToList();
+
+        var drop = Task.WhenAll(claims.Select(c => IssueAsync(id, 4, c)));
+        for (var round = 0; round < 5 && !drop.IsCompleted; round++)
+        {
+            await Task.Delay(5);
+            foreach (var shard in Enumerable.Range(0, 4))
+            {
+                await fixture.Grains.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(id, shard))
+                    .Cast<IGrainManagementExtension>().DeactivateOnIdle();
+            }
+
+            await campaign.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        }
+
+        var first = await drop;
+        // Retry whatever was refused as transient, with the same request ids, as a partner would.
+        var retried = await Task.WhenAll(claims.Select(c => IssueAsync(id, 4, c)));
+
+        var acknowledged = first.Concat(retried).Where(o => o.Voucher is not null).ToList();
+        foreach (var pair in acknowledged.GroupBy(o => o.RequestId))
+        {
+            Assert.Single(pair.Select(o => o.Voucher!.Code).Distinct());
+        }
+
+        var totals = await fixture.Store.Ledger.GetCampaignTotalsAsync(id, fixture.Clock.GetUtcNow());
+        Assert.Equal(300, totals.Issued);
+        Assert.Equal(300, acknowledged.Select(o => o.Voucher!.Code).Distinct().Count());
+        foreach (var code in acknowledged.Select(o => o.Voucher!.Code).Distinct())
+        {
+            Assert.NotNull(await fixture.Store.Ledger.GetVoucherAsync(code));
+        }
+    }
+
+    private Task<IssueOutcome[]> IssueManyAsync(string campaignId, int users, string channel = Channel, string prefix = "u") =>
+        Task.WhenAll(Enumerable.Range(0, users).Select(u =>
+            IssueAsync(campaignId, 4, new IssueClaim(channel, $"{prefix}-{channel}-{u}", $"{prefix}-{channel}-{u}", ""))));
+
+    private async Task<IssueOutcome> IssueAsync(string campaignId, int shards, IssueClaim claim)
+    {
+        var pool = fixture.Grains.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(campaignId, ShardRouting.ShardFor(claim.UserId, shards)));
+        return (await pool.IssueAsync([claim]))[0];
+    }
+
+    private static List<string>[] UsersByShard(int shards, int users)
+    {
+        var result = Enumerable.Range(0, shards).Select(_ => new List<string>()).ToArray();
+        for (var u = 0; u < users; u++)
+        {
+            result[ShardRouting.ShardFor($"idle-{u}", shards)].Add($"idle-{u}");
+        }
+
+        return result;
+    }
+}
