@@ -170,7 +170,7 @@ public sealed class VoucherPoolGrain(
             return refused;
         }
 
-        var issuedAt = clock.GetUtcNow();
+        var issuedAt = clock.LedgerNow();
         pending.Record = new VoucherRecord
         {
             Code = codes.NewCode(),
@@ -183,8 +183,8 @@ public sealed class VoucherPoolGrain(
             Status = StoredVoucherStatus.Issued,
             Version = 1,
             Terms = definition.Terms,
-            ValidFrom = definition.VoucherValidityStart(issuedAt),
-            ValidUntil = definition.VoucherValidityEnd(issuedAt),
+            ValidFrom = definition.VoucherValidityStart(issuedAt).ToLedgerPrecision(),
+            ValidUntil = definition.VoucherValidityEnd(issuedAt).ToLedgerPrecision(),
             IssuedAt = issuedAt,
             Pool = pool!,
             IssuedDay = day,

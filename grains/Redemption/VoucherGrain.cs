@@ -26,30 +26,30 @@ public sealed class VoucherGrain(ILedger ledger, TimeProvider clock, ILogger<Vou
     {
         var merchant = await MerchantAsync(merchantId);
         var after = await ApplyAsync(v => VoucherRedemption.Reserve(v, _events, merchant, orderId, orderAmountCents,
-            holdSeconds == 0 ? VoucherRedemption.DefaultHoldSeconds : holdSeconds, clock.GetUtcNow()));
+            holdSeconds == 0 ? VoucherRedemption.DefaultHoldSeconds : holdSeconds, clock.LedgerNow()));
         // A replay of a reservation that has since been confirmed answers with its quote; the
         // hold's end is then the redemption time.
         return new ReservationReceipt(after.Code, after.CampaignId, merchantId, orderId, after.OrderAmountCents,
-            after.DiscountCents, after.ReservedUntil ?? after.RedeemedAt ?? clock.GetUtcNow());
+            after.DiscountCents, after.ReservedUntil ?? after.RedeemedAt ?? clock.LedgerNow());
     }
 
     public async Task<RedemptionReceipt> ConfirmAsync(string merchantId, string orderId)
     {
         var merchant = await MerchantAsync(merchantId);
-        await ApplyAsync(v => VoucherRedemption.Confirm(v, _events, merchant, orderId, clock.GetUtcNow()));
+        await ApplyAsync(v => VoucherRedemption.Confirm(v, _events, merchant, orderId, clock.LedgerNow()));
         return Receipt(orderId);
     }
 
     public async Task<VoucherView> CancelAsync(string merchantId, string orderId)
     {
         var merchant = await MerchantAsync(merchantId);
-        return View(await ApplyAsync(v => VoucherRedemption.Cancel(v, _events, merchant, orderId, clock.GetUtcNow())));
+        return View(await ApplyAsync(v => VoucherRedemption.Cancel(v, _events, merchant, orderId, clock.LedgerNow())));
     }
 
     public async Task<RedemptionReceipt> RedeemAsync(string merchantId, string orderId, long orderAmountCents)
     {
         var merchant = await MerchantAsync(merchantId);
-        await ApplyAsync(v => VoucherRedemption.Redeem(v, _events, merchant, orderId, orderAmountCents, clock.GetUtcNow()));
+        await ApplyAsync(v => VoucherRedemption.Redeem(v, _events, merchant, orderId, orderAmountCents, clock.LedgerNow()));
         return Receipt(orderId);
     }
 
@@ -58,7 +58,7 @@ public sealed class VoucherGrain(ILedger ledger, TimeProvider clock, ILogger<Vou
         var merchant = await MerchantAsync(merchantId);
         var campaign = await GrainFactory.GetGrain<ICampaignGrain>(Voucher().CampaignId).GetAsync();
         return View(await ApplyAsync(v => VoucherRedemption.Refund(v, _events, merchant, orderId, refundId,
-            campaign.Definition.RefundWindowDays, clock.GetUtcNow())));
+            campaign.Definition.RefundWindowDays, clock.LedgerNow())));
     }
 
     /// <summary>
@@ -119,7 +119,7 @@ public sealed class VoucherGrain(ILedger ledger, TimeProvider clock, ILogger<Vou
         RedemptionReceipt.From(VoucherRedemption.RedeemedEvent(_events, orderId)
             ?? throw new InvalidOperationException($"voucher {Code}: no redemption event for order {orderId}"));
 
-    private VoucherView View(VoucherRecord v) => new(v, VoucherRedemption.StatusAt(v, clock.GetUtcNow()));
+    private VoucherView View(VoucherRecord v) => new(v, VoucherRedemption.StatusAt(v, clock.LedgerNow()));
 
     private VoucherRecord Voucher() => _voucher
         ?? throw new CampaignsException(Refusal.VoucherNotFound, "no voucher with this code");

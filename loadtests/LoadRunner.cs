@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using Grpc.Core;
+using HdrHistogram;
+
+namespace Campaigns.LoadTests;
+
+/// <summary>What one load run measured.</summary>
+public sealed record LoadResult(string Name, string Mode, long Succeeded, long Failed, TimeSpan Elapsed, LongHistogram Latency, IReadOnlyDictionary<string, long> Errors)
+{
+    public double PerSecond => Succeeded / Elapsed.TotalSeconds;
+
+    public double Percentile(double p) => Latency.TotalCount == 0 ? 0 : Latency.GetValueAtPercentile(p) / (double)TimeSpan.TicksPerMillisecond;
+}
+
+/// <summary>
+/// Drives an operation against the silo. Closed loop (N workers back to back) finds the most
+/// the service sustains; open loop (a fixed arrival rate) measures latency as users meet it,
+/// counted from each request's intended start so a stall cannot hide queued requests.
+/// </summary>
+public static class LoadRunner
+{
+    /// <summary>
+    /// Runs <paramref name="operation"/> with <paramref name="workers"/> concurrent callers for
+    /// <paramref name="duration"/>. The operation gets a sequence number unique across workers.
+    /// </summary>
+    public static async Task<LoadResult> ClosedLoopAsync(string name, int workers, TimeSpan duration, Func<long, Task> operation, long firstSequence = 0)
+    {
+        var histogram = NewHistogram();
+        var errors = new Dictionary<string, long>();
+        long sequence = firstSequence, succeeded = 0, failed = 0;
+        var clock = Stopwatch.StartNew();
+        var end = duration.Ticks;
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(async () =>
+        {
+            var local = NewHistogram();
+            while (clock.Elapsed.Ticks < end)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var outcome = await RunAsync(operation, Interlocked.Increment(ref sequence));
+                local.RecordValue(Stopwatch.GetElapsedTime(started).Ticks);
+                Count(outcome, ref succeeded, ref failed, errors);
+            }
+
+            lock (histogram)
+            {
+                histogram.Add(local);
+            }
+        })));
+        return new LoadResult(name, $"closed loop, {workers} callers", succeeded, failed, clock.Elapsed, histogram, errors);
+    }
+
+    /// <summary>Starts <paramref name="perSecond"/> operations a second for <paramref name="duration"/>, however slow they are.</summary>
+    public static async Task<LoadResult> OpenLoopAsync(string name, double perSecond, TimeSpan duration, Func<long, Task> operation, long firstSequence = 0)
+    {
+        var histogram = NewHistogram();
+        var errors = new Dictionary<string, long>();
+        long succeeded = 0, failed = 0;
+        var total = (long)(perSecond * duration.TotalSeconds);
+        var interval = Stopwatch.Frequency / perSecond;
+        var inFlight = new List<Task>();
+        var start = Stopwatch.GetTimestamp();
+        for (long i = 0; i < total; i++)
+        {
+            var intended = start + (long)(i * interval);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), intended);
+            if (wait > TimeSpan.FromMilliseconds(1))
+            {
+                await Task.Delay(wait);
+            }
+
+            var n = firstSequence + i;
+            inFlight.Add(Task.Run(async () =>
+            {
+                var outcome = await RunAsync(operation, n);
+                var latency = Stopwatch.GetElapsedTime(intended).Ticks;
+                lock (histogram)
+                {
+                    histogram.RecordValue(latency);
+                    Count(outcome, ref succeeded, ref failed, errors);
+                }
+            }));
+        }
+
+        await Task.WhenAll(inFlight);
+        return new LoadResult(name, $"open loop, {perSecond:0}/s", succeeded, failed, Stopwatch.GetElapsedTime(start), histogram, errors);
+    }
+
+    private static async Task<string?> RunAsync(Func<long, Task> operation, long n)
+    {
+        try
+        {
+            await operation(n);
+            return null;
+        }
+        catch (RpcException ex)
+        {
+            return ex.StatusCode.ToString();
+        }
+        catch (Exception ex)
+        {
+            return ex.GetType().Name;
+        }
+    }
+
+    private static void Count(string? error, ref long succeeded, ref long failed, Dictionary<string, long> errors)
+    {
+        if (error is null)
+        {
+            Interlocked.Increment(ref succeeded);
+            return;
+        }
+
+        Interlocked.Increment(ref failed);
+        lock (errors)
+        {
+            errors[error] = errors.GetValueOrDefault(error) + 1;
+        }
+    }
+
+    // Ticks (100 ns) up to one minute, three significant digits.
+    private static LongHistogram NewHistogram() => new(TimeSpan.TicksPerMinute, 3);
+}

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+
+namespace Campaigns.LoadTests;
+
+/// <summary>
+/// A real silo in its own process (Release build, embedded SQLite in a fresh temp directory) on
+/// free loopback ports, so the load tool measures exactly what `dotnet run --project silo` serves.
+/// Killed and cleaned up on dispose.
+/// </summary>
+public sealed class SiloProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _dataDirectory;
+
+    private SiloProcess(Process process, string dataDirectory, Uri address, string organiserKey)
+    {
+        _process = process;
+        _dataDirectory = dataDirectory;
+        Address = address;
+        OrganiserKey = organiserKey;
+    }
+
+    public Uri Address { get; }
+
+    public string OrganiserKey { get; }
+
+    public static async Task<SiloProcess> StartAsync(string repositoryRoot)
+    {
+        var siloDll = Path.Combine(repositoryRoot, "silo", "bin", "Release", "net10.0", "Campaigns.Silo.dll");
+        if (!File.Exists(siloDll))
+        {
+            throw new InvalidOperationException($"Build the silo first: dotnet build -c Release {Path.Combine(repositoryRoot, "silo")}");
+        }
+
+        var data = Path.Combine(Path.GetTempPath(), "campaigns-load-" + Guid.NewGuid().ToString("N"));
+        var key = "load-" + Guid.NewGuid().ToString("N");
+        var grpcPort = FreePort();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList =
+            {
+                siloDll,
+                $"--Campaigns:GrpcPort={grpcPort}", $"--Campaigns:HttpPort={FreePort()}",
+                $"--Orleans:SiloPort={FreePort()}", $"--Orleans:GatewayPort={FreePort()}",
+                $"--Campaigns:DataDirectory={data}", $"--Campaigns:Auth:BootstrapOrganiserKey={key}",
+                "--Logging:LogLevel:Default=Warning",
+            },
+            WorkingDirectory = repositoryRoot,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the silo");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) { Console.Error.WriteLine("silo: " + line); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var silo = new SiloProcess(process, data, new Uri($"http://127.0.0.1:{grpcPort}"), key);
+        await silo.WaitUntilServingAsync(TimeSpan.FromSeconds(60));
+        return silo;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left in the temp directory; harmless.
+        }
+    }
+
+    private async Task WaitUntilServingAsync(TimeSpan limit)
+    {
+        using var channel = GrpcChannel.ForAddress(Address);
+        var health = new Health.HealthClient(channel);
+        var deadline = DateTime.UtcNow + limit;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"the silo exited with code {_process.ExitCode}");
+            }
+
+            try
+            {
+                var reply = await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
+                if (reply.Status == HealthCheckResponse.Types.ServingStatus.Serving)
+                {
+                    return;
+                }
+            }
+            catch (Grpc.Core.RpcException)
+            {
+                // Not up yet.
+            }
+
+            await Task.Delay(250);
+        }
+
+        throw new TimeoutException("the silo did not become healthy in time");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
