@@ -87,7 +87,7 @@ internal sealed class Session : IDisposable
             {
                 return await ReportAsync(error, e);
             }
-            catch (FormatException e)
+            catch (Exception e) when (e is FormatException or ArgumentException)
             {
                 await error.WriteLineAsync($"error: INVALID_ARGUMENT: {e.Message}");
                 return ExitCode.Usage;
@@ -122,8 +122,11 @@ internal sealed class Session : IDisposable
             case StatusCode.DeadlineExceeded:
                 await error.WriteLineAsync("hint: the server did not answer in time; it may be overloaded or still starting.");
                 return ExitCode.Unreachable;
+            case StatusCode.PermissionDenied when failure.Reason == "WRONG_ROLE":
+                await error.WriteLineAsync("hint: campaign/merchant/key/export need an organiser key, voucher a partner key, redeem a merchant key (--key).");
+                return ExitCode.Refused;
             case StatusCode.Unauthenticated:
-                await error.WriteLineAsync("hint: pass an API key with --key or CAMPAIGNS_API_KEY.");
+                await error.WriteLineAsync("hint: check the API key given with --key or CAMPAIGNS_API_KEY.");
                 return ExitCode.Refused;
             default:
                 return ExitCode.Refused;
