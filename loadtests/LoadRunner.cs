@@ -71,8 +71,10 @@ public static class LoadRunner
             var n = firstSequence + i;
             inFlight.Add(Task.Run(async () =>
             {
+                // From the intended start, or the actual one if the scheduler started it early.
+                var from = Math.Min(intended, Stopwatch.GetTimestamp());
                 var outcome = await RunAsync(operation, n);
-                var latency = Stopwatch.GetElapsedTime(intended).Ticks;
+                var latency = Stopwatch.GetElapsedTime(from).Ticks;
                 lock (histogram)
                 {
                     histogram.RecordValue(latency);

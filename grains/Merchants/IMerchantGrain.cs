@@ -7,9 +7,12 @@ public interface IMerchantGrain : IGrainWithStringKey
     Task<MerchantProfile> RegisterAsync(string name, string district, string category);
 
     /// <summary>The merchant; MERCHANT_NOT_FOUND if never registered.</summary>
+    /// <remarks>A pure read of memory, interleaved: every redemption at a busy till asks it.</remarks>
+    [AlwaysInterleave]
     Task<MerchantProfile> GetAsync();
 
     /// <summary>The merchant, or null if never registered.</summary>
+    [AlwaysInterleave]
     Task<MerchantProfile?> FindAsync();
 
     /// <summary>

@@ -90,7 +90,15 @@ public static class ProtoMapping
         return campaign;
     }
 
-    public static Proto.Voucher ToProto(this VoucherRecord v, VoucherStatus status) => new()
+    public static Proto.Voucher ToProto(this VoucherRecord v, VoucherStatus status)
+    {
+        // A hold that lapsed left its order on the row until the next write; the holder sees
+        // the voucher as it is: free, with no order attached.
+        var lapsedHold = v.Status == StoredVoucherStatus.Reserved && status != VoucherStatus.Reserved;
+        return lapsedHold ? Map(v with { MerchantId = null, OrderId = null, OrderAmountCents = 0, DiscountCents = 0 }, status) : Map(v, status);
+    }
+
+    private static Proto.Voucher Map(VoucherRecord v, VoucherStatus status) => new()
     {
         Code = v.Code,
         CampaignId = v.CampaignId,

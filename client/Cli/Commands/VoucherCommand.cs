@@ -72,15 +72,15 @@ internal static class VoucherCommand
                 },
                 ct);
 
-            var users = items.ToDictionary(item => item.RequestId, item => item.UserId, StringComparer.Ordinal);
+            // Results come back one per item, in the order sent (a file may repeat a request id).
             session.Print(response, report =>
             {
                 report.Table(
                     ["REQUEST_ID", "USER", "RESULT", "CODE_OR_REASON"],
-                    response.Results.Select(result => (IReadOnlyList<string>)
+                    response.Results.Zip(items, (result, item) => (IReadOnlyList<string>)
                     [
                         result.RequestId,
-                        users.GetValueOrDefault(result.RequestId, ""),
+                        item.UserId,
                         result.ErrorReason.Length > 0 ? "refused" : result.Replayed ? "replayed" : "issued",
                         result.ErrorReason.Length > 0 ? Refusal(result) : result.Voucher?.Code ?? "",
                     ]));
