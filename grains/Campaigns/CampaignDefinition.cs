@@ -35,6 +35,12 @@ public sealed record CampaignDefinition
     [Id(17)] public DateTimeOffset? VoucherValidFrom { get; init; }
 
     public const int MaxStock = 100_000_000;
+
+    /// <summary>The largest budget a campaign may have: ¥100 billion, far beyond any real drop, far from overflow.</summary>
+    public const long MaxBudgetCents = 10_000_000_000_000;
+
+    private static readonly DateTimeOffset Earliest = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Latest = new(2200, 1, 1, 0, 0, 0, TimeSpan.Zero);
     public const int MaxShards = 64;
 
     /// <summary>Validates an organiser's definition; the message names the offending field.</summary>
@@ -52,9 +58,9 @@ public sealed record CampaignDefinition
             throw CampaignsException.Invalid("total_stock", $"must be 1-{MaxStock}");
         }
 
-        if (BudgetCents < 0)
+        if (BudgetCents is < 0 or > MaxBudgetCents)
         {
-            throw CampaignsException.Invalid("budget_cents", "must not be negative (0 = no cap)");
+            throw CampaignsException.Invalid("budget_cents", $"must be 0-{MaxBudgetCents} (0 = no cap)");
         }
 
         if (BudgetCents > 0 && BudgetCents < Terms.LiabilityCents)
@@ -80,6 +86,15 @@ public sealed record CampaignDefinition
         if (EndsAt <= StartsAt)
         {
             throw CampaignsException.Invalid("ends_at", "must be after starts_at");
+        }
+
+        // Instants far enough from the ends of the calendar that validity arithmetic cannot overflow.
+        foreach (var (field, instant) in new[] { ("starts_at", (DateTimeOffset?)StartsAt), ("ends_at", EndsAt), ("voucher_valid_until", VoucherValidUntil), ("voucher_valid_from", VoucherValidFrom) })
+        {
+            if (instant is { } value && (value < Earliest || value > Latest))
+            {
+                throw CampaignsException.Invalid(field, $"must be between {Earliest:yyyy-MM-dd} and {Latest:yyyy-MM-dd}");
+            }
         }
 
         if (VoucherValidDays < 0 || VoucherValidDays > 3660)
@@ -129,7 +144,8 @@ public sealed record CampaignDefinition
             }
         }
 
-        if (ChannelQuotas.Values.Sum() > TotalStock)
+        // Each quota is at most the stock (checked above the sum), so the sum cannot overflow.
+        if (ChannelQuotas.Values.Any(q => q > TotalStock) || ChannelQuotas.Values.Sum() > TotalStock)
         {
             throw CampaignsException.Invalid("channel_quotas", "add up to more than total_stock");
         }

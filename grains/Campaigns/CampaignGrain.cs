@@ -144,9 +144,15 @@ public sealed class CampaignGrain(
                 throw new CampaignsException(Refusal.CampaignEnded, "an ended campaign takes no more stock");
             }
 
-            if (current.TotalStock + additionalStock > CampaignDefinition.MaxStock)
+            // Compared without adding first: a huge top-up must be refused, not wrap around.
+            if (additionalStock > CampaignDefinition.MaxStock - current.TotalStock)
             {
                 throw CampaignsException.Invalid("additional_stock", $"would take the stock past {CampaignDefinition.MaxStock}");
+            }
+
+            if (additionalBudgetCents > CampaignDefinition.MaxBudgetCents - current.BudgetCents)
+            {
+                throw CampaignsException.Invalid("additional_budget_cents", $"would take the budget past {CampaignDefinition.MaxBudgetCents}");
             }
 
             if (current.BudgetCents == 0 && additionalBudgetCents > 0)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Campaigns.Grains.Campaigns;
 using Campaigns.Grains.Ledger;
 using Campaigns.Proto;
@@ -13,7 +14,8 @@ public sealed class CampaignStatsReader(IGrainFactory grains, ILedger ledger, Ti
 {
     public static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(250);
 
-    private readonly ConcurrentDictionary<string, (DateTimeOffset At, Task<CampaignStats> Stats)> _shared = new(StringComparer.Ordinal);
+    // Freshness is an operational interval, so it runs on the monotonic clock, not business time.
+    private readonly ConcurrentDictionary<string, (long At, Task<CampaignStats> Stats)> _shared = new(StringComparer.Ordinal);
 
     public async Task<CampaignStats> ReadAsync(string campaignId)
     {
@@ -55,10 +57,10 @@ public sealed class CampaignStatsReader(IGrainFactory grains, ILedger ledger, Ti
     /// <summary>A read no older than <see cref="WatchInterval"/>, shared by every watcher of the campaign.</summary>
     public Task<CampaignStats> ReadSharedAsync(string campaignId)
     {
-        var now = clock.GetUtcNow();
+        var now = Stopwatch.GetTimestamp();
         var entry = _shared.AddOrUpdate(campaignId,
             _ => (now, ReadAsync(campaignId)),
-            (_, old) => now - old.At < WatchInterval && !old.Stats.IsFaulted ? old : (now, ReadAsync(campaignId)));
+            (_, old) => Stopwatch.GetElapsedTime(old.At, now) < WatchInterval && !old.Stats.IsFaulted ? old : (now, ReadAsync(campaignId)));
         return entry.Stats;
     }
 

@@ -28,9 +28,9 @@ public static class ProtoMapping
         {
             return timestamp.ToDateTimeOffset();
         }
-        catch (ArgumentException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {
-            throw CampaignsException.Invalid(field, "is not a valid timestamp");
+            throw CampaignsException.Invalid(field, "is not a valid timestamp (0001-01-01 to 9999-12-31, nanos 0-999999999)");
         }
     }
 

@@ -1,0 +1,209 @@
+using System.Net;
+using System.Net.Sockets;
+using Campaigns.Client;
+using Campaigns.Silo.Hosting;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Campaigns.Tests.EndToEnd;
+
+/// <summary>
+/// The real silo (<see cref="CampaignsHost.BuildAsync"/>) running in-process on free ports and a
+/// temp data directory, with a controlled clock. It can be restarted on the same data directory
+/// and gRPC/HTTP ports, as an operator restarting the service would.
+/// </summary>
+public sealed class SiloHost : IAsyncDisposable
+{
+    public const string BootstrapOrganiserKey = "e2e-organiser-key-4f1d2c";
+
+    private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly List<CampaignsClient> _clients = [];
+    private WebApplication? _app;
+
+    private SiloHost(FakeTimeProvider clock, string dataDirectory)
+    {
+        Clock = clock;
+        DataDirectory = dataDirectory;
+        GrpcPort = FreePort();
+        HttpPort = FreePort();
+    }
+
+    /// <summary>The silo's clock: starts at the real now; tests only ever move it forward.</summary>
+    public FakeTimeProvider Clock { get; }
+
+    public string DataDirectory { get; }
+
+    public int GrpcPort { get; }
+
+    public int HttpPort { get; }
+
+    public Uri GrpcAddress => new($"http://127.0.0.1:{GrpcPort}");
+
+    public Uri HttpAddress => new($"http://127.0.0.1:{HttpPort}");
+
+    public static async Task<SiloHost> StartAsync()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "campaigns-e2e-" + Guid.NewGuid().ToString("N"));
+        var host = new SiloHost(new FakeTimeProvider(DateTimeOffset.UtcNow), directory);
+        try
+        {
+            await host.StartAppAsync();
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+
+        return host;
+    }
+
+    /// <summary>A client of the silo acting with <paramref name="apiKey"/> ("" sends no key). Disposed with the host.</summary>
+    public CampaignsClient Client(string apiKey)
+    {
+        var client = new CampaignsClient(new CampaignsClientOptions
+        {
+            Address = GrpcAddress,
+            ApiKey = apiKey,
+            Deadline = TimeSpan.FromSeconds(30),
+        });
+        lock (_clients)
+        {
+            _clients.Add(client);
+        }
+
+        return client;
+    }
+
+    /// <summary>
+    /// Stops the silo and starts a new one on the same data directory and gRPC/HTTP ports (the
+    /// Orleans ports are new). Clients made before keep working: they reconnect.
+    /// </summary>
+    public async Task RestartAsync()
+    {
+        await StopAppAsync();
+        await StartAppAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        lock (_clients)
+        {
+            foreach (var client in _clients)
+            {
+                client.Dispose();
+            }
+
+            _clients.Clear();
+        }
+
+        await StopAppAsync();
+        try
+        {
+            if (Directory.Exists(DataDirectory))
+            {
+                Directory.Delete(DataDirectory, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // A temp directory left behind is harmless.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private async Task StartAppAsync()
+    {
+        string[] args =
+        [
+            $"--Campaigns:GrpcPort={GrpcPort}",
+            $"--Campaigns:HttpPort={HttpPort}",
+            $"--Orleans:SiloPort={FreePort()}",
+            $"--Orleans:GatewayPort={FreePort()}",
+            $"--Campaigns:DataDirectory={DataDirectory}",
+            $"--Campaigns:Auth:BootstrapOrganiserKey={BootstrapOrganiserKey}",
+            "--Logging:LogLevel:Default=Warning",
+        ];
+
+        // Right after a stop the old listener's port can take a moment to be free again.
+        for (var attempt = 1; ; attempt++)
+        {
+            var app = await CampaignsHost.BuildAsync(args, builder => builder.Services.AddSingleton<TimeProvider>(Clock));
+            try
+            {
+                await app.StartAsync();
+                _app = app;
+                break;
+            }
+            catch (IOException) when (attempt < 10)
+            {
+                await app.DisposeAsync();
+                await Task.Delay(500);
+            }
+        }
+
+        await WaitUntilServingAsync();
+    }
+
+    private async Task StopAppAsync()
+    {
+        if (_app is not { } app)
+        {
+            return;
+        }
+
+        _app = null;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await app.StopAsync(timeout.Token);
+        }
+        finally
+        {
+            await app.DisposeAsync();
+            // The SQLite file must be let go before the next silo (or the clean-up) opens it.
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        }
+    }
+
+    private async Task WaitUntilServingAsync()
+    {
+        using var channel = GrpcChannel.ForAddress(GrpcAddress);
+        var health = new Health.HealthClient(channel);
+        var deadline = DateTime.UtcNow + StartupTimeout;
+        while (true)
+        {
+            try
+            {
+                var reply = await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
+                if (reply.Status == HealthCheckResponse.Types.ServingStatus.Serving)
+                {
+                    return;
+                }
+            }
+            catch (Grpc.Core.RpcException) when (DateTime.UtcNow < deadline)
+            {
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                throw new TimeoutException($"the silo on port {GrpcPort} did not report SERVING within {StartupTimeout}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
