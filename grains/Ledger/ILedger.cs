@@ -47,6 +47,9 @@ public interface ILedger
 
     Task<VoucherRecord?> GetVoucherAsync(string code);
 
+    /// <summary>The voucher and its redemption events (oldest first) in one read.</summary>
+    Task<(VoucherRecord? Voucher, IReadOnlyList<RedemptionEventRecord> Events)> GetVoucherWithEventsAsync(string code);
+
     /// <summary>The voucher's redemption events, oldest first.</summary>
     Task<IReadOnlyList<RedemptionEventRecord>> GetRedemptionEventsAsync(string code);
 

@@ -11,6 +11,9 @@ namespace Campaigns.Grains.Redemption;
 /// Memory is a cache of the ledger row, read on activation; each transition is written with
 /// "WHERE version = the version decided from", and a lost race rereads and decides again.
 /// </summary>
+// A voucher is touched a few times in its life (reserve, confirm, perhaps a refund): an idle
+// activation is dropped after two minutes rather than holding memory for every redeemed voucher.
+[CollectionAgeLimit(Minutes = 2)]
 public sealed class VoucherGrain(ILedger ledger, TimeProvider clock, ILogger<VoucherGrain> logger) : Grain, IVoucherGrain
 {
     private VoucherRecord? _voucher;
@@ -104,8 +107,9 @@ public sealed class VoucherGrain(ILedger ledger, TimeProvider clock, ILogger<Vou
 
     private async Task ReloadAsync()
     {
-        _voucher = await ledger.GetVoucherAsync(Code);
-        _events = _voucher is null ? [] : [.. await ledger.GetRedemptionEventsAsync(Code)];
+        var (voucher, events) = await ledger.GetVoucherWithEventsAsync(Code);
+        _voucher = voucher;
+        _events = [.. events];
     }
 
     private async Task<MerchantProfile> MerchantAsync(string merchantId)

@@ -223,6 +223,28 @@ public sealed class SqliteLedger : ILedger, IDisposable
     public Task<VoucherRecord?> GetVoucherAsync(string code) =>
         Task.FromResult(ReadAll($"SELECT {VoucherColumns} FROM vouchers WHERE code = @code;", ReadVoucher, ("code", code)).SingleOrDefault());
 
+    public Task<(VoucherRecord? Voucher, IReadOnlyList<RedemptionEventRecord> Events)> GetVoucherWithEventsAsync(string code)
+    {
+        // One connection and one command for both: this is every redemption's first read.
+        using var connection = Open();
+        using var command = Command(connection, null,
+            $"""
+            SELECT {VoucherColumns} FROM vouchers WHERE code = @code;
+            SELECT {EventColumns} FROM redemption_events WHERE code = @code ORDER BY sequence;
+            """,
+            ("code", code));
+        using var rows = command.ExecuteReader();
+        var voucher = rows.Read() ? ReadVoucher(rows) : null;
+        rows.NextResult();
+        var events = new List<RedemptionEventRecord>();
+        while (rows.Read())
+        {
+            events.Add(ReadEvent(rows));
+        }
+
+        return Task.FromResult<(VoucherRecord?, IReadOnlyList<RedemptionEventRecord>)>((voucher, events));
+    }
+
     public Task<IReadOnlyList<RedemptionEventRecord>> GetRedemptionEventsAsync(string code) =>
         Task.FromResult(ReadAll(
             $"SELECT {EventColumns} FROM redemption_events WHERE code = @code ORDER BY sequence;",
