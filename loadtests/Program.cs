@@ -36,7 +36,7 @@ foreach (var name in wanted)
     }
 }
 
-var report = Report.Markdown(results, settings);
+var report = Report.Markdown(results, settings, silo.BatchLog);
 var path = Path.Combine(root, options.Text("report", Path.Combine("loadtests", "reports", "latest.md")));
 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
 await File.WriteAllTextAsync(path, report);

@@ -9,7 +9,7 @@ public static class Report
     public static string Line(LoadResult r) => string.Create(CultureInfo.InvariantCulture,
         $"{r.Name,-32} {r.Mode,-26} {r.PerSecond,10:N0}/s  ok {r.Succeeded,9:N0}  failed {r.Failed,6:N0}  p50 {r.Percentile(50),7:0.00} ms  p99 {r.Percentile(99),7:0.00} ms  p99.9 {r.Percentile(99.9),7:0.00} ms{Errors(r)}");
 
-    public static string Markdown(IReadOnlyDictionary<string, IReadOnlyList<LoadResult>> results, LoadSettings settings)
+    public static string Markdown(IReadOnlyDictionary<string, IReadOnlyList<LoadResult>> results, LoadSettings settings, IReadOnlyList<string> batchLog)
     {
         var md = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
@@ -37,6 +37,17 @@ public static class Report
         Target(md, "Sold-out rejections ≥ health-check throughput", health, soldOut, (h, s) => (s.PerSecond / h.PerSecond, $"{s.PerSecond:N0}/s vs {h.PerSecond:N0}/s"), 1);
         Target(md, "RedeemVoucher ≥ 50% of IssueVoucher throughput", issue, redeem, (i, r) => (r.PerSecond / i.PerSecond, $"{r.PerSecond:N0}/s vs {i.PerSecond:N0}/s = {r.PerSecond / i.PerSecond:P0}"), 0.5);
         Target(md, "RedeemVoucher p99 < 25 ms at half its throughput", redeemHalf, redeemHalf, (_, r) => (25 - r.Percentile(99), $"p99 {r.Percentile(99):0.00} ms at {r.Mode}"), 0);
+        md.AppendLine().AppendLine("## Group commit, as the shards reported it").AppendLine();
+        md.AppendLine("```");
+        lock (batchLog)
+        {
+            foreach (var line in batchLog)
+            {
+                md.AppendLine(line);
+            }
+        }
+
+        md.AppendLine("```");
         return md.ToString();
     }
 

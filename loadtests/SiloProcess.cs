@@ -28,6 +28,9 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public string OrganiserKey { get; }
 
+    /// <summary>The shards' group-commit reports ("Shard … committed N vouchers in M batches …").</summary>
+    public List<string> BatchLog { get; } = [];
+
     public static async Task<SiloProcess> StartAsync(string repositoryRoot)
     {
         var siloDll = Path.Combine(repositoryRoot, "silo", "bin", "Release", "net10.0", "Campaigns.Silo.dll");
@@ -48,18 +51,29 @@ public sealed class SiloProcess : IAsyncDisposable
                 $"--Orleans:SiloPort={FreePort()}", $"--Orleans:GatewayPort={FreePort()}",
                 $"--Campaigns:DataDirectory={data}", $"--Campaigns:Auth:BootstrapOrganiserKey={key}",
                 "--Logging:LogLevel:Default=Warning",
+                "--Logging:LogLevel:Campaigns.Grains.Issuance=Information",
+                "--Logging:Console:FormatterName=simple", "--Logging:Console:FormatterOptions:SingleLine=true",
             },
             WorkingDirectory = repositoryRoot,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the silo");
-        process.OutputDataReceived += (_, _) => { };
+        var silo = new SiloProcess(process, data, new Uri($"http://127.0.0.1:{grpcPort}"), key);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line && line.Contains("committed", StringComparison.Ordinal))
+            {
+                lock (silo.BatchLog)
+                {
+                    silo.BatchLog.Add(line[(line.IndexOf("Shard", StringComparison.Ordinal) is var at and >= 0 ? at : 0)..]);
+                }
+            }
+        };
         process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) { Console.Error.WriteLine("silo: " + line); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var silo = new SiloProcess(process, data, new Uri($"http://127.0.0.1:{grpcPort}"), key);
         await silo.WaitUntilServingAsync(TimeSpan.FromSeconds(60));
         return silo;
     }

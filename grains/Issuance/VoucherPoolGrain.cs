@@ -41,6 +41,7 @@ public sealed class VoucherPoolGrain(
     private readonly Dictionary<string, int> _waitingForStock = [];
     private readonly Dictionary<string, (Refusal Reason, DateTimeOffset Until)> _exhausted = [];
     private readonly IssueRate _rate = new();
+    private readonly BatchSizes _batches = new();
     private List<PendingClaim> _queue = [];
     private bool _committing;
     private bool _broken;
@@ -325,6 +326,7 @@ public sealed class VoucherPoolGrain(
         }
 
         List<PendingClaim>? conflicts = null;
+        var committed = 0;
         foreach (var pending in batch)
         {
             Release(pending);
@@ -338,9 +340,11 @@ public sealed class VoucherPoolGrain(
 
             Remember(pending.Record!);
             _rate.Add(pending.Record!.IssuedAt);
+            committed++;
             pending.Completion.SetResult(IssueOutcome.Issued(pending.Claim.RequestId, pending.Record, replayed: false));
         }
 
+        _batches.Record(committed, clock.GetUtcNow(), logger, _campaignId, _shard);
         foreach (var pending in conflicts ?? [])
         {
             pending.Completion.SetResult(await ResolveConflictAsync(pending.Claim));
@@ -459,6 +463,39 @@ public sealed class VoucherPoolGrain(
         public DateOnly Day { get; } = day;
         public VoucherRecord? Record { get; set; }
         public TaskCompletionSource<IssueOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>
+    /// Group-commit batch sizes, logged every 10 s while a shard issues: what an operator watching
+    /// a drop (and the load report) reads. Measured on the 2-core machine with the embedded SQLite
+    /// store (loadtests/reports/latest.md): single IssueVoucher calls from 64 callers commit in
+    /// batches of ~5-20 per shard; IssueVouchers of 1,000 commit ~250 per shard (4 shards).
+    /// </summary>
+    private sealed class BatchSizes
+    {
+        private static readonly TimeSpan Every = TimeSpan.FromSeconds(10);
+        private DateTimeOffset _since;
+        private long _batches;
+        private long _vouchers;
+        private int _largest;
+
+        public void Record(int vouchers, DateTimeOffset now, ILogger logger, string campaignId, int shard)
+        {
+            if (_batches == 0)
+            {
+                _since = now;
+            }
+
+            _batches++;
+            _vouchers += vouchers;
+            _largest = Math.Max(_largest, vouchers);
+            if (now - _since >= Every)
+            {
+                logger.LogInformation("Shard {Campaign}/{Shard} committed {Vouchers} vouchers in {Batches} batches (mean {Mean:0.0}, largest {Largest}) over {Seconds:0} s",
+                    campaignId, shard, _vouchers, _batches, (double)_vouchers / _batches, _largest, (now - _since).TotalSeconds);
+                _batches = _vouchers = _largest = 0;
+            }
+        }
     }
 
     /// <summary>Vouchers issued in the current and the previous second, to size lease requests.</summary>
