@@ -37,6 +37,56 @@ public sealed class IssuanceTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Festival_drop_of_5000_vouchers_to_50000_users_with_taps_and_retries_issues_exactly_5000()
+    {
+        var campaign = await fixture.StartCampaignAsync(d => d with { TotalStock = 5_000, ShardCount = 8, PerUserLimit = 1 });
+        var id = campaign.GetPrimaryKeyString();
+        // 50,000 users; one in five taps "claim" twice (a second request id) and every claim is
+        // also retried with its own request id, as a partner does after a timeout.
+        var claims = Enumerable.Range(0, 50_000)
+            .SelectMany(u => u % 5 == 0
+                ? new[] { new IssueClaim(Channel, $"fan-{u}", $"tap1-{u}", ""), new IssueClaim(Channel, $"fan-{u}", $"tap2-{u}", "") }
+                : [new IssueClaim(Channel, $"fan-{u}", $"tap1-{u}", "")])
+            .ToList();
+        var random = new Random(5_000);
+        var arrivals = claims.Concat(claims).OrderBy(_ => random.Next()).ToList();
+
+        // Sent as partners' gateways do: many concurrent calls, each a handful of claims for one shard.
+        var outcomes = new List<IssueOutcome>(arrivals.Count);
+        foreach (var wave in arrivals.Chunk(4_000))
+        {
+            var calls = wave.GroupBy(c => ShardRouting.ShardFor(c.UserId, 8))
+                .SelectMany(shard => shard.Chunk(20).Select(chunk =>
+                    fixture.Grains.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(id, shard.Key)).IssueAsync(chunk)));
+            foreach (var answered in await Task.WhenAll(calls))
+            {
+                outcomes.AddRange(answered);
+            }
+        }
+
+        var acknowledged = outcomes.Where(o => o.Voucher is not null).ToList();
+        Assert.Equal(5_000, acknowledged.Select(o => o.Voucher!.Code).Distinct().Count());
+        Assert.All(acknowledged.GroupBy(o => o.RequestId), request => Assert.Single(request.Select(o => o.Voucher!.Code).Distinct()));
+        Assert.All(acknowledged.GroupBy(o => o.Voucher!.UserId), user => Assert.Single(user.Select(o => o.Voucher!.Code).Distinct()));
+        Assert.All(outcomes.Where(o => o.Voucher is null), o => Assert.Contains(o.Refusal, new Refusal?[] { Refusal.SoldOut, Refusal.UserLimitReached }));
+
+        var ledger = fixture.Store.Ledger;
+        var totals = await ledger.GetCampaignTotalsAsync(id, fixture.Clock.GetUtcNow());
+        Assert.Equal(5_000, totals.Issued);
+        Assert.Equal(5_000 * 2_000L, totals.IssuedLiabilityCents);
+        var stored = new List<Grains.Ledger.VoucherRecord>();
+        for (var shard = 0; shard < 8; shard++)
+        {
+            stored.AddRange(await ledger.LoadShardVouchersAsync(id, shard));
+        }
+
+        // Every acknowledged voucher is in the ledger, under the request that got it.
+        Assert.Equal(
+            acknowledged.Select(o => (o.RequestId, o.Voucher!.Code)).ToHashSet(),
+            stored.Select(v => (v.RequestId, v.Code)).ToHashSet());
+    }
+
+    [Fact]
     public async Task Parallel_claims_of_one_user_issue_only_the_per_user_limit()
     {
         var campaign = await fixture.StartCampaignAsync(d => d with { PerUserLimit = 2 });
