@@ -48,6 +48,7 @@ public sealed class VoucherPoolGrain(
     private string _campaignId = "";
     private int _shard;
     private CampaignSnapshot? _campaign;
+    private StockCapacity? _capacity;
 
     private ICampaignGrain Campaign => GrainFactory.GetGrain<ICampaignGrain>(_campaignId);
 
@@ -59,6 +60,8 @@ public sealed class VoucherPoolGrain(
         {
             return;
         }
+
+        _capacity = _campaign.Capacity;
 
         // Rebuild memory from the commit point: the ledger's vouchers and leases for this shard.
         foreach (var voucher in await ledger.LoadShardVouchersAsync(_campaignId, _shard))
@@ -90,6 +93,7 @@ public sealed class VoucherPoolGrain(
     public Task RefreshAsync(CampaignSnapshot campaign)
     {
         _campaign = campaign;
+        _capacity = campaign.Capacity;
         // Status or stock changed: what was exhausted may not be any more.
         _exhausted.Clear();
         return Task.CompletedTask;
@@ -200,7 +204,7 @@ public sealed class VoucherPoolGrain(
     {
         while (true)
         {
-            foreach (var pool in _campaign!.Capacity.PoolsFor(channel))
+            foreach (var pool in _capacity!.PoolsFor(channel))
             {
                 if (_free.GetValueOrDefault(pool) > 0)
                 {

@@ -50,9 +50,6 @@ public interface ILedger
     /// <summary>The voucher and its redemption events (oldest first) in one read.</summary>
     Task<(VoucherRecord? Voucher, IReadOnlyList<RedemptionEventRecord> Events)> GetVoucherWithEventsAsync(string code);
 
-    /// <summary>The voucher's redemption events, oldest first.</summary>
-    Task<IReadOnlyList<RedemptionEventRecord>> GetRedemptionEventsAsync(string code);
-
     /// <summary>
     /// Replaces the voucher's row with <paramref name="next"/> (version must be
     /// <paramref name="expectedVersion"/> + 1) and appends <paramref name="redemptionEvent"/>, in one

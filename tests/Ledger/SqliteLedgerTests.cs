@@ -269,7 +269,7 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
         var redeemed = await Redeem(voucher, "m1", "o1", 30_000, 5_000);
 
         Assert.Equal(redeemed, await _ledger.GetVoucherAsync(voucher.Code));
-        var recorded = Assert.Single(await _ledger.GetRedemptionEventsAsync(voucher.Code));
+        var recorded = Assert.Single((await _ledger.GetVoucherWithEventsAsync(voucher.Code)).Events);
         Assert.True(recorded.Sequence > 0);
         Assert.Equal((RedemptionEventType.Redeemed, "o1", 5_000L, "xuhui"), (recorded.Type, recorded.OrderId, recorded.DiscountCents, recorded.MerchantDistrict));
     }
@@ -285,7 +285,7 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
         Assert.False(await _ledger.TryTransitionAsync(stale.Next, voucher.Version, stale.Event));
 
         Assert.Equal("o1", (await _ledger.GetVoucherAsync(voucher.Code))!.OrderId);
-        Assert.Single(await _ledger.GetRedemptionEventsAsync(voucher.Code));
+        Assert.Single((await _ledger.GetVoucherWithEventsAsync(voucher.Code)).Events);
     }
 
     [Fact]

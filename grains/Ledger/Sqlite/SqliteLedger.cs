@@ -245,11 +245,6 @@ public sealed class SqliteLedger : ILedger, IDisposable
         return Task.FromResult<(VoucherRecord?, IReadOnlyList<RedemptionEventRecord>)>((voucher, events));
     }
 
-    public Task<IReadOnlyList<RedemptionEventRecord>> GetRedemptionEventsAsync(string code) =>
-        Task.FromResult(ReadAll(
-            $"SELECT {EventColumns} FROM redemption_events WHERE code = @code ORDER BY sequence;",
-            ReadEvent, ("code", code)));
-
     public Task<bool> TryTransitionAsync(VoucherRecord next, long expectedVersion, RedemptionEventRecord redemptionEvent)
     {
         if (next.Version != expectedVersion + 1)
