@@ -300,7 +300,7 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
         Assert.False(await _ledger.TryTransitionAsync(again.Next, refunded.Version, again.Event));
 
         Assert.Equal(refunded, await _ledger.GetVoucherAsync(voucher.Code));
-        Assert.Equal(2, (await _ledger.GetRedemptionEventsAsync(voucher.Code)).Count);
+        Assert.Equal(2, (await _ledger.GetVoucherWithEventsAsync(voucher.Code)).Events.Count);
     }
 
     [Fact]
