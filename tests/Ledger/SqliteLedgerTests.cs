@@ -40,7 +40,7 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
         await _ledger.EnsureSchemaAsync();
         await new SqliteLedger(_database.ConnectionString).EnsureSchemaAsync();
 
-        Assert.Equal(1L, _database.Scalar("SELECT COUNT(*) FROM schema_version"));
+        Assert.Equal((long)SqliteLedgerSchema.Migrations.Count, _database.Scalar("SELECT COUNT(*) FROM schema_version"));
         Assert.Equal(1L, _database.Scalar("SELECT COUNT(*) FROM vouchers"));
         Assert.Equal("wal", _database.Scalar("PRAGMA journal_mode"));
     }

@@ -107,5 +107,9 @@ internal static class SqliteLedgerSchema
                 value BLOB NOT NULL
             );
             """),
+        (2, """
+            -- Every insert paid for this index; (campaign_id, shard) serves the same campaign-prefix reads.
+            DROP INDEX IF EXISTS ix_vouchers_campaign;
+            """),
     ];
 }
