@@ -195,7 +195,16 @@ public sealed class VoucherPoolGrain(
             IssuedDay = day,
         };
         _queue.Add(pending);
-        StartCommitting();
+        if (_broken)
+        {
+            // The shard broke while this claim waited for stock; the commit loop may be over.
+            FailQueued();
+        }
+        else
+        {
+            StartCommitting();
+        }
+
         return await pending.Completion.Task;
     }
 
@@ -299,7 +308,24 @@ public sealed class VoucherPoolGrain(
         finally
         {
             _committing = false;
+            if (_broken)
+            {
+                // Claims that were waiting for stock when another batch broke the shard join the
+                // queue afterwards: they must be answered too, or they (and deactivation) hang.
+                FailQueued();
+            }
         }
+    }
+
+    private void FailQueued()
+    {
+        foreach (var pending in _queue)
+        {
+            Release(pending);
+            pending.Completion.TrySetResult(Unavailable(pending.Claim));
+        }
+
+        _queue = [];
     }
 
     private async Task CommitAsync(List<PendingClaim> batch)
@@ -318,13 +344,13 @@ public sealed class VoucherPoolGrain(
             // it was in fact written) and rebuild from the ledger in a fresh activation.
             logger.LogError(ex, "Shard {Campaign}/{Shard}: batch of {Count} not committed; deactivating", _campaignId, _shard, batch.Count);
             _broken = true;
-            foreach (var pending in batch.Concat(_queue))
+            foreach (var pending in batch)
             {
                 Release(pending);
                 pending.Completion.TrySetResult(Unavailable(pending.Claim));
             }
 
-            _queue = [];
+            FailQueued();
             DeactivateOnIdle();
             return;
         }
