@@ -48,12 +48,16 @@ public sealed class ApiKeyAuthenticator(IGrainFactory grains, IOptions<Campaigns
 /// Authenticates every Campaigns call and checks its role against <see cref="AccessRules"/>
 /// before the service runs. Standard services (health, reflection) are open.
 /// </summary>
-public sealed class AuthInterceptor(ApiKeyAuthenticator authenticator) : Interceptor
+public sealed class AuthInterceptor(ApiKeyAuthenticator authenticator, PartnerRateLimits rateLimits) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        await AuthorizeAsync(context);
+        if (await AuthorizeAsync(context) is { Role: Role.Partner } partner)
+        {
+            rateLimits.Admit(partner.PrincipalId, request);
+        }
+
         return await continuation(request, context);
     }
 
@@ -65,11 +69,11 @@ public sealed class AuthInterceptor(ApiKeyAuthenticator authenticator) : Interce
         await continuation(request, responseStream, context);
     }
 
-    private async Task AuthorizeAsync(ServerCallContext context)
+    private async Task<Principal?> AuthorizeAsync(ServerCallContext context)
     {
         if (AccessRules.RolesFor(context.Method) is not { } roles)
         {
-            return;
+            return null;
         }
 
         var principal = await authenticator.AuthenticateAsync(context.RequestHeaders.GetValue("authorization"));
@@ -80,6 +84,7 @@ public sealed class AuthInterceptor(ApiKeyAuthenticator authenticator) : Interce
         }
 
         context.UserState[typeof(Principal)] = principal;
+        return principal;
     }
 }
 

@@ -21,6 +21,18 @@ public sealed class CampaignsOptions
     public string DataDirectory { get; set; } = "data";
 
     public AuthOptions Auth { get; set; } = new();
+
+    public RateLimitOptions RateLimits { get; set; } = new();
+}
+
+/// <summary>Per-partner limits on issuing, so one platform's flash crowd cannot starve the others.</summary>
+public sealed class RateLimitOptions
+{
+    /// <summary>Claims per second one partner may send (each IssueVouchers item counts); 0 = no limit.</summary>
+    public int PartnerClaimsPerSecond { get; set; }
+
+    /// <summary>How many claims a partner may send at once above its rate; 0 = one second's worth.</summary>
+    public int PartnerBurst { get; set; }
 }
 
 public sealed class AuthOptions

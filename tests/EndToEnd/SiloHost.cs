@@ -33,6 +33,8 @@ public sealed class SiloHost : IAsyncDisposable
     }
 
     /// <summary>The silo's clock: starts at the real now; tests only ever move it forward.</summary>
+    private string[] _settings = [];
+
     public FakeTimeProvider Clock { get; }
 
     public string DataDirectory { get; }
@@ -45,10 +47,11 @@ public sealed class SiloHost : IAsyncDisposable
 
     public Uri HttpAddress => new($"http://127.0.0.1:{HttpPort}");
 
-    public static async Task<SiloHost> StartAsync()
+    /// <param name="settings">More configuration, as command-line arguments (e.g. "--Campaigns:RateLimits:PartnerClaimsPerSecond=3").</param>
+    public static async Task<SiloHost> StartAsync(params string[] settings)
     {
         var directory = Path.Combine(Path.GetTempPath(), "campaigns-e2e-" + Guid.NewGuid().ToString("N"));
-        var host = new SiloHost(new FakeTimeProvider(DateTimeOffset.UtcNow), directory);
+        var host = new SiloHost(new FakeTimeProvider(DateTimeOffset.UtcNow), directory) { _settings = settings };
         try
         {
             await host.StartAppAsync();
@@ -129,6 +132,7 @@ public sealed class SiloHost : IAsyncDisposable
             $"--Campaigns:DataDirectory={DataDirectory}",
             $"--Campaigns:Auth:BootstrapOrganiserKey={BootstrapOrganiserKey}",
             "--Logging:LogLevel:Default=Warning",
+            .. _settings,
         ];
 
         // Right after a stop the old listener's port can take a moment to be free again.
