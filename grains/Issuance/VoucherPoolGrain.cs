@@ -195,16 +195,7 @@ public sealed class VoucherPoolGrain(
             IssuedDay = day,
         };
         _queue.Add(pending);
-        if (_broken)
-        {
-            // The shard broke while this claim waited for stock; the commit loop may be over.
-            FailQueued();
-        }
-        else
-        {
-            StartCommitting();
-        }
-
+        StartCommitting();
         return await pending.Completion.Task;
     }
 
@@ -310,22 +301,18 @@ public sealed class VoucherPoolGrain(
             _committing = false;
             if (_broken)
             {
-                // Claims that were waiting for stock when another batch broke the shard join the
-                // queue afterwards: they must be answered too, or they (and deactivation) hang.
-                FailQueued();
+                // Every claim queued on a broken shard ends here, including those that were
+                // waiting for stock when a batch failed and queued later (each enqueue starts a
+                // loop): unanswered, they (and the shard's deactivation) would hang.
+                foreach (var pending in _queue)
+                {
+                    Release(pending);
+                    pending.Completion.TrySetResult(Unavailable(pending.Claim));
+                }
+
+                _queue = [];
             }
         }
-    }
-
-    private void FailQueued()
-    {
-        foreach (var pending in _queue)
-        {
-            Release(pending);
-            pending.Completion.TrySetResult(Unavailable(pending.Claim));
-        }
-
-        _queue = [];
     }
 
     private async Task CommitAsync(List<PendingClaim> batch)
@@ -350,7 +337,7 @@ public sealed class VoucherPoolGrain(
                 pending.Completion.TrySetResult(Unavailable(pending.Claim));
             }
 
-            FailQueued();
+            // What is still queued is answered by the commit loop, which stops now.
             DeactivateOnIdle();
             return;
         }
