@@ -10,12 +10,14 @@ using Microsoft.Extensions.Options;
 namespace Campaigns.Silo.Api;
 
 /// <summary>Turns "authorization: Bearer &lt;key&gt;" into a <see cref="Principal"/>.</summary>
-public sealed class ApiKeyAuthenticator(IGrainFactory grains, IOptions<CampaignsOptions> options)
+public sealed class ApiKeyAuthenticator(IGrainFactory grains, VerifiedKeyCache verifiedKeys, IOptions<CampaignsOptions> options)
 {
     private readonly byte[] _bootstrap = Encoding.UTF8.GetBytes(options.Value.Auth.BootstrapOrganiserKey);
     private readonly string _bootstrapOrganiser = options.Value.Auth.BootstrapOrganiserId;
+    private readonly Func<string, byte[], Task<Principal?>> _verifyWithGrain =
+        (keyId, secretHash) => grains.GetGrain<IApiKeyGrain>(keyId).VerifyAsync(secretHash);
 
-    public async Task<Principal> AuthenticateAsync(string? authorization)
+    public async ValueTask<Principal> AuthenticateAsync(string? authorization)
     {
         if (string.IsNullOrWhiteSpace(authorization))
         {
@@ -35,7 +37,7 @@ public sealed class ApiKeyAuthenticator(IGrainFactory grains, IOptions<Campaigns
         }
 
         if (ApiKeySecret.TryParse(token, out var keyId, out var secretHash)
-            && await grains.GetGrain<IApiKeyGrain>(keyId).VerifyAsync(secretHash) is { } principal)
+            && await verifiedKeys.VerifyAsync(keyId, secretHash, _verifyWithGrain) is { } principal)
         {
             return principal;
         }

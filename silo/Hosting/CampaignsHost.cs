@@ -43,6 +43,7 @@ public static class CampaignsHost
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<SiloHealthCheck>("silo");
+        builder.Services.AddSingleton<VerifiedKeyCache>();
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddSingleton<PartnerRateLimits>();
         builder.Services.AddSingleton<CampaignShards>();

@@ -44,6 +44,16 @@ public sealed class AuthOptions
 
     /// <summary>The organiser id the bootstrap key acts as.</summary>
     public string BootstrapOrganiserId { get; set; } = "bootstrap";
+
+    /// <summary>
+    /// How long a silo trusts a key it has verified without asking the key's grain again; 0 turns
+    /// the cache off. A revocation is immediate on the silo that serves it; another silo may
+    /// still accept the key for up to this long.
+    /// </summary>
+    public int VerifiedKeyCacheSeconds { get; set; } = 30;
+
+    /// <summary>At most this many verified keys are held per silo (a few hundred bytes each).</summary>
+    public int VerifiedKeyCacheEntries { get; set; } = 100_000;
 }
 
 /// <summary>The "Orleans" configuration section: ports when several silos share a machine.</summary>
