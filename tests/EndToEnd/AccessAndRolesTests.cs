@@ -27,6 +27,7 @@ public sealed class AccessAndRolesTests(SiloFixture silo)
         var issued = await partner.IssueVoucherAsync(campaign.CampaignId, "user-short-lived", "req-1");
         Assert.Equal("partner-short-lived", issued.Voucher.Channel);
 
+        // The key has just been used, so this silo holds it as verified: revoking must drop it.
         var revoked = await silo.Organiser.Access.RevokeApiKeyAsync(new RevokeApiKeyRequest { KeyId = key.KeyId });
         Assert.True(revoked.Revoked);
         Assert.Empty(revoked.Secret);
@@ -38,6 +39,22 @@ public sealed class AccessAndRolesTests(SiloFixture silo)
         await Expect.RefusedAsync(StatusCode.Unauthenticated, "INVALID_API_KEY",
             () => partner.Vouchers.GetVoucherAsync(new GetVoucherRequest { Code = issued.Voucher.Code }));
         Assert.Equal(1, (await silo.StatsAsync(campaign.CampaignId)).Issued);
+    }
+
+    [Fact]
+    public async Task A_wrong_secret_for_a_known_key_id_is_refused_while_the_right_one_is_remembered()
+    {
+        var campaign = await silo.StartedCampaignAsync();
+        var key = await silo.CreateKeyAsync(Role.Partner, "partner-guessed");
+        var partner = silo.Client(key.Secret);
+        await partner.IssueVoucherAsync(campaign.CampaignId, "user-guessed-1", "req-1");
+
+        var guesser = silo.Client(key.KeyId + ".c2VjcmV0LWd1ZXNzZWQtYnktc29tZW9uZS1lbHNl");
+        await Expect.RefusedAsync(StatusCode.Unauthenticated, "INVALID_API_KEY",
+            () => guesser.IssueVoucherAsync(campaign.CampaignId, "user-guessed-2", "req-2"));
+
+        await partner.IssueVoucherAsync(campaign.CampaignId, "user-guessed-3", "req-3");
+        Assert.Equal(2, (await silo.StatsAsync(campaign.CampaignId)).Issued);
     }
 
     [Fact]
