@@ -1,5 +1,6 @@
 using Campaigns.Grains.Common;
 using Campaigns.Grains.Issuance;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Campaigns.Tests.Rules;
 
@@ -179,6 +180,29 @@ public sealed class VoucherCodesTests
         var typo = (code[0] == 'A' ? "B" : "A") + code[1..];
 
         Refused.With(Refusal.VoucherNotFound, () => Codes.Require(typo));
+    }
+
+    [Fact]
+    public void Codes_made_later_sort_after_codes_made_earlier_and_codes_of_one_millisecond_differ()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 11, 10, 0, 0, TimeSpan.Zero));
+        var codes = new VoucherCodes([.. Enumerable.Range(0, 32).Select(i => (byte)i)], clock);
+        var made = new List<string>();
+        for (var step = 0; step < 200; step++)
+        {
+            made.AddRange(Enumerable.Range(0, 50).Select(_ => codes.NewCode()));
+            clock.Advance(TimeSpan.FromMilliseconds(step % 3 == 0 ? 1 : 997));
+        }
+
+        // The ledger's code index grows at its end only if each millisecond's codes sort after the last one's.
+        var byMillisecond = made.Chunk(50).ToList();
+        for (var i = 1; i < byMillisecond.Count; i++)
+        {
+            Assert.True(string.CompareOrdinal(byMillisecond[i].Min(StringComparer.Ordinal), byMillisecond[i - 1].Max(StringComparer.Ordinal)) > 0);
+        }
+
+        Assert.Equal(made.Count, made.Distinct(StringComparer.Ordinal).Count());
+        Assert.All(made, code => Assert.True(codes.TryNormalize(code, out _)));
     }
 
     [Fact]
