@@ -45,6 +45,41 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
         Assert.Equal("wal", _database.Scalar("PRAGMA journal_mode"));
     }
 
+    [Fact]
+    public async Task Moving_to_schema_3_keeps_counting_the_limits_from_vouchers_issued_before_it()
+    {
+        using var database = new TemporaryDatabase();
+        database.Scalar(SqliteLedgerSchema.VersionTable);
+        foreach (var (version, sql) in SqliteLedgerSchema.Migrations.Where(m => m.Version <= 2))
+        {
+            database.Scalar(sql);
+            database.Scalar($"INSERT INTO schema_version (version, applied_at) VALUES ({version}, 0);");
+        }
+
+        var ledger = new SqliteLedger(database.ConnectionString);
+        try
+        {
+            // Issued by a build on schema 2 (its count tables are still there, and left behind).
+            await ledger.GrantLeaseAsync(Campaign, 0, "", 10, poolCapacity: 100);
+            await ledger.CommitIssueBatchAsync(new IssueBatch(Campaign, 0, [Voucher("u1", "r1")], 1, 1));
+
+            await ledger.EnsureSchemaAsync();
+
+            Assert.Equal(0L, database.Scalar("SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('user_claims', 'user_daily_claims')"));
+            Assert.Equal("user_id,campaign_id,issued_day",
+                database.Scalar("SELECT group_concat(name) FROM (SELECT name FROM pragma_index_info('ix_vouchers_user') ORDER BY seqno)"));
+            await Assert.ThrowsAsync<LedgerConflictException>(() =>
+                ledger.CommitIssueBatchAsync(new IssueBatch(Campaign, 0, [Voucher("u1", "r2")], 1, 0)));
+            await Assert.ThrowsAsync<LedgerConflictException>(() =>
+                ledger.CommitIssueBatchAsync(new IssueBatch(Campaign, 0, [Voucher("u1", "r3")], 0, 1)));
+            Assert.Empty((await ledger.CommitIssueBatchAsync(new IssueBatch(Campaign, 0, [Voucher("u2", "r4")], 1, 1))).ConflictingRequestIds);
+        }
+        finally
+        {
+            ledger.Dispose();
+        }
+    }
+
     // ---- issuance ----
 
     [Fact]
@@ -61,7 +96,7 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
         Assert.Equal(second, await _ledger.FindByRequestAsync(Campaign, Channel, "r2"));
         Assert.Null(await _ledger.FindByRequestAsync(Campaign, "partner-b", "r2"));
         Assert.Equal([new StockLeaseRecord(2, "", 10, 2)], await _ledger.LoadLeasesAsync(Campaign));
-        Assert.Equal(1L, _database.Scalar("SELECT issued FROM user_claims WHERE user_id = 'u1'"));
+        Assert.Equal(1L, _database.Scalar("SELECT COUNT(*) FROM vouchers WHERE user_id = 'u1'"));
         Assert.Equal(5_000L, _database.Scalar("SELECT liability_cents FROM vouchers WHERE request_id = 'r1'"));
     }
 
@@ -76,7 +111,7 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
 
         Assert.Equal(["r1"], result.ConflictingRequestIds);
         Assert.Equal(2L, _database.Scalar("SELECT COUNT(*) FROM vouchers"));
-        Assert.Equal(1L, _database.Scalar("SELECT issued FROM user_claims WHERE user_id = 'u1'"));
+        Assert.Equal(1L, _database.Scalar("SELECT COUNT(*) FROM vouchers WHERE user_id = 'u1'"));
         Assert.Equal(2, Assert.Single(await _ledger.LoadLeasesAsync(Campaign)).Issued);
     }
 
@@ -101,8 +136,8 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
             CommitLimited(0, perUserLimit: 2, perUserDailyLimit: 0, Voucher("u2", "r2"), Voucher("u1", "r3"), Voucher("u1", "r4")));
 
         Assert.Equal(1L, _database.Scalar("SELECT COUNT(*) FROM vouchers"));
-        Assert.Equal(1L, _database.Scalar("SELECT issued FROM user_claims WHERE user_id = 'u1'"));
-        Assert.Equal(0L, _database.Scalar("SELECT COUNT(*) FROM user_claims WHERE user_id = 'u2'"));
+        Assert.Equal(1L, _database.Scalar("SELECT COUNT(*) FROM vouchers WHERE user_id = 'u1'"));
+        Assert.Equal(0L, _database.Scalar("SELECT COUNT(*) FROM vouchers WHERE user_id = 'u2'"));
         Assert.Equal(1, Assert.Single(await _ledger.LoadLeasesAsync(Campaign)).Issued);
     }
 
@@ -119,7 +154,8 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
 
         Assert.Empty(tomorrow.ConflictingRequestIds);
         Assert.Equal(["r1", "r3"], (await _ledger.LoadShardVouchersAsync(Campaign, 0)).Select(v => v.RequestId).Order());
-        Assert.Equal(20261111L, _database.Scalar("SELECT MIN(day) FROM user_daily_claims"));
+        Assert.Equal(20261111L, _database.Scalar("SELECT MIN(issued_day) FROM vouchers"));
+        Assert.Equal(20261112L, _database.Scalar("SELECT MAX(issued_day) FROM vouchers"));
     }
 
     [Fact]
@@ -131,7 +167,6 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
             Commit(0, Voucher("u1", "r1"), Voucher("u2", "r2"), Voucher("u3", "r3")));
 
         Assert.Equal(0L, _database.Scalar("SELECT COUNT(*) FROM vouchers"));
-        Assert.Equal(0L, _database.Scalar("SELECT COUNT(*) FROM user_claims"));
         Assert.Equal(new StockLeaseRecord(0, "", 2, 0), Assert.Single(await _ledger.LoadLeasesAsync(Campaign)));
     }
 
@@ -229,9 +264,32 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
         })));
 
         Assert.Equal((long)Shards * Batches * PerBatch, _database.Scalar("SELECT COUNT(*) FROM vouchers"));
-        Assert.Equal((long)Shards * Batches * PerBatch, _database.Scalar("SELECT SUM(issued) FROM user_claims"));
+        Assert.Equal((long)Shards * Batches * PerBatch, _database.Scalar("SELECT COUNT(DISTINCT user_id) FROM vouchers"));
         Assert.All(await _ledger.LoadLeasesAsync(Campaign), lease => Assert.Equal(Batches * PerBatch, lease.Issued));
         Assert.Equal(Shards * Batches * PerBatch, (await _ledger.GetCampaignTotalsAsync(Campaign, Now)).Issued);
+    }
+
+    [Fact]
+    public async Task The_writer_copies_committed_pages_into_the_database_file_between_groups()
+    {
+        // SQLite's own checkpoints are off on the writer's connection; without the writer's,
+        // every commit would stay in the WAL and the database file would never grow.
+        await Grant(shard: 0, amount: 1_000);
+        var file = new FileInfo(new SqliteConnectionStringBuilder(_database.ConnectionString).DataSource);
+        var before = file.Length;
+
+        await Commit(0, [.. Enumerable.Range(0, 500).Select(i => Voucher($"u{i}", $"r{i}"))]);
+        await Task.Delay(TimeSpan.FromMilliseconds(150));
+        await Commit(0, Voucher("u-last", "r-last"));
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (file.Length <= before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+            file.Refresh();
+        }
+
+        Assert.True(file.Length > before, $"the database file stayed at {before} bytes");
     }
 
     [Fact]

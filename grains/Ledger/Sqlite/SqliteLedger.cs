@@ -97,21 +97,16 @@ public sealed class SqliteLedger : ILedger, IDisposable
                 ON CONFLICT (campaign_id, channel, request_id) DO NOTHING;
                 """,
                 VoucherInsertColumns);
-            using var countUser = new PreparedStatement(transaction,
-                """
-                INSERT INTO user_claims (campaign_id, user_id, issued) VALUES (@campaign, @user, 1)
-                ON CONFLICT (campaign_id, user_id) DO UPDATE SET issued = issued + 1
-                RETURNING issued;
-                """,
-                ["campaign", "user"]);
+            // The limits are counted from the vouchers, the batch's own included, through ix_vouchers_user.
+            using var countUser = batch.PerUserLimit > 0
+                ? new PreparedStatement(transaction,
+                    "SELECT COUNT(*) FROM vouchers WHERE user_id = @user AND campaign_id = @campaign;",
+                    ["user", "campaign"])
+                : null;
             using var countUserDay = batch.PerUserDailyLimit > 0
                 ? new PreparedStatement(transaction,
-                    """
-                    INSERT INTO user_daily_claims (campaign_id, user_id, day, issued) VALUES (@campaign, @user, @day, 1)
-                    ON CONFLICT (campaign_id, user_id, day) DO UPDATE SET issued = issued + 1
-                    RETURNING issued;
-                    """,
-                    ["campaign", "user", "day"])
+                    "SELECT COUNT(*) FROM vouchers WHERE user_id = @user AND campaign_id = @campaign AND issued_day = @day;",
+                    ["user", "campaign", "day"])
                 : null;
 
             foreach (var voucher in batch.Vouchers)
@@ -124,16 +119,19 @@ public sealed class SqliteLedger : ILedger, IDisposable
 
                 // The counts are the ledger's, not the grain's: a grain that missed a write
                 // (duplicate activation) is caught here rather than over-issuing a user.
-                var userIssued = (long)countUser.Scalar(batch.CampaignId, voucher.UserId)!;
-                if (batch.PerUserLimit > 0 && userIssued > batch.PerUserLimit)
+                if (countUser is not null)
                 {
-                    throw new LedgerConflictException(
-                        $"user {voucher.UserId} would hold {userIssued} vouchers of {batch.CampaignId}, past the limit of {batch.PerUserLimit}");
+                    var userIssued = (long)countUser.Scalar(voucher.UserId, batch.CampaignId)!;
+                    if (userIssued > batch.PerUserLimit)
+                    {
+                        throw new LedgerConflictException(
+                            $"user {voucher.UserId} would hold {userIssued} vouchers of {batch.CampaignId}, past the limit of {batch.PerUserLimit}");
+                    }
                 }
 
                 if (countUserDay is not null)
                 {
-                    var dayIssued = (long)countUserDay.Scalar(batch.CampaignId, voucher.UserId, DayNumber(voucher.IssuedDay))!;
+                    var dayIssued = (long)countUserDay.Scalar(voucher.UserId, batch.CampaignId, DayNumber(voucher.IssuedDay))!;
                     if (dayIssued > batch.PerUserDailyLimit)
                     {
                         throw new LedgerConflictException(
@@ -514,8 +512,10 @@ public sealed class SqliteLedger : ILedger, IDisposable
 
         // FULL syncs the WAL at every commit: an acknowledged voucher survives power loss, which
         // NORMAL does not promise. Group commit makes that one fsync per group, not per write.
-        // A larger page cache keeps the indexes of a big drop in memory.
-        using var pragmas = Command(connection, null, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;");
+        // A larger page cache keeps the indexes of a big drop in memory. The writer checkpoints
+        // between groups itself (SqliteWriter), so SQLite must not do it inside a commit.
+        using var pragmas = Command(connection, null,
+            "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0;");
         pragmas.ExecuteNonQuery();
         return connection;
     }

@@ -111,5 +111,14 @@ internal static class SqliteLedgerSchema
             -- Every insert paid for this index; (campaign_id, shard) serves the same campaign-prefix reads.
             DROP INDEX IF EXISTS ix_vouchers_campaign;
             """),
+        (3, """
+            -- The per-user and per-day limits are checked against the vouchers themselves, through
+            -- this index (which also serves wallets), instead of through count tables: each count
+            -- row was one more randomly placed page for every commit to write out.
+            DROP INDEX IF EXISTS ix_vouchers_user;
+            CREATE INDEX ix_vouchers_user ON vouchers (user_id, campaign_id, issued_day);
+            DROP TABLE IF EXISTS user_claims;
+            DROP TABLE IF EXISTS user_daily_claims;
+            """),
     ];
 }
