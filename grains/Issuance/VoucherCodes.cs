@@ -25,10 +25,11 @@ public sealed class VoucherCodes
     private const int TimeBytes = 5;
     private const int BodyBytes = 10;
     private const int CheckBytes = 5;
+    private const string Alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
     /// <summary>Milliseconds are counted from here; 40 bits of them last until 2059.</summary>
     private static readonly DateTimeOffset Epoch = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
-    private const string Alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
     private readonly byte[] _key;
     private readonly TimeProvider _clock;
 

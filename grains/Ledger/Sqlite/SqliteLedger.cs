@@ -512,10 +512,8 @@ public sealed class SqliteLedger : ILedger, IDisposable
 
         // FULL syncs the WAL at every commit: an acknowledged voucher survives power loss, which
         // NORMAL does not promise. Group commit makes that one fsync per group, not per write.
-        // A larger page cache keeps the indexes of a big drop in memory. The writer checkpoints
-        // between groups itself (SqliteWriter), so SQLite must not do it inside a commit.
-        using var pragmas = Command(connection, null,
-            "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0;");
+        // A larger page cache keeps the indexes of a big drop in memory.
+        using var pragmas = Command(connection, null, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;");
         pragmas.ExecuteNonQuery();
         return connection;
     }
