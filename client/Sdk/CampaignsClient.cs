@@ -37,10 +37,13 @@ public sealed class CampaignsClient : IDisposable
         });
 
         // The first interceptor is the outermost: retry around a fresh deadline around the key.
-        var invoker = channel.Intercept(
-            new RetryInterceptor(options),
-            new DeadlineInterceptor(options.Deadline),
-            new ApiKeyInterceptor(options.ApiKey));
+        // Without retries there is nothing to wrap each call in.
+        var invoker = channel.Intercept(new DeadlineInterceptor(options.Deadline), new ApiKeyInterceptor(options.ApiKey));
+        if (options.MaxRetries > 0)
+        {
+            invoker = invoker.Intercept(new RetryInterceptor(options));
+        }
+
         Admin = new CampaignAdmin.CampaignAdminClient(invoker);
         Vouchers = new Proto.Vouchers.VouchersClient(invoker);
         Redemptions = new Proto.Redemptions.RedemptionsClient(invoker);
@@ -73,13 +76,13 @@ public sealed class CampaignsClient : IDisposable
     /// Issues one voucher. <paramref name="requestId"/> is the idempotency key and must come from the
     /// caller's own operation (e.g. its claim id), so that the caller's retries reuse it too.
     /// </summary>
-    public async Task<IssueVoucherResponse> IssueVoucherAsync(
+    public Task<IssueVoucherResponse> IssueVoucherAsync(
         string campaignId, string userId, string requestId, string? district = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(requestId);
-        return await Vouchers.IssueVoucherAsync(
+        return Vouchers.IssueVoucherAsync(
             new IssueVoucherRequest { CampaignId = campaignId, UserId = userId, RequestId = requestId, District = district ?? "" },
-            cancellationToken: cancellationToken).ConfigureAwait(false);
+            cancellationToken: cancellationToken).ResponseAsync;
     }
 
     /// <summary>
@@ -108,53 +111,53 @@ public sealed class CampaignsClient : IDisposable
     }
 
     /// <summary>Holds a voucher for an order and quotes its discount; idempotent on (code, order id).</summary>
-    public async Task<Reservation> ReserveVoucherAsync(
+    public Task<Reservation> ReserveVoucherAsync(
         string code, string merchantId, string orderId, long orderAmountCents, int holdSeconds = 0, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(orderId);
-        return await Redemptions.ReserveVoucherAsync(
+        return Redemptions.ReserveVoucherAsync(
             new ReserveVoucherRequest { Code = code, MerchantId = merchantId, OrderId = orderId, OrderAmountCents = orderAmountCents, HoldSeconds = holdSeconds },
-            cancellationToken: cancellationToken).ConfigureAwait(false);
+            cancellationToken: cancellationToken).ResponseAsync;
     }
 
     /// <summary>Turns the order's reservation into a redemption; idempotent on (code, order id).</summary>
-    public async Task<Redemption> ConfirmRedemptionAsync(
+    public Task<Redemption> ConfirmRedemptionAsync(
         string code, string merchantId, string orderId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(orderId);
-        return await Redemptions.ConfirmRedemptionAsync(
+        return Redemptions.ConfirmRedemptionAsync(
             new ConfirmRedemptionRequest { Code = code, MerchantId = merchantId, OrderId = orderId },
-            cancellationToken: cancellationToken).ConfigureAwait(false);
+            cancellationToken: cancellationToken).ResponseAsync;
     }
 
     /// <summary>Releases the order's reservation.</summary>
-    public async Task<Voucher> CancelReservationAsync(
+    public Task<Voucher> CancelReservationAsync(
         string code, string merchantId, string orderId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(orderId);
-        return await Redemptions.CancelReservationAsync(
+        return Redemptions.CancelReservationAsync(
             new CancelReservationRequest { Code = code, MerchantId = merchantId, OrderId = orderId },
-            cancellationToken: cancellationToken).ConfigureAwait(false);
+            cancellationToken: cancellationToken).ResponseAsync;
     }
 
     /// <summary>Reserves and confirms in one call, for tills; idempotent on (code, order id).</summary>
-    public async Task<Redemption> RedeemVoucherAsync(
+    public Task<Redemption> RedeemVoucherAsync(
         string code, string merchantId, string orderId, long orderAmountCents, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(orderId);
-        return await Redemptions.RedeemVoucherAsync(
+        return Redemptions.RedeemVoucherAsync(
             new RedeemVoucherRequest { Code = code, MerchantId = merchantId, OrderId = orderId, OrderAmountCents = orderAmountCents },
-            cancellationToken: cancellationToken).ConfigureAwait(false);
+            cancellationToken: cancellationToken).ResponseAsync;
     }
 
     /// <summary>Refunds a redeemed order, making the voucher usable again; idempotent on (code, refund id).</summary>
-    public async Task<Voucher> RefundRedemptionAsync(
+    public Task<Voucher> RefundRedemptionAsync(
         string code, string merchantId, string orderId, string refundId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(refundId);
-        return await Redemptions.RefundRedemptionAsync(
+        return Redemptions.RefundRedemptionAsync(
             new RefundRedemptionRequest { Code = code, MerchantId = merchantId, OrderId = orderId, RefundId = refundId },
-            cancellationToken: cancellationToken).ConfigureAwait(false);
+            cancellationToken: cancellationToken).ResponseAsync;
     }
 
     /// <summary>A stats snapshot now and one on every change, until <paramref name="cancellationToken"/> fires.</summary>

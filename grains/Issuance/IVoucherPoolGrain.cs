@@ -37,6 +37,9 @@ public interface IVoucherPoolGrain : IGrainWithStringKey
     /// <summary>Issues or refuses each claim; claims are independent of one another.</summary>
     Task<IReadOnlyList<IssueOutcome>> IssueAsync(IReadOnlyList<IssueClaim> claims);
 
+    /// <summary>Issues or refuses one claim: <see cref="IssueAsync"/> for a single claim, with nothing to copy.</summary>
+    Task<IssueOutcome> ClaimAsync(IssueClaim claim);
+
     /// <summary>The campaign tells its shards about a change of status or stock.</summary>
     Task RefreshAsync(CampaignSnapshot campaign);
 

@@ -90,6 +90,8 @@ public sealed class VoucherPoolGrain(
         return await Task.WhenAll(outcomes);
     }
 
+    public Task<IssueOutcome> ClaimAsync(IssueClaim claim) => IssueOneAsync(claim);
+
     public Task RefreshAsync(CampaignSnapshot campaign)
     {
         _campaign = campaign;

@@ -43,4 +43,35 @@ public static class ApiErrors
     }
 
     public static RpcException ToRpcException(CampaignsException refusal) => ToRpcException(refusal.Code, refusal.Message);
+
+    /// <summary>
+    /// Ends a unary call with <paramref name="error"/> without throwing it: the status and trailers
+    /// a thrown <see cref="RpcException"/> would have produced, set on the call. The wire then
+    /// carries one empty message before the non-OK status, which gRPC clients discard: callers see
+    /// exactly the same error. Refusals are the common answer in a flash crowd (SOLD_OUT), and a
+    /// thrown one is rethrown at every await on its way out of the gRPC pipeline.
+    /// </summary>
+    public static TResponse Answer<TResponse>(ServerCallContext context, RpcException error)
+        where TResponse : class
+    {
+        foreach (var entry in error.Trailers)
+        {
+            context.ResponseTrailers.Add(entry);
+        }
+
+        context.Status = error.Status;
+        return EmptyMessage<TResponse>.Instance;
+    }
+
+    /// <summary>Ends a unary call with a refusal, without throwing (see <see cref="Answer{TResponse}"/>).</summary>
+    public static TResponse Refuse<TResponse>(ServerCallContext context, Refusal refusal, string message)
+        where TResponse : class =>
+        Answer<TResponse>(context, ToRpcException(refusal, message));
+
+    // Never changed after construction, so one instance per message type serves every call.
+    private static class EmptyMessage<TResponse>
+        where TResponse : class
+    {
+        public static readonly TResponse Instance = Activator.CreateInstance<TResponse>();
+    }
 }

@@ -4,7 +4,6 @@ using Campaigns.Grains.Access;
 using Campaigns.Grains.Common;
 using Campaigns.Silo.Hosting;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Options;
 
 namespace Campaigns.Silo.Api;
@@ -47,35 +46,17 @@ public sealed class ApiKeyAuthenticator(IGrainFactory grains, VerifiedKeyCache v
 }
 
 /// <summary>
-/// Authenticates every Campaigns call and checks its role against <see cref="AccessRules"/>
-/// before the service runs. Standard services (health, reflection) are open.
+/// Authenticates a Campaigns call and checks its role against <see cref="AccessRules"/>
+/// before the service runs, then applies the partner's rate limit. Standard services (health,
+/// reflection) are open. A key this silo verified recently is checked without awaiting.
 /// </summary>
-public sealed class AuthInterceptor(ApiKeyAuthenticator authenticator, PartnerRateLimits rateLimits) : Interceptor
+public sealed class CallAuthorizer(ApiKeyAuthenticator authenticator, PartnerRateLimits rateLimits)
 {
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        if (await AuthorizeAsync(context) is { Role: Role.Partner } partner)
-        {
-            rateLimits.Admit(partner.PrincipalId, request);
-        }
-
-        return await continuation(request, context);
-    }
-
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
-        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
-        ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        await AuthorizeAsync(context);
-        await continuation(request, responseStream, context);
-    }
-
-    private async Task<Principal?> AuthorizeAsync(ServerCallContext context)
+    public async ValueTask AuthorizeAsync(ServerCallContext context, object? request)
     {
         if (AccessRules.RolesFor(context.Method) is not { } roles)
         {
-            return null;
+            return;
         }
 
         var principal = await authenticator.AuthenticateAsync(context.RequestHeaders.GetValue("authorization"));
@@ -86,7 +67,10 @@ public sealed class AuthInterceptor(ApiKeyAuthenticator authenticator, PartnerRa
         }
 
         context.UserState[typeof(Principal)] = principal;
-        return principal;
+        if (principal.Role == Role.Partner && request is not null)
+        {
+            rateLimits.Admit(principal.PrincipalId, request);
+        }
     }
 }
 
@@ -118,6 +102,9 @@ public static class AccessRules
         ["/campaigns.v1.Merchants/GetSettlement"] = OrganiserOrMerchant,
     };
 
+    private static readonly Dictionary<string, Role[]>.AlternateLookup<ReadOnlySpan<char>> ByServiceSpan =
+        ByService.GetAlternateLookup<ReadOnlySpan<char>>();
+
     /// <summary>The roles allowed to call a method ("/package.Service/Method"): null = open, empty = nobody.</summary>
     public static Role[]? RolesFor(string method)
     {
@@ -126,13 +113,24 @@ public static class AccessRules
             return roles;
         }
 
-        var service = method.Split('/', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "";
-        if (ByService.TryGetValue(service, out roles))
+        // Every call passes here: read the service name in place rather than splitting the path.
+        var path = method.AsSpan().TrimStart('/');
+        var slash = path.IndexOf('/');
+        var service = slash < 0 ? path : path[..slash];
+        if (ByServiceSpan.TryGetValue(service, out roles))
         {
             return roles;
         }
 
-        return OpenServicePrefixes.Any(prefix => service.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) ? null : [];
+        foreach (var prefix in OpenServicePrefixes)
+        {
+            if (service.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            {
+                return null;
+            }
+        }
+
+        return [];
     }
 }
 

@@ -17,10 +17,10 @@ public sealed class VouchersService(
     {
         var channel = context.Caller().PrincipalId;
         var shard = await shards.ShardForAsync(request.CampaignId, request.UserId);
-        var outcome = (await shard.IssueAsync([new IssueClaim(channel, request.UserId, request.RequestId, request.District)]))[0];
+        var outcome = await shard.ClaimAsync(new IssueClaim(channel, request.UserId, request.RequestId, request.District));
         return outcome.Voucher is { } voucher
             ? new IssueVoucherResponse { Voucher = ToProto(voucher), Replayed = outcome.Replayed }
-            : throw new CampaignsException(outcome.Refusal!.Value, outcome.Message ?? "refused");
+            : ApiErrors.Refuse<IssueVoucherResponse>(context, outcome.Refusal!.Value, outcome.Message ?? "refused");
     }
 
     public override async Task<IssueVouchersResponse> IssueVouchers(IssueVouchersRequest request, ServerCallContext context)
@@ -31,15 +31,15 @@ public sealed class VouchersService(
         }
 
         var channel = context.Caller().PrincipalId;
-        var shardCount = await shards.ShardCountAsync(request.CampaignId);
+        var pools = await shards.ShardsAsync(request.CampaignId);
         // One call per shard, all shards at once; each shard commits its part as one batch.
         var byShard = request.Items
             .Select((item, index) => (item, index))
-            .GroupBy(x => ShardRouting.ShardFor(x.item.UserId, shardCount));
+            .GroupBy(x => ShardRouting.ShardFor(x.item.UserId, pools.Count));
         var results = new IssueVouchersResult[request.Items.Count];
         await Task.WhenAll(byShard.Select(async group =>
         {
-            var pool = grains.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(request.CampaignId, group.Key));
+            var pool = pools[group.Key];
             var items = group.ToList();
             var outcomes = await pool.IssueAsync([.. items.Select(x => new IssueClaim(channel, x.item.UserId, x.item.RequestId, x.item.District))]);
             for (var i = 0; i < items.Count; i++)

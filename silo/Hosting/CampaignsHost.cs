@@ -37,14 +37,15 @@ public static class CampaignsHost
 
         builder.Services.AddGrpc(grpc =>
         {
-            grpc.Interceptors.Add<ErrorInterceptor>();
-            grpc.Interceptors.Add<AuthInterceptor>();
+            grpc.Interceptors.Add<ApiInterceptor>();
             grpc.EnableDetailedErrors = false;
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<SiloHealthCheck>("silo");
         builder.Services.AddSingleton<VerifiedKeyCache>();
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
+        builder.Services.AddSingleton<CallAuthorizer>();
+        builder.Services.AddSingleton<ApiInterceptor>();
         builder.Services.AddSingleton<PartnerRateLimits>();
         builder.Services.AddSingleton<CampaignShards>();
         builder.Services.AddSingleton<CampaignStatsReader>();

@@ -1,3 +1,10 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Http.Headers;
+using Campaigns.Client;
+using Campaigns.Proto;
+using Google.Protobuf;
+using Google.Rpc;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -53,4 +60,53 @@ public sealed class StandardServicesTests(SiloFixture silo)
         await Expect.RefusedAsync(StatusCode.Unauthenticated, "MISSING_API_KEY",
             () => anonymous.IssueVoucherAsync("any-campaign", "user-1", "req-1"));
     }
+
+    [Fact]
+    public async Task A_refusal_on_the_wire_is_a_grpc_error_status_with_its_reason_in_the_trailers()
+    {
+        // Refusals are answered without throwing (ApiErrors.Answer): what a client that speaks
+        // plain HTTP/2 sees must still be an ordinary gRPC error and nothing of a voucher.
+        var campaign = await silo.StartedCampaignAsync(r => r.TotalStock = 1);
+        await silo.IssueAsync(campaign.CampaignId, "user-first-on-wire");
+
+        using var response = await PostGrpcAsync("/campaigns.v1.Vouchers/IssueVoucher", silo.Partner.Options.ApiKey,
+            new IssueVoucherRequest { CampaignId = campaign.CampaignId, UserId = "user-late-on-wire", RequestId = "req-late-on-wire" });
+        var body = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var trailers = response.TrailingHeaders;
+        Assert.Equal(((int)StatusCode.ResourceExhausted).ToString(System.Globalization.CultureInfo.InvariantCulture), trailers.GetValues("grpc-status").Single());
+        Assert.Equal("the campaign is sold out", Uri.UnescapeDataString(trailers.GetValues("grpc-message").Single()));
+        var details = Google.Rpc.Status.Parser.ParseFrom(Base64(trailers.GetValues("grpc-status-details-bin").Single()));
+        var info = details.Details.Single(d => d.Is(ErrorInfo.Descriptor)).Unpack<ErrorInfo>();
+        Assert.Equal(("SOLD_OUT", CampaignsError.Domain), (info.Reason, info.Domain));
+
+        // At most one message precedes the status, and it is empty: clients discard it for a non-OK status.
+        Assert.True(body.Length is 0 || (body.Length == 5 && BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(1)) == 0),
+            $"unexpected response body of {body.Length} bytes");
+    }
+
+    private async Task<HttpResponseMessage> PostGrpcAsync(string path, string apiKey, IMessage message)
+    {
+        var payload = message.ToByteArray();
+        var frame = new byte[5 + payload.Length];
+        BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), payload.Length);
+        payload.CopyTo(frame, 5);
+
+        using var http = new HttpClient(new SocketsHttpHandler());
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(silo.Host.GrpcAddress, path))
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new ByteArrayContent(frame),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
+        request.Headers.TE.Add(new TransferCodingWithQualityHeaderValue("trailers"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead);
+        return response;
+    }
+
+    // Binary gRPC metadata is base64, possibly without padding.
+    private static byte[] Base64(string value) => Convert.FromBase64String(value.PadRight((value.Length + 3) / 4 * 4, '='));
 }

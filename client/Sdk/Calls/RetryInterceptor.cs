@@ -78,20 +78,29 @@ public sealed class RetryInterceptor(ResiliencePipeline pipeline) : Interceptor
             resilience.Properties.Set(CampaignsRetry.CallerDeadline, context.Options.Deadline);
             try
             {
-                return await pipeline.ExecuteAsync(
+                // Attempts report failures as outcomes, not exceptions: a refusal (SOLD_OUT in a
+                // flash crowd) is an ordinary answer, and each rethrow of it costs real CPU.
+                var outcome = await pipeline.ExecuteOutcomeAsync(
                     static async (_, self) =>
                     {
                         var call = self.continuation(self.request, self.attemptContext);
                         Interlocked.Exchange(ref self.owner.attempt, call)?.Dispose();
-                        return await call.ResponseAsync.ConfigureAwait(false);
+                        var response = call.ResponseAsync;
+                        await ((Task)response).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                        return response.IsCompletedSuccessfully
+                            ? Outcome.FromResult(response.Result)
+                            : Outcome.FromException<TResponse>(response.Exception?.InnerException ?? new TaskCanceledException(response));
                     },
                     resilience,
                     (owner: this, request, attemptContext, continuation)).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                // Cancelled during a back-off: report it the way gRPC reports any cancelled call.
-                throw new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled while waiting to retry."));
+                if (outcome.Exception is OperationCanceledException && token.IsCancellationRequested)
+                {
+                    // Cancelled during a back-off: report it the way gRPC reports any cancelled call.
+                    throw new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled while waiting to retry."));
+                }
+
+                outcome.ThrowIfException();
+                return outcome.Result!;
             }
             finally
             {
@@ -102,15 +111,9 @@ public sealed class RetryInterceptor(ResiliencePipeline pipeline) : Interceptor
 
         private async Task<Metadata> HeadersAsync(Task<TResponse> response)
         {
-            // Only the final attempt's headers mean anything, and which attempt is final is known at the end.
-            try
-            {
-                await response.ConfigureAwait(false);
-            }
-            catch (RpcException)
-            {
-                // The headers of a failed call are still worth returning.
-            }
+            // Only the final attempt's headers mean anything, and which attempt is final is known at
+            // the end. The headers of a failed call are still worth returning.
+            await ((Task)response).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
 
             var last = Volatile.Read(ref attempt);
             return last is null ? [] : await last.ResponseHeadersAsync.ConfigureAwait(false);

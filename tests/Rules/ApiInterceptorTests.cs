@@ -1,0 +1,162 @@
+using Campaigns.Grains.Common;
+using Campaigns.Proto;
+using Campaigns.Silo.Api;
+using Campaigns.Silo.Hosting;
+using Google.Protobuf;
+using Google.Rpc;
+using Grpc.Core;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Campaigns.Tests.Rules;
+
+/// <summary>
+/// The one interceptor every call passes: authorization first, then every failure answered as the
+/// API's error model, on the call's status and trailers rather than thrown on.
+/// </summary>
+public sealed class ApiInterceptorTests
+{
+    private const string IssueVoucher = "/campaigns.v1.Vouchers/IssueVoucher";
+    private const string ListCampaigns = "/campaigns.v1.CampaignAdmin/ListCampaigns";
+    private const string OrganiserKey = "organiser-bootstrap-key";
+
+    private static readonly IssueVoucherResponse Issued = new() { Replayed = true };
+
+    private readonly ApiInterceptor _interceptor;
+
+    public ApiInterceptorTests()
+    {
+        var options = Options.Create(new CampaignsOptions { Auth = new AuthOptions { BootstrapOrganiserKey = OrganiserKey } });
+        // Only the bootstrap key is used here, and it never reaches a grain.
+        var authenticator = new ApiKeyAuthenticator(null!, new VerifiedKeyCache(options, new FakeTimeProvider()), options);
+        _interceptor = new ApiInterceptor(new CallAuthorizer(authenticator, new PartnerRateLimits(options)), NullLogger<ApiInterceptor>.Instance);
+    }
+
+    [Fact]
+    public async Task An_answer_passes_through_unchanged_with_an_OK_status()
+    {
+        var context = new FakeCallContext(ListCampaigns, OrganiserKey);
+        var response = await _interceptor.UnaryServerHandler(new IssueVoucherRequest(), context, (_, _) => Task.FromResult(Issued));
+
+        Assert.Same(Issued, response);
+        Assert.Equal(StatusCode.OK, context.Status.StatusCode);
+        Assert.Empty(context.ResponseTrailers);
+    }
+
+    [Fact]
+    public async Task A_refusal_thrown_later_is_answered_with_its_status_and_reason_and_an_empty_message()
+    {
+        var context = new FakeCallContext(ListCampaigns, OrganiserKey);
+        var response = await _interceptor.UnaryServerHandler<IssueVoucherRequest, IssueVoucherResponse>(new IssueVoucherRequest(), context, async (_, _) =>
+        {
+            await Task.Yield();
+            throw new CampaignsException(Refusal.SoldOut, "the campaign is sold out");
+        });
+
+        Assert.Equal(new IssueVoucherResponse(), response);
+        Assert.Equal(StatusCode.ResourceExhausted, context.Status.StatusCode);
+        Assert.Equal("the campaign is sold out", context.Status.Detail);
+        Assert.Equal("SOLD_OUT", Reason(context));
+    }
+
+    [Fact]
+    public async Task A_refusal_thrown_at_once_is_answered_the_same_way()
+    {
+        var context = new FakeCallContext(ListCampaigns, OrganiserKey);
+        await _interceptor.UnaryServerHandler<IssueVoucherRequest, IssueVoucherResponse>(new IssueVoucherRequest(), context,
+            (_, _) => throw CampaignsException.Invalid("campaign_id", "must not be empty"));
+
+        Assert.Equal(StatusCode.InvalidArgument, context.Status.StatusCode);
+        Assert.Equal("INVALID_ARGUMENT", Reason(context));
+    }
+
+    [Fact]
+    public async Task A_storage_fault_is_UNAVAILABLE_so_the_caller_retries_with_the_same_key()
+    {
+        var context = new FakeCallContext(ListCampaigns, OrganiserKey);
+        await _interceptor.UnaryServerHandler<IssueVoucherRequest, IssueVoucherResponse>(new IssueVoucherRequest(), context, async (_, _) =>
+        {
+            await Task.Yield();
+            throw new SqliteException("database is locked", 5);
+        });
+
+        Assert.Equal(StatusCode.Unavailable, context.Status.StatusCode);
+        Assert.Equal("UNAVAILABLE", Reason(context));
+    }
+
+    [Fact]
+    public async Task An_unexpected_failure_is_INTERNAL_and_does_not_leak_its_message()
+    {
+        var context = new FakeCallContext(ListCampaigns, OrganiserKey);
+        await _interceptor.UnaryServerHandler<IssueVoucherRequest, IssueVoucherResponse>(new IssueVoucherRequest(), context,
+            (_, _) => Task.FromException<IssueVoucherResponse>(new InvalidOperationException("secret internals")));
+
+        Assert.Equal(StatusCode.Internal, context.Status.StatusCode);
+        Assert.DoesNotContain("secret", context.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unauthorized_call_is_refused_before_the_service_runs()
+    {
+        var ran = false;
+        Task<IssueVoucherResponse> Service(IssueVoucherRequest request, ServerCallContext context)
+        {
+            ran = true;
+            return Task.FromResult(Issued);
+        }
+
+        var missing = new FakeCallContext(IssueVoucher, apiKey: null);
+        await _interceptor.UnaryServerHandler(new IssueVoucherRequest(), missing, Service);
+        Assert.Equal((StatusCode.Unauthenticated, "MISSING_API_KEY"), (missing.Status.StatusCode, Reason(missing)));
+
+        var organiser = new FakeCallContext(IssueVoucher, OrganiserKey);
+        await _interceptor.UnaryServerHandler(new IssueVoucherRequest(), organiser, Service);
+        Assert.Equal((StatusCode.PermissionDenied, "WRONG_ROLE"), (organiser.Status.StatusCode, Reason(organiser)));
+
+        Assert.False(ran);
+    }
+
+    private static string Reason(ServerCallContext context)
+    {
+        var details = context.ResponseTrailers.Single(entry => entry.Key == "grpc-status-details-bin");
+        var status = Google.Rpc.Status.Parser.ParseFrom(details.ValueBytes);
+        Assert.Equal((int)context.Status.StatusCode, status.Code);
+        return status.Details.Single(any => any.Is(ErrorInfo.Descriptor)).Unpack<ErrorInfo>().Reason;
+    }
+
+    private sealed class FakeCallContext(string method, string? apiKey) : ServerCallContext
+    {
+        private readonly Metadata _requestHeaders = apiKey is null ? [] : [new Metadata.Entry("authorization", "Bearer " + apiKey)];
+        private readonly Metadata _responseTrailers = [];
+        private readonly Dictionary<object, object> _userState = [];
+
+        protected override string MethodCore => method;
+
+        protected override string HostCore => "localhost";
+
+        protected override string PeerCore => "ipv4:127.0.0.1:50000";
+
+        protected override DateTime DeadlineCore => DateTime.MaxValue;
+
+        protected override Metadata RequestHeadersCore => _requestHeaders;
+
+        protected override CancellationToken CancellationTokenCore => CancellationToken.None;
+
+        protected override Metadata ResponseTrailersCore => _responseTrailers;
+
+        protected override Grpc.Core.Status StatusCore { get; set; }
+
+        protected override WriteOptions? WriteOptionsCore { get; set; }
+
+        protected override AuthContext AuthContextCore => new(null, []);
+
+        protected override IDictionary<object, object> UserStateCore => _userState;
+
+        protected override ContextPropagationToken CreatePropagationTokenCore(ContextPropagationOptions? options) =>
+            throw new NotSupportedException("not used by the interceptor");
+
+        protected override Task WriteResponseHeadersAsyncCore(Metadata responseHeaders) => Task.CompletedTask;
+    }
+}
