@@ -40,6 +40,7 @@ public sealed class VoucherGrain(ILedger ledger, TimeProvider clock, ILogger<Vou
     {
         var merchant = await MerchantAsync(merchantId);
         await ApplyAsync(v => VoucherRedemption.Confirm(v, _events, merchant, orderId, clock.LedgerNow()));
+        DropOnceRedeemed();
         return Receipt(orderId);
     }
 
@@ -53,6 +54,7 @@ public sealed class VoucherGrain(ILedger ledger, TimeProvider clock, ILogger<Vou
     {
         var merchant = await MerchantAsync(merchantId);
         await ApplyAsync(v => VoucherRedemption.Redeem(v, _events, merchant, orderId, orderAmountCents, clock.LedgerNow()));
+        DropOnceRedeemed();
         return Receipt(orderId);
     }
 
@@ -117,6 +119,19 @@ public sealed class VoucherGrain(ILedger ledger, TimeProvider clock, ILogger<Vou
         Identifiers.RequireName("merchant_id", merchantId);
         Voucher(); // an unknown code is VOUCHER_NOT_FOUND before anything else
         return await GrainFactory.GetGrain<IMerchantGrain>(merchantId).GetAsync();
+    }
+
+    /// <summary>
+    /// A redeemed voucher's next touch, if any, is a refund days later: its activation goes when
+    /// this call ends instead of after the idle age. Measured at checkout rates, two minutes of
+    /// redeemed activations were hundreds of MB of heap and tripled the GC's pauses.
+    /// </summary>
+    private void DropOnceRedeemed()
+    {
+        if (_voucher?.Status == StoredVoucherStatus.Redeemed)
+        {
+            DeactivateOnIdle();
+        }
     }
 
     private RedemptionReceipt Receipt(string orderId) =>

@@ -38,6 +38,38 @@ public sealed class RedemptionTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_redeemed_voucher_leaves_memory_when_its_call_ends_and_a_held_one_stays()
+    {
+        var (campaignId, redeemedCode) = await IssueOneAsync();
+        var (otherCampaignId, heldCode) = await IssueOneAsync();
+        var shop = await EnrolledMerchantAsync(campaignId, $"mem-{campaignId}");
+        await fixture.Grains.GetGrain<IMerchantGrain>(shop).EnrollAsync(otherCampaignId);
+
+        await fixture.Grains.GetGrain<IVoucherGrain>(heldCode).ReserveAsync(shop, "held-1", 20_000, holdSeconds: 0);
+        await fixture.Grains.GetGrain<IVoucherGrain>(redeemedCode).RedeemAsync(shop, "paid-1", 20_000);
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await IsActiveAsync(redeemedCode) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.False(await IsActiveAsync(redeemedCode), "the redeemed voucher's activation is still in memory");
+        Assert.True(await IsActiveAsync(heldCode), "a voucher on hold keeps its activation for the confirm to come");
+
+        // Its next touch reads the ledger again and sees the redemption.
+        var view = await fixture.Grains.GetGrain<IVoucherGrain>(redeemedCode).GetAsync();
+        Assert.Equal(Campaigns.Grains.Ledger.StoredVoucherStatus.Redeemed, view.Record.Status);
+    }
+
+    private async Task<bool> IsActiveAsync(string code)
+    {
+        var voucher = fixture.Grains.GetGrain<IVoucherGrain>(code).GetGrainId();
+        var statistics = await fixture.Grains.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
+        return statistics.Any(s => s.GrainId == voucher);
+    }
+
+    [Fact]
     public async Task Two_activations_cannot_spend_one_voucher_twice()
     {
         var (campaignId, code) = await IssueOneAsync();
