@@ -90,7 +90,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
             var taken = new HashSet<string>(StringComparer.Ordinal);
             var issuedByPool = new Dictionary<string, long>(StringComparer.Ordinal);
 
-            using var insertVoucher = new PreparedStatement(transaction,
+            var insertVoucher = _writer.Statement(transaction,
                 $"""
                 INSERT INTO vouchers ({string.Join(", ", VoucherInsertColumns)})
                 VALUES ({string.Join(", ", VoucherInsertColumns.Select(c => "@" + c))})
@@ -98,20 +98,20 @@ public sealed class SqliteLedger : ILedger, IDisposable
                 """,
                 VoucherInsertColumns);
             // The limits are counted from the vouchers, the batch's own included, through ix_vouchers_user.
-            using var countUser = batch.PerUserLimit > 0
-                ? new PreparedStatement(transaction,
+            var countUser = batch.PerUserLimit > 0
+                ? _writer.Statement(transaction,
                     "SELECT COUNT(*) FROM vouchers WHERE user_id = @user AND campaign_id = @campaign;",
                     ["user", "campaign"])
                 : null;
-            using var countUserDay = batch.PerUserDailyLimit > 0
-                ? new PreparedStatement(transaction,
+            var countUserDay = batch.PerUserDailyLimit > 0
+                ? _writer.Statement(transaction,
                     "SELECT COUNT(*) FROM vouchers WHERE user_id = @user AND campaign_id = @campaign AND issued_day = @day;",
                     ["user", "campaign", "day"])
                 : null;
 
             foreach (var voucher in batch.Vouchers)
             {
-                if (insertVoucher.Execute(VoucherValues(voucher)) == 0)
+                if (insertVoucher.Execute(transaction, VoucherValues(voucher)) == 0)
                 {
                     taken.Add(voucher.RequestId);
                     continue;
@@ -121,7 +121,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
                 // (duplicate activation) is caught here rather than over-issuing a user.
                 if (countUser is not null)
                 {
-                    var userIssued = (long)countUser.Scalar(voucher.UserId, batch.CampaignId)!;
+                    var userIssued = (long)countUser.Scalar(transaction, voucher.UserId, batch.CampaignId)!;
                     if (userIssued > batch.PerUserLimit)
                     {
                         throw new LedgerConflictException(
@@ -131,7 +131,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
 
                 if (countUserDay is not null)
                 {
-                    var dayIssued = (long)countUserDay.Scalar(voucher.UserId, batch.CampaignId, DayNumber(voucher.IssuedDay))!;
+                    var dayIssued = (long)countUserDay.Scalar(transaction, voucher.UserId, batch.CampaignId, DayNumber(voucher.IssuedDay))!;
                     if (dayIssued > batch.PerUserDailyLimit)
                     {
                         throw new LedgerConflictException(
@@ -144,7 +144,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
 
             // Σ issued ≤ Σ granted per lease: the database refuses what the grain's memory allowed
             // if that memory was stale. No lease row at all is refused the same way.
-            using var spendLease = new PreparedStatement(transaction,
+            var spendLease = _writer.Statement(transaction,
                 """
                 UPDATE stock_leases SET issued = issued + @count
                 WHERE campaign_id = @campaign AND shard = @shard AND pool = @pool AND issued + @count <= granted;
@@ -152,7 +152,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
                 ["count", "campaign", "shard", "pool"]);
             foreach (var (pool, count) in issuedByPool)
             {
-                if (spendLease.Execute(count, batch.CampaignId, batch.Shard, pool) == 0)
+                if (spendLease.Execute(transaction, count, batch.CampaignId, batch.Shard, pool) == 0)
                 {
                     throw new LedgerConflictException(
                         $"shard {batch.CampaignId}/{batch.Shard} would issue {count} more from pool '{pool}' than its lease grants");
@@ -255,56 +255,62 @@ public sealed class SqliteLedger : ILedger, IDisposable
             throw new ArgumentException($"the event is for voucher {redemptionEvent.Code}, not {next.Code}", nameof(redemptionEvent));
         }
 
-        return WriteAsync(transaction =>
-        {
-            // Only the redemption columns move; the rest of a voucher is fixed at issue. The
-            // version condition is what stops a duplicate activation spending a voucher twice.
-            // A savepoint of its own: if the event's unique key refuses it, the row move is undone.
-            transaction.Save("transition");
-            using var update = Command(transaction.Connection!, transaction,
-                """
-                UPDATE vouchers SET status = @status, version = @version, merchant_id = @merchant, order_id = @order,
-                    order_amount_cents = @amount, discount_cents = @discount, reserved_until = @reservedUntil, redeemed_at = @redeemedAt
-                WHERE code = @code AND version = @expected;
-                """,
-                ("status", Text(next.Status)), ("version", next.Version), ("merchant", next.MerchantId), ("order", next.OrderId),
-                ("amount", next.OrderAmountCents), ("discount", next.DiscountCents),
-                ("reservedUntil", Millis(next.ReservedUntil)), ("redeemedAt", Millis(next.RedeemedAt)),
-                ("code", next.Code), ("expected", expectedVersion));
-            if (update.ExecuteNonQuery() == 0)
-            {
-                transaction.Release("transition");
-                return false;
-            }
-
-            using var append = Command(transaction.Connection!, transaction,
-                """
-                INSERT INTO redemption_events (type, code, campaign_id, merchant_id, merchant_district, order_id, refund_id,
-                    order_amount_cents, discount_cents, occurred_at)
-                VALUES (@type, @code, @campaign, @merchant, @district, @order, @refund, @amount, @discount, @occurredAt);
-                """,
-                ("type", Text(redemptionEvent.Type)), ("code", redemptionEvent.Code), ("campaign", redemptionEvent.CampaignId),
-                ("merchant", redemptionEvent.MerchantId), ("district", redemptionEvent.MerchantDistrict),
-                ("order", redemptionEvent.OrderId), ("refund", redemptionEvent.RefundId),
-                ("amount", redemptionEvent.OrderAmountCents), ("discount", redemptionEvent.DiscountCents),
-                ("occurredAt", Millis(redemptionEvent.OccurredAt)));
-            try
-            {
-                append.ExecuteNonQuery();
-            }
-            catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintUnique)
-            {
-                // The order was already redeemed (or the refund already made) with this voucher:
-                // undo the row move too.
-                transaction.Rollback("transition");
-                transaction.Release("transition");
-                return false;
-            }
-
-            transaction.Release("transition");
-            return true;
-        });
+        return TransitionAsync(next, expectedVersion, redemptionEvent);
     }
+
+    private async Task<bool> TransitionAsync(VoucherRecord next, long expectedVersion, RedemptionEventRecord redemptionEvent)
+    {
+        try
+        {
+            return await WriteAsync(transaction =>
+            {
+                // Only the redemption columns move; the rest of a voucher is fixed at issue. The
+                // version condition is what stops a duplicate activation spending a voucher twice.
+                var moved = _writer.Statement(transaction,
+                    """
+                    UPDATE vouchers SET status = @status, version = @version, merchant_id = @merchant, order_id = @order,
+                        order_amount_cents = @amount, discount_cents = @discount, reserved_until = @reservedUntil, redeemed_at = @redeemedAt
+                    WHERE code = @code AND version = @expected;
+                    """,
+                    "status", "version", "merchant", "order", "amount", "discount", "reservedUntil", "redeemedAt", "code", "expected")
+                    .Execute(transaction, Text(next.Status), next.Version, next.MerchantId, next.OrderId, next.OrderAmountCents,
+                        next.DiscountCents, Millis(next.ReservedUntil), Millis(next.RedeemedAt), next.Code, expectedVersion);
+                if (moved == 0)
+                {
+                    return false;
+                }
+
+                try
+                {
+                    _writer.Statement(transaction,
+                        """
+                        INSERT INTO redemption_events (type, code, campaign_id, merchant_id, merchant_district, order_id, refund_id,
+                            order_amount_cents, discount_cents, occurred_at)
+                        VALUES (@type, @code, @campaign, @merchant, @district, @order, @refund, @amount, @discount, @occurredAt);
+                        """,
+                        "type", "code", "campaign", "merchant", "district", "order", "refund", "amount", "discount", "occurredAt")
+                        .Execute(transaction, Text(redemptionEvent.Type), redemptionEvent.Code, redemptionEvent.CampaignId,
+                            redemptionEvent.MerchantId, redemptionEvent.MerchantDistrict, redemptionEvent.OrderId, redemptionEvent.RefundId,
+                            redemptionEvent.OrderAmountCents, redemptionEvent.DiscountCents, Millis(redemptionEvent.OccurredAt));
+                }
+                catch (SqliteException ex) when (ex.SqliteExtendedErrorCode == SqliteConstraintUnique)
+                {
+                    // The order was already redeemed (or the refund already made) with this voucher.
+                    // Throwing has the writer roll this write back to its savepoint: the row move too.
+                    throw new TransitionRefusedException();
+                }
+
+                return true;
+            });
+        }
+        catch (TransitionRefusedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A transition whose event the ledger already holds: nothing of it is written.</summary>
+    private sealed class TransitionRefusedException : Exception;
 
     public Task<IReadOnlyList<VoucherRecord>> ListUserVouchersAsync(string userId, string? campaignId, string? channel) =>
         Task.FromResult(ReadAll(

@@ -37,6 +37,7 @@ internal sealed class SqliteWriter : IDisposable
     private readonly Thread _thread;
     private readonly Thread _checkpointer;
     private readonly ManualResetEventSlim _stopping = new();
+    private readonly PreparedStatements _statements = new();
     private long _commits;
 
     public SqliteWriter(Func<SqliteConnection> open)
@@ -47,6 +48,13 @@ internal sealed class SqliteWriter : IDisposable
         _checkpointer = new Thread(RunCheckpoints) { IsBackground = true, Name = "sqlite-ledger-checkpointer" };
         _checkpointer.Start();
     }
+
+    /// <summary>
+    /// A statement parsed once for the writer's connection and kept with it. Only for work running
+    /// in this writer (it runs on the writer's thread, in <paramref name="transaction"/>).
+    /// </summary>
+    public PreparedStatement Statement(SqliteTransaction transaction, string sql, params IReadOnlyList<string> parameterNames) =>
+        _statements.Get(transaction.Connection!, sql, parameterNames);
 
     /// <summary>
     /// Runs <paramref name="work"/> inside the writer's transaction. The work must not commit; to
@@ -100,11 +108,13 @@ internal sealed class SqliteWriter : IDisposable
                     write.Fail(ex);
                 }
 
+                _statements.Dispose();
                 connection?.Dispose();
                 connection = null;
             }
         }
 
+        _statements.Dispose();
         connection?.Dispose();
     }
 
@@ -159,23 +169,26 @@ internal sealed class SqliteWriter : IDisposable
         checkpoint.ExecuteNonQuery();
     }
 
-    private static void Commit(SqliteConnection connection, List<IWrite> group)
+    private void Commit(SqliteConnection connection, List<IWrite> group)
     {
         using var transaction = connection.BeginTransaction(deferred: false);
-        for (var i = 0; i < group.Count; i++)
+        // One savepoint name serves every write: each is released before the next begins.
+        var save = Statement(transaction, "SAVEPOINT w;");
+        var release = Statement(transaction, "RELEASE w;");
+        var rollback = Statement(transaction, "ROLLBACK TO w;");
+        foreach (var write in group)
         {
-            var savepoint = "w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            transaction.Save(savepoint);
+            save.Execute(transaction);
             try
             {
-                group[i].Run(transaction);
-                transaction.Release(savepoint);
+                write.Run(transaction);
+                release.Execute(transaction);
             }
             catch (Exception ex)
             {
-                transaction.Rollback(savepoint);
-                transaction.Release(savepoint);
-                group[i].Fail(ex);
+                rollback.Execute(transaction);
+                release.Execute(transaction);
+                write.Fail(ex);
             }
         }
 
