@@ -69,7 +69,7 @@ internal sealed class PreparedStatements : IDisposable
     {
         if (!ReferenceEquals(connection, _connection))
         {
-            Dispose();
+            Clear();
             _connection = connection;
         }
 
@@ -81,8 +81,10 @@ internal sealed class PreparedStatements : IDisposable
         return statement;
     }
 
-    /// <summary>Drops every statement; the next <see cref="Get"/> parses again.</summary>
-    public void Dispose()
+    public void Dispose() => Clear();
+
+    /// <summary>Drops every statement (before their connection goes); the next <see cref="Get"/> parses again.</summary>
+    public void Clear()
     {
         foreach (var statement in _statements.Values)
         {

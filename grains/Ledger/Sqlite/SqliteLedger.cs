@@ -90,13 +90,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
             var taken = new HashSet<string>(StringComparer.Ordinal);
             var issuedByPool = new Dictionary<string, long>(StringComparer.Ordinal);
 
-            var insertVoucher = _writer.Statement(transaction,
-                $"""
-                INSERT INTO vouchers ({string.Join(", ", VoucherInsertColumns)})
-                VALUES ({string.Join(", ", VoucherInsertColumns.Select(c => "@" + c))})
-                ON CONFLICT (campaign_id, channel, request_id) DO NOTHING;
-                """,
-                VoucherInsertColumns);
+            var insertVoucher = _writer.Statement(transaction, InsertVoucher, VoucherInsertColumns);
             // The limits are counted from the vouchers, the batch's own included, through ix_vouchers_user.
             var countUser = batch.PerUserLimit > 0
                 ? _writer.Statement(transaction,

@@ -19,6 +19,13 @@ internal static class SqliteLedgerRows
     /// <summary>Columns written at issue, in the order of <see cref="VoucherValues"/>; each is bound as <c>@column</c>.</summary>
     public static readonly string[] VoucherInsertColumns = [.. VoucherColumns.Split(", "), "liability_cents"];
 
+    /// <summary>Issues a voucher unless its (campaign, channel, request id) is already taken. Built once: the writer looks statements up by their text.</summary>
+    public static readonly string InsertVoucher = $"""
+        INSERT INTO vouchers ({string.Join(", ", VoucherInsertColumns)})
+        VALUES ({string.Join(", ", VoucherInsertColumns.Select(c => "@" + c))})
+        ON CONFLICT (campaign_id, channel, request_id) DO NOTHING;
+        """;
+
     /// <summary>A voucher's values for <see cref="VoucherInsertColumns"/>.</summary>
     public static object?[] VoucherValues(VoucherRecord v) =>
     [

@@ -108,7 +108,7 @@ internal sealed class SqliteWriter : IDisposable
                     write.Fail(ex);
                 }
 
-                _statements.Dispose();
+                _statements.Clear();
                 connection?.Dispose();
                 connection = null;
             }
@@ -137,9 +137,10 @@ internal sealed class SqliteWriter : IDisposable
                 Checkpoint(connection);
                 checkpointed = commits;
             }
-            catch (SqliteException)
+            catch (Exception)
             {
                 // Nothing is lost: the WAL still holds every commit. A fresh connection next time.
+                // Whatever failed, this thread must not end: an exception escaping it ends the process.
                 connection?.Dispose();
                 connection = null;
                 if (_stopping.IsSet)
