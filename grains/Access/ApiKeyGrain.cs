@@ -1,12 +1,13 @@
 using System.Security.Cryptography;
 using Campaigns.Grains.Common;
 using Campaigns.Grains.Merchants;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Campaigns.Grains.Access;
 
 public sealed class ApiKeyGrain(
     [PersistentState("apikey", StorageNames.Grains)] IPersistentState<ApiKeyState> state,
-    TimeProvider clock) : Grain, IApiKeyGrain
+    [FromKeyedServices(CampaignClock.Key)] TimeProvider clock) : Grain, IApiKeyGrain
 {
     public async Task<ApiKeyRecord> CreateAsync(Role role, string principalId, string description, byte[] secretHash)
     {

@@ -1,6 +1,7 @@
 using Campaigns.Grains.Common;
 using Campaigns.Grains.Issuance;
 using Campaigns.Grains.Ledger;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Campaigns.Grains.Campaigns;
@@ -14,7 +15,7 @@ namespace Campaigns.Grains.Campaigns;
 public sealed class CampaignGrain(
     [PersistentState("campaign", StorageNames.Grains)] IPersistentState<CampaignState> state,
     ILedger ledger,
-    TimeProvider clock,
+    [FromKeyedServices(CampaignClock.Key)] TimeProvider clock,
     ILogger<CampaignGrain> logger) : Grain, ICampaignGrain
 {
     private static readonly TimeSpan SurrenderTimeout = TimeSpan.FromSeconds(2);

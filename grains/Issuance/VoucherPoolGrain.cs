@@ -1,6 +1,7 @@
 using Campaigns.Grains.Campaigns;
 using Campaigns.Grains.Common;
 using Campaigns.Grains.Ledger;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Campaigns.Grains.Issuance;
@@ -24,7 +25,7 @@ namespace Campaigns.Grains.Issuance;
 public sealed class VoucherPoolGrain(
     ILedger ledger,
     VoucherCodes codes,
-    TimeProvider clock,
+    [FromKeyedServices(CampaignClock.Key)] TimeProvider clock,
     ILogger<VoucherPoolGrain> logger) : Grain, IVoucherPoolGrain
 {
     /// <summary>How long a shard trusts "nothing left" before asking its campaign again.</summary>

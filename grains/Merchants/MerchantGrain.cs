@@ -1,11 +1,12 @@
 using Campaigns.Grains.Campaigns;
 using Campaigns.Grains.Common;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Campaigns.Grains.Merchants;
 
 public sealed class MerchantGrain(
     [PersistentState("merchant", StorageNames.Grains)] IPersistentState<MerchantState> state,
-    TimeProvider clock) : Grain, IMerchantGrain
+    [FromKeyedServices(CampaignClock.Key)] TimeProvider clock) : Grain, IMerchantGrain
 {
     private string MerchantId => this.GetPrimaryKeyString();
 

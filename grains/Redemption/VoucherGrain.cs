@@ -2,6 +2,7 @@ using Campaigns.Grains.Campaigns;
 using Campaigns.Grains.Common;
 using Campaigns.Grains.Ledger;
 using Campaigns.Grains.Merchants;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Campaigns.Grains.Redemption;
@@ -14,7 +15,7 @@ namespace Campaigns.Grains.Redemption;
 // A voucher is touched a few times in its life (reserve, confirm, perhaps a refund): an idle
 // activation is dropped after two minutes rather than holding memory for every redeemed voucher.
 [CollectionAgeLimit(Minutes = 2)]
-public sealed class VoucherGrain(ILedger ledger, TimeProvider clock, ILogger<VoucherGrain> logger) : Grain, IVoucherGrain
+public sealed class VoucherGrain(ILedger ledger, [FromKeyedServices(CampaignClock.Key)] TimeProvider clock, ILogger<VoucherGrain> logger) : Grain, IVoucherGrain
 {
     private VoucherRecord? _voucher;
     private List<RedemptionEventRecord> _events = [];

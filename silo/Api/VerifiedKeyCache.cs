@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Campaigns.Grains.Access;
+using Campaigns.Grains.Common;
 using Campaigns.Silo.Hosting;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Internal;
@@ -20,7 +21,7 @@ public sealed class VerifiedKeyCache : IDisposable
     private readonly TimeSpan _lifetime;
     private long _revocations;
 
-    public VerifiedKeyCache(IOptions<CampaignsOptions> options, TimeProvider clock)
+    public VerifiedKeyCache(IOptions<CampaignsOptions> options, [FromKeyedServices(CampaignClock.Key)] TimeProvider clock)
     {
         var auth = options.Value.Auth;
         if (auth.VerifiedKeyCacheSeconds <= 0)
@@ -94,7 +95,7 @@ public sealed class VerifiedKeyCache : IDisposable
 
     private sealed record VerifiedKey(byte[] SecretHash, Principal Principal);
 
-    /// <summary>The cache's expiry reads the silo's one clock, so tests can move it.</summary>
+    /// <summary>The cache's expiry reads the business clock, so tests can move it.</summary>
     private sealed class TimeProviderClock(TimeProvider clock) : ISystemClock
     {
         public DateTimeOffset UtcNow => clock.GetUtcNow();

@@ -9,7 +9,7 @@ namespace Campaigns.Silo.Api;
 
 /// <summary>Partners issue vouchers on their own channel (the key's partner id).</summary>
 public sealed class VouchersService(
-    IGrainFactory grains, CampaignShards shards, VoucherCodes codes, ILedger ledger, TimeProvider clock) : Vouchers.VouchersBase
+    IGrainFactory grains, CampaignShards shards, VoucherCodes codes, ILedger ledger, [FromKeyedServices(CampaignClock.Key)] TimeProvider clock) : Vouchers.VouchersBase
 {
     public const int MaxBatch = 1_000;
 

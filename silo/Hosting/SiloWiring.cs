@@ -27,7 +27,7 @@ public static class SiloWiring
         silo.Services.AddSingleton(store);
         silo.Services.AddSingleton(store.Ledger);
         silo.Services.AddSingleton(store.Codes);
-        silo.Services.TryAddSingleton(TimeProvider.System);
+        silo.Services.TryAddKeyedSingleton(CampaignClock.Key, TimeProvider.System);
         return silo;
     }
 }

@@ -1,4 +1,5 @@
 using Campaigns.Grains.Campaigns;
+using Campaigns.Grains.Common;
 using Campaigns.Silo.Hosting;
 using Campaigns.Silo.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -87,7 +88,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
-            siloBuilder.Services.AddSingleton<TimeProvider>(s_clock!);
+            siloBuilder.Services.AddKeyedSingleton<TimeProvider>(CampaignClock.Key, s_clock!);
             siloBuilder.AddCampaignGrains(s_store!);
         }
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Campaigns.Client;
+using Campaigns.Grains.Common;
 using Campaigns.Silo.Hosting;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -138,7 +139,7 @@ public sealed class SiloHost : IAsyncDisposable
         // Right after a stop the old listener's port can take a moment to be free again.
         for (var attempt = 1; ; attempt++)
         {
-            var app = await CampaignsHost.BuildAsync(args, builder => builder.Services.AddSingleton<TimeProvider>(Clock));
+            var app = await CampaignsHost.BuildAsync(args, builder => builder.Services.AddKeyedSingleton<TimeProvider>(CampaignClock.Key, Clock));
             try
             {
                 await app.StartAsync();
