@@ -1,18 +1,34 @@
 using System.Globalization;
 using Campaigns.LoadTests;
 
-// Usage: dotnet run -c Release --project loadtests -- [scenario ...] [--duration 10] [--workers 64]
-//        [--batch-workers 4] [--checkout-vouchers 150000] [--report loadtests/reports/latest.md]
-// Scenarios: health issue batch soldout checkout (default: all). Starts its own silo (Release
-// build, fresh SQLite file, free loopback ports) and stops it at the end.
-var options = Args.Parse(args);
+const string Usage = """
+    Usage: dotnet run -c Release --project loadtests -- [scenario ...] [--duration 10] [--workers 64]
+           [--batch-workers 4] [--checkout-vouchers 150000] [--report loadtests/reports/latest.md]
+    Scenarios: health issue batch soldout checkout (default: all). Starts its own silo (Release
+    build, fresh SQLite file, free loopback ports) and stops it at the end.
+    """;
+string[] known = ["health", "issue", "batch", "soldout", "checkout"];
+
+if (args is ["--help"] or ["-h"])
+{
+    Console.WriteLine(Usage);
+    return 0;
+}
+
+if (!Args.TryParse(args, known, out var options, out var problem))
+{
+    Console.Error.WriteLine(problem);
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+
 var root = Args.RepositoryRoot();
 var settings = new LoadSettings(
-    TimeSpan.FromSeconds(options.Number("duration", 10)),
-    (int)options.Number("workers", 64),
-    (int)options.Number("batch-workers", 4),
-    (int)options.Number("checkout-vouchers", 150_000));
-var wanted = options.Scenarios.Count > 0 ? options.Scenarios : ["health", "issue", "batch", "soldout", "checkout"];
+    TimeSpan.FromSeconds(options.Numbers["duration"]),
+    (int)options.Numbers["workers"],
+    (int)options.Numbers["batch-workers"],
+    (int)options.Numbers["checkout-vouchers"]);
+var wanted = options.Scenarios.Count > 0 ? options.Scenarios : [.. known];
 
 Console.WriteLine($"Starting a silo (Release) from {root} ...");
 await using var silo = await SiloProcess.StartAsync(root);
@@ -28,7 +44,7 @@ foreach (var name in wanted)
         "batch" => await scenarios.IssueBatchAsync(),
         "soldout" => await scenarios.SoldOutAsync(),
         "checkout" => await scenarios.CheckoutAsync(),
-        _ => throw new ArgumentException($"unknown scenario '{name}'"),
+        _ => throw new InvalidOperationException($"scenario '{name}' was accepted but has no runner"),
     };
     foreach (var result in results[name])
     {
@@ -37,38 +53,73 @@ foreach (var name in wanted)
 }
 
 var report = Report.Markdown(results, settings, silo.BatchLog);
-var path = Path.Combine(root, options.Text("report", Path.Combine("loadtests", "reports", "latest.md")));
+var path = Path.Combine(root, options.Report);
 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
 await File.WriteAllTextAsync(path, report);
 Console.WriteLine();
 Console.WriteLine(report);
 Console.WriteLine($"Report written to {path}");
+return 0;
 
-internal sealed record Args(List<string> Scenarios, Dictionary<string, string> Values)
+/// <summary>The command line, checked whole before any silo starts.</summary>
+internal sealed record Args(List<string> Scenarios, Dictionary<string, double> Numbers, string Report)
 {
-    public static Args Parse(string[] args)
+    private static readonly Dictionary<string, double> Defaults = new()
     {
-        var scenarios = new List<string>();
-        var values = new Dictionary<string, string>();
+        ["duration"] = 10,
+        ["workers"] = 64,
+        ["batch-workers"] = 4,
+        ["checkout-vouchers"] = 150_000,
+    };
+
+    public static bool TryParse(string[] args, string[] scenarios, out Args parsed, out string problem)
+    {
+        parsed = new Args([], new Dictionary<string, double>(Defaults), Path.Combine("loadtests", "reports", "latest.md"));
+        problem = "";
         for (var i = 0; i < args.Length; i++)
         {
-            if (args[i].StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Length)
+            if (!args[i].StartsWith("--", StringComparison.Ordinal))
             {
-                values[args[i][2..]] = args[++i];
+                if (!scenarios.Contains(args[i]))
+                {
+                    problem = $"unknown scenario '{args[i]}'";
+                    return false;
+                }
+
+                parsed.Scenarios.Add(args[i]);
+                continue;
+            }
+
+            var name = args[i][2..];
+            if (i + 1 >= args.Length)
+            {
+                problem = $"--{name} needs a value";
+                return false;
+            }
+
+            var value = args[++i];
+            if (name == "report")
+            {
+                parsed = parsed with { Report = value };
+            }
+            else if (!Defaults.ContainsKey(name))
+            {
+                problem = $"unknown option --{name}";
+                return false;
+            }
+            else if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || number <= 0)
+            {
+                problem = $"--{name} takes a positive number, not '{value}'";
+                return false;
             }
             else
             {
-                scenarios.Add(args[i]);
+                parsed.Numbers[name] = number;
             }
         }
 
-        return new Args(scenarios, values);
+        return true;
     }
-
-    public double Number(string name, double fallback) =>
-        Values.TryGetValue(name, out var text) ? double.Parse(text, CultureInfo.InvariantCulture) : fallback;
-
-    public string Text(string name, string fallback) => Values.GetValueOrDefault(name, fallback);
 
     public static string RepositoryRoot()
     {
