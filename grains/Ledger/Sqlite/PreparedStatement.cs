@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Campaigns.Grains.Ledger.Sqlite;
 
@@ -6,51 +7,146 @@ namespace Campaigns.Grains.Ledger.Sqlite;
 /// One SQL statement, parsed once and re-bound per row: a group commit of a thousand vouchers
 /// must not parse its INSERT a thousand times. It belongs to one connection and may run in any
 /// of that connection's transactions, one after another.
+/// <para>
+/// It drives SQLite's statement API (SQLitePCL, the layer under Microsoft.Data.Sqlite) directly,
+/// with each parameter's position looked up once. Through <see cref="SqliteCommand"/>, every run
+/// looked each parameter up by name again and went through a data reader: on the writer thread
+/// that was about a third of a voucher's cost.
+/// </para>
 /// </summary>
 internal sealed class PreparedStatement : IDisposable
 {
-    private readonly SqliteCommand _command;
-    private readonly SqliteParameter[] _parameters;
+    private readonly SqliteConnection _connection;
+    private readonly sqlite3_stmt _statement;
+    private readonly int[] _positions;
 
     /// <param name="parameterNames">Names used in <paramref name="sql"/> as <c>@name</c>, in the order values are passed.</param>
     public PreparedStatement(SqliteConnection connection, string sql, IReadOnlyList<string> parameterNames)
     {
-        _command = connection.CreateCommand();
-        _command.CommandText = sql;
-        _parameters = new SqliteParameter[parameterNames.Count];
-        for (var i = 0; i < _parameters.Length; i++)
+        _connection = connection;
+        var db = connection.Handle ?? throw new InvalidOperationException("the connection is not open");
+        SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v3(db, sql, raw.SQLITE_PREPARE_PERSISTENT, out _statement, out string tail), db);
+        if (!string.IsNullOrWhiteSpace(tail))
         {
-            _parameters[i] = _command.Parameters.Add(new SqliteParameter("@" + parameterNames[i], DBNull.Value));
+            _statement.Dispose();
+            throw new ArgumentException($"one statement at a time; this text goes on with: {tail.Trim()}", nameof(sql));
+        }
+
+        _positions = new int[parameterNames.Count];
+        for (var i = 0; i < _positions.Length; i++)
+        {
+            _positions[i] = raw.sqlite3_bind_parameter_index(_statement, "@" + parameterNames[i]);
+            if (_positions[i] == 0)
+            {
+                _statement.Dispose();
+                throw new ArgumentException($"the statement has no parameter @{parameterNames[i]}", nameof(parameterNames));
+            }
+        }
+
+        if (raw.sqlite3_bind_parameter_count(_statement) != _positions.Length)
+        {
+            _statement.Dispose();
+            throw new ArgumentException("the statement has parameters no name was given for", nameof(parameterNames));
         }
     }
 
     /// <summary>Runs the statement with these values; returns the rows it changed.</summary>
     public int Execute(SqliteTransaction transaction, params ReadOnlySpan<object?> values)
     {
-        Bind(transaction, values);
-        return _command.ExecuteNonQuery();
+        var db = Bind(transaction, values);
+        try
+        {
+            int rc;
+            while ((rc = raw.sqlite3_step(_statement)) == raw.SQLITE_ROW)
+            {
+                // A RETURNING row nobody asked for: the changes are counted all the same.
+            }
+
+            Check(rc, db);
+            return raw.sqlite3_changes(db);
+        }
+        finally
+        {
+            raw.sqlite3_reset(_statement);
+        }
     }
 
     /// <summary>Runs the statement with these values; returns the first column of its first row (e.g. from RETURNING).</summary>
     public object? Scalar(SqliteTransaction transaction, params ReadOnlySpan<object?> values)
     {
-        Bind(transaction, values);
-        return _command.ExecuteScalar();
+        var db = Bind(transaction, values);
+        try
+        {
+            var rc = raw.sqlite3_step(_statement);
+            if (rc != raw.SQLITE_ROW)
+            {
+                Check(rc, db);
+                return null;
+            }
+
+            var first = Column0();
+            // Step to the end, so that a statement that writes (RETURNING) finishes its write.
+            while ((rc = raw.sqlite3_step(_statement)) == raw.SQLITE_ROW)
+            {
+            }
+
+            Check(rc, db);
+            return first;
+        }
+        finally
+        {
+            raw.sqlite3_reset(_statement);
+        }
     }
 
-    public void Dispose() => _command.Dispose();
+    public void Dispose() => _statement.Dispose();
 
-    private void Bind(SqliteTransaction transaction, ReadOnlySpan<object?> values)
+    private sqlite3 Bind(SqliteTransaction transaction, ReadOnlySpan<object?> values)
     {
-        if (values.Length != _parameters.Length)
+        if (!ReferenceEquals(transaction.Connection, _connection))
         {
-            throw new ArgumentException($"expected {_parameters.Length} values, got {values.Length}", nameof(values));
+            throw new InvalidOperationException("the transaction is not on this statement's connection");
         }
 
-        _command.Transaction = transaction;
+        if (values.Length != _positions.Length)
+        {
+            throw new ArgumentException($"expected {_positions.Length} values, got {values.Length}", nameof(values));
+        }
+
+        var db = _connection.Handle!;
         for (var i = 0; i < values.Length; i++)
         {
-            _parameters[i].Value = values[i] ?? DBNull.Value;
+            var position = _positions[i];
+            var rc = values[i] switch
+            {
+                null or DBNull => raw.sqlite3_bind_null(_statement, position),
+                string text => raw.sqlite3_bind_text(_statement, position, text),
+                long number => raw.sqlite3_bind_int64(_statement, position, number),
+                int number => raw.sqlite3_bind_int64(_statement, position, number),
+                bool flag => raw.sqlite3_bind_int64(_statement, position, flag ? 1 : 0),
+                byte[] bytes => raw.sqlite3_bind_blob(_statement, position, bytes),
+                var other => throw new ArgumentException($"value {i} is a {other.GetType().Name}, which the ledger does not store", nameof(values)),
+            };
+            Check(rc, db);
+        }
+
+        return db;
+    }
+
+    private object? Column0() => raw.sqlite3_column_type(_statement, 0) switch
+    {
+        raw.SQLITE_INTEGER => raw.sqlite3_column_int64(_statement, 0),
+        raw.SQLITE_TEXT => raw.sqlite3_column_text(_statement, 0).utf8_to_string(),
+        raw.SQLITE_FLOAT => raw.sqlite3_column_double(_statement, 0),
+        raw.SQLITE_BLOB => raw.sqlite3_column_blob(_statement, 0).ToArray(),
+        _ => null,
+    };
+
+    private static void Check(int rc, sqlite3 db)
+    {
+        if (rc is not (raw.SQLITE_OK or raw.SQLITE_DONE))
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
         }
     }
 }
