@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Campaigns.Grains.Campaigns;
 using Campaigns.Grains.Common;
 using Campaigns.Grains.Ledger;
@@ -429,8 +430,18 @@ public sealed class VoucherPoolGrain(
             return;
         }
 
-        _userPending[pending.Claim.UserId]--;
-        _userDayPending[(pending.Claim.UserId, pending.Day)]--;
+        // Counts back at zero go: these hold claims in flight, not every user the shard has seen.
+        Decrement(_userPending, pending.Claim.UserId);
+        Decrement(_userDayPending, (pending.Claim.UserId, pending.Day));
+    }
+
+    private static void Decrement<TKey>(Dictionary<TKey, int> counts, TKey key)
+        where TKey : notnull
+    {
+        if (--CollectionsMarshal.GetValueRefOrNullRef(counts, key) == 0)
+        {
+            counts.Remove(key);
+        }
     }
 
     private static IssueOutcome? Invalid(IssueClaim claim, CampaignDefinition definition)

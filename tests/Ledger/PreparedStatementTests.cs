@@ -63,6 +63,30 @@ public sealed class PreparedStatementTests : IDisposable
     }
 
     [Fact]
+    public void A_typed_row_binds_every_parameter_or_is_refused()
+    {
+        using var transaction = _connection.BeginTransaction();
+        using var insert = new PreparedStatement(_connection, "INSERT INTO t (k, n) VALUES (@k, @n);", ["k", "n"]);
+        using var read = new PreparedStatement(_connection, "SELECT n FROM t WHERE k = @k;", ["k"]);
+
+        Assert.Equal(1, insert.Execute(transaction, ("row", (long?)42), static (p, row) =>
+        {
+            p.Text(0, row.Item1);
+            p.Number(1, row.Item2);
+        }));
+        Assert.Equal(1, insert.Execute(transaction, ("null", (long?)null), static (p, row) =>
+        {
+            p.Text(0, row.Item1);
+            p.Number(1, row.Item2);
+        }));
+        Assert.Equal(42L, read.Scalar(transaction, "row"));
+        Assert.Null(read.Scalar(transaction, "null"));
+
+        Assert.Throws<ArgumentException>(() => insert.Execute(transaction, "half", static (p, key) => p.Text(0, key)));
+        Assert.Null(read.Scalar(transaction, "half"));
+    }
+
+    [Fact]
     public void Text_that_is_not_one_statement_with_exactly_the_named_parameters_is_refused()
     {
         Assert.Throws<ArgumentException>(() => new PreparedStatement(_connection, "DELETE FROM t; DELETE FROM t;", []));

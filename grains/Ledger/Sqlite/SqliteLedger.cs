@@ -105,7 +105,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
 
             foreach (var voucher in batch.Vouchers)
             {
-                if (insertVoucher.Execute(transaction, VoucherValues(voucher)) == 0)
+                if (insertVoucher.Execute(transaction, voucher, BindVoucher) == 0)
                 {
                     taken.Add(voucher.RequestId);
                     continue;

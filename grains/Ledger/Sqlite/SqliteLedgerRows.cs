@@ -16,7 +16,7 @@ internal static class SqliteLedgerRows
         "valid_from, valid_until, issued_at, issued_day, pool, " +
         "merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at";
 
-    /// <summary>Columns written at issue, in the order of <see cref="VoucherValues"/>; each is bound as <c>@column</c>.</summary>
+    /// <summary>Columns written at issue, in the order <see cref="BindVoucher"/> binds them; each is bound as <c>@column</c>.</summary>
     public static readonly string[] VoucherInsertColumns = [.. VoucherColumns.Split(", "), "liability_cents"];
 
     /// <summary>Issues a voucher unless its (campaign, channel, request id) is already taken. Built once: the writer looks statements up by their text.</summary>
@@ -26,15 +26,37 @@ internal static class SqliteLedgerRows
         ON CONFLICT (campaign_id, channel, request_id) DO NOTHING;
         """;
 
-    /// <summary>A voucher's values for <see cref="VoucherInsertColumns"/>.</summary>
-    public static object?[] VoucherValues(VoucherRecord v) =>
-    [
-        v.Code, v.CampaignId, v.Shard, v.UserId, v.Channel, v.RequestId, v.District, Text(v.Status), v.Version,
-        Text(v.Terms.Kind), v.Terms.FaceValueCents, v.Terms.MinSpendCents, v.Terms.PercentOff, v.Terms.Fold, v.Terms.MaxDiscountCents,
-        Millis(v.ValidFrom), Millis(v.ValidUntil), Millis(v.IssuedAt), DayNumber(v.IssuedDay), v.Pool,
-        v.MerchantId, v.OrderId, v.OrderAmountCents, v.DiscountCents, Millis(v.ReservedUntil), Millis(v.RedeemedAt),
-        v.Terms.LiabilityCents,
-    ];
+    /// <summary>Binds a voucher's values to <see cref="InsertVoucher"/>, in the order of <see cref="VoucherInsertColumns"/>.</summary>
+    public static void BindVoucher(PreparedStatement.Parameters p, VoucherRecord v)
+    {
+        p.Text(0, v.Code);
+        p.Text(1, v.CampaignId);
+        p.Number(2, v.Shard);
+        p.Text(3, v.UserId);
+        p.Text(4, v.Channel);
+        p.Text(5, v.RequestId);
+        p.Text(6, v.District);
+        p.Text(7, Text(v.Status));
+        p.Number(8, v.Version);
+        p.Text(9, Text(v.Terms.Kind));
+        p.Number(10, v.Terms.FaceValueCents);
+        p.Number(11, v.Terms.MinSpendCents);
+        p.Number(12, v.Terms.PercentOff);
+        p.Number(13, v.Terms.Fold);
+        p.Number(14, v.Terms.MaxDiscountCents);
+        p.Number(15, Millis(v.ValidFrom));
+        p.Number(16, Millis(v.ValidUntil));
+        p.Number(17, Millis(v.IssuedAt));
+        p.Number(18, DayNumber(v.IssuedDay));
+        p.Text(19, v.Pool);
+        p.Text(20, v.MerchantId);
+        p.Text(21, v.OrderId);
+        p.Number(22, v.OrderAmountCents);
+        p.Number(23, v.DiscountCents);
+        p.Number(24, v.ReservedUntil?.ToUnixTimeMilliseconds());
+        p.Number(25, v.RedeemedAt?.ToUnixTimeMilliseconds());
+        p.Number(26, v.Terms.LiabilityCents);
+    }
 
     /// <summary>The column list <see cref="ReadEvent"/> expects, in order.</summary>
     public const string EventColumns =
