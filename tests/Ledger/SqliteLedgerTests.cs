@@ -159,6 +159,23 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_across_midnight_is_held_to_each_day_s_limit_and_the_refusal_names_the_user()
+    {
+        await Grant(shard: 0, amount: 10);
+        var today = new DateOnly(2026, 11, 11);
+
+        var both = await CommitLimited(0, perUserLimit: 0, perUserDailyLimit: 1,
+            Voucher("u1", "r1") with { IssuedDay = today }, Voucher("u1", "r2") with { IssuedDay = today.AddDays(1) });
+        var refused = await Assert.ThrowsAsync<LedgerConflictException>(() => CommitLimited(0, perUserLimit: 0, perUserDailyLimit: 1,
+            Voucher("u2", "r3") with { IssuedDay = today }, Voucher("u1", "r4") with { IssuedDay = today.AddDays(1) }));
+
+        Assert.Empty(both.ConflictingRequestIds);
+        Assert.Contains("user u1", refused.Message);
+        Assert.Contains("2026-11-12", refused.Message);
+        Assert.Equal(["r1", "r2"], (await _ledger.LoadShardVouchersAsync(Campaign, 0)).Select(v => v.RequestId).Order());
+    }
+
+    [Fact]
     public async Task Batch_past_its_lease_writes_nothing()
     {
         await Grant(shard: 0, amount: 2);
