@@ -158,17 +158,17 @@ public sealed class SqliteLedger : ILedger, IDisposable
     }
 
     public Task<IReadOnlyList<VoucherRecord>> LoadShardVouchersAsync(string campaignId, int shard) =>
-        Task.FromResult(ReadAll(
+        Durable(ReadAll(
             $"SELECT {VoucherColumns} FROM vouchers WHERE campaign_id = @campaign AND shard = @shard;",
             ReadVoucher, ("campaign", campaignId), ("shard", shard)));
 
     public Task<VoucherRecord?> FindByRequestAsync(string campaignId, string channel, string requestId) =>
-        Task.FromResult(ReadAll(
+        Durable(ReadAll(
             $"SELECT {VoucherColumns} FROM vouchers WHERE campaign_id = @campaign AND channel = @channel AND request_id = @request;",
             ReadVoucher, ("campaign", campaignId), ("channel", channel), ("request", requestId)).SingleOrDefault());
 
     public Task<IReadOnlyList<StockLeaseRecord>> LoadLeasesAsync(string campaignId) =>
-        Task.FromResult(ReadAll(
+        Durable(ReadAll(
             "SELECT shard, pool, granted, issued FROM stock_leases WHERE campaign_id = @campaign ORDER BY shard, pool;",
             row => new StockLeaseRecord(row.GetInt32(0), row.GetString(1), row.GetInt64(2), row.GetInt64(3)),
             ("campaign", campaignId)));
@@ -213,7 +213,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
     // ---- vouchers and redemption ----
 
     public Task<VoucherRecord?> GetVoucherAsync(string code) =>
-        Task.FromResult(ReadAll($"SELECT {VoucherColumns} FROM vouchers WHERE code = @code;", ReadVoucher, ("code", code)).SingleOrDefault());
+        Durable(ReadAll($"SELECT {VoucherColumns} FROM vouchers WHERE code = @code;", ReadVoucher, ("code", code)).SingleOrDefault());
 
     public Task<(VoucherRecord? Voucher, IReadOnlyList<RedemptionEventRecord> Events)> GetVoucherWithEventsAsync(string code)
     {
@@ -234,7 +234,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
             events.Add(ReadEvent(rows));
         }
 
-        return Task.FromResult<(VoucherRecord?, IReadOnlyList<RedemptionEventRecord>)>((voucher, events));
+        return Durable<(VoucherRecord?, IReadOnlyList<RedemptionEventRecord>)>((voucher, events));
     }
 
     public Task<bool> TryTransitionAsync(VoucherRecord next, long expectedVersion, RedemptionEventRecord redemptionEvent)
@@ -307,7 +307,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
     private sealed class TransitionRefusedException : Exception;
 
     public Task<IReadOnlyList<VoucherRecord>> ListUserVouchersAsync(string userId, string? campaignId, string? channel) =>
-        Task.FromResult(ReadAll(
+        Durable(ReadAll(
             $"""
             SELECT {VoucherColumns} FROM vouchers
             WHERE user_id = @user AND (@campaign IS NULL OR campaign_id = @campaign) AND (@channel IS NULL OR channel = @channel)
@@ -385,7 +385,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
             }
         }
 
-        return Task.FromResult(new CampaignTotals
+        return Durable(new CampaignTotals
         {
             Issued = issued,
             IssuedLiabilityCents = liability,
@@ -418,7 +418,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
             ("merchant", merchantId), ("campaign", campaignId));
         using var row = settlement.ExecuteReader();
         row.Read();
-        return Task.FromResult(new SettlementTotals(
+        return Durable(new SettlementTotals(
             Redemptions: row.GetInt64(0),
             Refunds: row.GetInt64(1),
             DiscountCents: row.GetInt64(2),
@@ -441,8 +441,16 @@ public sealed class SqliteLedger : ILedger, IDisposable
             """,
             ("campaign", campaignId));
         using var row = await export.ExecuteReaderAsync(cancellationToken);
+        var first = true;
         while (await row.ReadAsync(cancellationToken))
         {
+            if (first)
+            {
+                // The first row fixed the read's snapshot: nothing from it leaves before it is on disk.
+                await _writer.WhenDurableAsync().WaitAsync(cancellationToken);
+                first = false;
+            }
+
             yield return ReadEvent(row);
         }
     }
@@ -468,7 +476,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
 
         // Keyset paging on (created_at, campaign_id): stable while campaigns are being created.
         // An unknown `after` matches nothing (the row comparison with NULL is never true).
-        return Task.FromResult(ReadAll(
+        return Durable(ReadAll(
             """
             SELECT campaign_id FROM campaign_directory
             WHERE @after IS NULL
@@ -498,6 +506,22 @@ public sealed class SqliteLedger : ILedger, IDisposable
     /// durable when the task completes; a guard that throws leaves nothing written.
     /// </summary>
     private Task<T> WriteAsync<T>(Func<SqliteTransaction, T> work) => _writer.WriteAsync(work);
+
+    /// <summary>
+    /// A read's result, handed over once every commit the read could have seen is on disk (see
+    /// <see cref="SqliteWriter.WhenDurableAsync"/>); at once when nothing is waiting for a sync.
+    /// </summary>
+    private Task<T> Durable<T>(T result)
+    {
+        var durable = _writer.WhenDurableAsync();
+        return durable.IsCompleted ? Task.FromResult(result) : After(durable, result);
+
+        static async Task<T> After(Task durable, T result)
+        {
+            await durable;
+            return result;
+        }
+    }
 
     private SqliteConnection Open()
     {

@@ -1,0 +1,121 @@
+using Campaigns.Grains.Ledger.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace Campaigns.Tests.Ledger;
+
+/// <summary>The writer answers a write only once its commit is on disk, and reads wait for the same.</summary>
+public sealed class SqliteWriterTests : IDisposable
+{
+    private readonly TemporaryDatabase _database = new();
+    private readonly ManualResetEventSlim _flushing = new();
+    private readonly ManualResetEventSlim _release = new();
+    private int _flushes;
+
+    public SqliteWriterTests()
+    {
+        using var connection = Open();
+        Execute(connection, "PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT NOT NULL PRIMARY KEY);");
+    }
+
+    public void Dispose()
+    {
+        _release.Set();
+        _database.Dispose();
+    }
+
+    [Fact]
+    public async Task A_committed_write_is_answered_and_seen_by_readers_only_after_the_WAL_flush()
+    {
+        using var writer = new SqliteWriter(Open, HeldFlush);
+        var write = writer.WriteAsync(transaction => Insert(transaction, "a"));
+
+        Assert.True(_flushing.Wait(TimeSpan.FromSeconds(10)));
+        Assert.Equal(1L, _database.Scalar("SELECT COUNT(*) FROM t")); // committed: another connection sees it
+        var read = writer.WhenDurableAsync();
+        await Task.Delay(50);
+        Assert.False(write.IsCompleted);
+        Assert.False(read.IsCompleted);
+
+        _release.Set();
+        Assert.Equal(1, await write.WaitAsync(TimeSpan.FromSeconds(10)));
+        await read.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(writer.WhenDurableAsync().IsCompleted);
+    }
+
+    [Fact]
+    public async Task A_failed_flush_fails_the_writes_it_covered_and_the_next_ones_succeed()
+    {
+        using var writer = new SqliteWriter(Open, wal =>
+        {
+            if (Interlocked.Increment(ref _flushes) == 1)
+            {
+                throw new IOException("disk gone");
+            }
+
+            wal.Flush(flushToDisk: true);
+        });
+
+        var failed = await Assert.ThrowsAsync<IOException>(() => writer.WriteAsync(transaction => Insert(transaction, "a")));
+        Assert.Equal("disk gone", failed.Message);
+        Assert.Equal(1, await writer.WriteAsync(transaction => Insert(transaction, "b")));
+        await writer.WhenDurableAsync().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Without_a_WAL_each_commit_syncs_itself_and_no_flush_is_needed()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"campaigns-rollback-{Guid.NewGuid():N}.db");
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString();
+        try
+        {
+            using (var setup = new SqliteConnection(connectionString))
+            {
+                setup.Open();
+                Execute(setup, "PRAGMA journal_mode = DELETE; CREATE TABLE t (k TEXT NOT NULL PRIMARY KEY);");
+            }
+
+            using (var writer = new SqliteWriter(() => OpenAt(connectionString), _ => Interlocked.Increment(ref _flushes)))
+            {
+                Assert.Equal(1, await writer.WriteAsync(transaction => Insert(transaction, "a")).WaitAsync(TimeSpan.FromSeconds(10)));
+            }
+
+            Assert.Equal(0, _flushes);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private void HeldFlush(FileStream wal)
+    {
+        _flushing.Set();
+        _release.Wait();
+        wal.Flush(flushToDisk: true);
+    }
+
+    private SqliteConnection Open() => OpenAt(_database.ConnectionString);
+
+    private static SqliteConnection OpenAt(string connectionString)
+    {
+        var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private static int Insert(SqliteTransaction transaction, string key)
+    {
+        using var insert = transaction.Connection!.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = "INSERT INTO t (k) VALUES (@k);";
+        insert.Parameters.AddWithValue("@k", key);
+        return insert.ExecuteNonQuery();
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
