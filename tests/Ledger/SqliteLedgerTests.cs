@@ -19,12 +19,27 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
     private readonly SqliteLedger _ledger;
     private int _codes;
 
-    public SqliteLedgerTests() => _ledger = new SqliteLedger(_database.ConnectionString);
+    // Set: WAL flushes go through. Reset: they wait, as a slow disk would make them.
+    private readonly ManualResetEventSlim _flushesFlow = new(initialState: true);
+    private readonly ManualResetEventSlim _flushWaiting = new();
+
+    public SqliteLedgerTests() => _ledger = new SqliteLedger(_database.ConnectionString, wal =>
+    {
+        if (!_flushesFlow.IsSet)
+        {
+            _flushWaiting.Set();
+            _flushesFlow.Wait();
+        }
+
+        wal.Flush(flushToDisk: true);
+    });
 
     public Task InitializeAsync() => _ledger.EnsureSchemaAsync();
 
     public Task DisposeAsync()
     {
+        _flushesFlow.Set();
+        _ledger.Dispose();
         _database.Dispose();
         return Task.CompletedTask;
     }
@@ -347,6 +362,33 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
         var recorded = Assert.Single((await _ledger.GetVoucherWithEventsAsync(voucher.Code)).Events);
         Assert.True(recorded.Sequence > 0);
         Assert.Equal((RedemptionEventType.Redeemed, "o1", 5_000L, "xuhui"), (recorded.Type, recorded.OrderId, recorded.DiscountCents, recorded.MerchantDistrict));
+    }
+
+    [Fact]
+    public async Task A_redemption_committed_but_not_yet_on_disk_is_neither_answered_nor_shown_to_readers()
+    {
+        var voucher = await Issued("u1", "r1");
+        var bystander = await Issued("u2", "r2");
+        _flushesFlow.Reset();
+
+        var step = RedeemStep(voucher, "m1", "o1", 30_000, 5_000);
+        var redemption = _ledger.TryTransitionAsync(step.Next, voucher.Version, step.Event);
+        Assert.True(_flushWaiting.Wait(TimeSpan.FromSeconds(10)));
+        Assert.Equal("REDEEMED", _database.Scalar($"SELECT status FROM vouchers WHERE code = '{voucher.Code}'")); // committed
+        var read = _ledger.GetVoucherWithEventsAsync(voucher.Code);
+        var totals = _ledger.GetCampaignTotalsAsync(Campaign, Now);
+        await Task.Delay(50);
+
+        Assert.False(redemption.IsCompleted);
+        Assert.False(read.IsCompleted);
+        Assert.False(totals.IsCompleted);
+        Assert.Equal(bystander, await _ledger.GetVoucherAsync(bystander.Code).WaitAsync(TimeSpan.FromSeconds(10))); // untouched: no wait
+
+        _flushesFlow.Set();
+        Assert.True(await redemption.WaitAsync(TimeSpan.FromSeconds(10)));
+        await read.WaitAsync(TimeSpan.FromSeconds(10));
+        await totals.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(step.Next, await _ledger.GetVoucherAsync(voucher.Code));
     }
 
     [Fact]

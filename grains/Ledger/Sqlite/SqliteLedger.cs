@@ -22,10 +22,19 @@ public sealed class SqliteLedger : ILedger, IDisposable
     // SQLite's busy handler, writers would back off 1..100 ms each and wreck tail latency.
     private readonly SqliteWriter _writer;
 
+    // Voucher transitions not yet answered, by code; see DurableFor.
+    private readonly WritesInFlight _transitionsInFlight = new();
+
     public SqliteLedger(string connectionString)
+        : this(connectionString, flush: null)
+    {
+    }
+
+    /// <param name="flush">How the writer puts the WAL on disk (see <see cref="SqliteWriter"/>); tests hold it.</param>
+    internal SqliteLedger(string connectionString, Action<FileStream>? flush)
     {
         _connectionString = connectionString;
-        _writer = new SqliteWriter(OpenWriter);
+        _writer = new SqliteWriter(OpenWriter, flush);
     }
 
     public void Dispose() => _writer.Dispose();
@@ -213,7 +222,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
     // ---- vouchers and redemption ----
 
     public Task<VoucherRecord?> GetVoucherAsync(string code) =>
-        Durable(ReadAll($"SELECT {VoucherColumns} FROM vouchers WHERE code = @code;", ReadVoucher, ("code", code)).SingleOrDefault());
+        DurableFor(code, ReadAll($"SELECT {VoucherColumns} FROM vouchers WHERE code = @code;", ReadVoucher, ("code", code)).SingleOrDefault());
 
     public Task<(VoucherRecord? Voucher, IReadOnlyList<RedemptionEventRecord> Events)> GetVoucherWithEventsAsync(string code)
     {
@@ -234,7 +243,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
             events.Add(ReadEvent(rows));
         }
 
-        return Durable<(VoucherRecord?, IReadOnlyList<RedemptionEventRecord>)>((voucher, events));
+        return DurableFor<(VoucherRecord?, IReadOnlyList<RedemptionEventRecord>)>(code, (voucher, events));
     }
 
     public Task<bool> TryTransitionAsync(VoucherRecord next, long expectedVersion, RedemptionEventRecord redemptionEvent)
@@ -254,6 +263,8 @@ public sealed class SqliteLedger : ILedger, IDisposable
 
     private async Task<bool> TransitionAsync(VoucherRecord next, long expectedVersion, RedemptionEventRecord redemptionEvent)
     {
+        // Registered before the write is queued, cleared once it is answered (on disk, or failed).
+        _transitionsInFlight.Begin(next.Code);
         try
         {
             return await WriteAsync(transaction =>
@@ -300,6 +311,10 @@ public sealed class SqliteLedger : ILedger, IDisposable
         catch (TransitionRefusedException)
         {
             return false;
+        }
+        finally
+        {
+            _transitionsInFlight.End(next.Code);
         }
     }
 
@@ -508,6 +523,21 @@ public sealed class SqliteLedger : ILedger, IDisposable
     private Task<T> WriteAsync<T>(Func<SqliteTransaction, T> work) => _writer.WriteAsync(work);
 
     /// <summary>
+    /// A read of one voucher, handed over once any transition of it that the read could have seen
+    /// is on disk. Narrower than <see cref="Durable{T}"/>, which waits for every commit: this is
+    /// every redemption's first read, and under load some commit is nearly always being synced.
+    /// A voucher's code reaches no caller before its issue is on disk, so only transitions count.
+    /// </summary>
+    private Task<T> DurableFor<T>(string code, T result) =>
+        _transitionsInFlight.Answered(code) is { } inFlight ? After(inFlight, result) : Task.FromResult(result);
+
+    private static async Task<T> After<T>(Task durable, T result)
+    {
+        await durable;
+        return result;
+    }
+
+    /// <summary>
     /// A read's result, handed over once every commit the read could have seen is on disk (see
     /// <see cref="SqliteWriter.WhenDurableAsync"/>); at once when nothing is waiting for a sync.
     /// </summary>
@@ -515,12 +545,6 @@ public sealed class SqliteLedger : ILedger, IDisposable
     {
         var durable = _writer.WhenDurableAsync();
         return durable.IsCompleted ? Task.FromResult(result) : After(durable, result);
-
-        static async Task<T> After(Task durable, T result)
-        {
-            await durable;
-            return result;
-        }
     }
 
     private SqliteConnection Open()
