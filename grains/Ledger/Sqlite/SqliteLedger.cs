@@ -16,11 +16,18 @@ public sealed class SqliteLedger : ILedger, IDisposable
 {
     private const int SqliteConstraintUnique = 2067;
 
+    /// <summary>A voucher and its events, in one command: every redemption's first read.</summary>
+    private static readonly string VoucherWithEvents = $"""
+        SELECT {VoucherColumns} FROM vouchers WHERE code = @code;
+        SELECT {EventColumns} FROM redemption_events WHERE code = @code ORDER BY sequence;
+        """;
+
     private readonly string _connectionString;
 
     // SQLite has one writer: ours, a thread that group-commits every write waiting. Left to
     // SQLite's busy handler, writers would back off 1..100 ms each and wreck tail latency.
     private readonly SqliteWriter _writer;
+    private readonly SqliteReaders _readers;
 
     // Voucher transitions not yet answered, by code; see DurableFor.
     private readonly WritesInFlight _transitionsInFlight = new();
@@ -35,9 +42,14 @@ public sealed class SqliteLedger : ILedger, IDisposable
     {
         _connectionString = connectionString;
         _writer = new SqliteWriter(OpenWriter, flush);
+        _readers = new SqliteReaders(Open);
     }
 
-    public void Dispose() => _writer.Dispose();
+    public void Dispose()
+    {
+        _writer.Dispose();
+        _readers.Dispose();
+    }
 
     public Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
     {
@@ -227,21 +239,19 @@ public sealed class SqliteLedger : ILedger, IDisposable
     public Task<(VoucherRecord? Voucher, IReadOnlyList<RedemptionEventRecord> Events)> GetVoucherWithEventsAsync(string code)
     {
         // One connection and one command for both: this is every redemption's first read.
-        using var connection = Open();
-        using var command = Command(connection, null,
-            $"""
-            SELECT {VoucherColumns} FROM vouchers WHERE code = @code;
-            SELECT {EventColumns} FROM redemption_events WHERE code = @code ORDER BY sequence;
-            """,
-            ("code", code));
-        using var rows = command.ExecuteReader();
-        var voucher = rows.Read() ? ReadVoucher(rows) : null;
-        rows.NextResult();
-        var events = new List<RedemptionEventRecord>();
-        while (rows.Read())
+        var (voucher, events) = _readers.Read(reader =>
         {
-            events.Add(ReadEvent(rows));
-        }
+            using var rows = reader.Command(VoucherWithEvents, ("code", code)).ExecuteReader();
+            var voucher = rows.Read() ? ReadVoucher(rows) : null;
+            rows.NextResult();
+            var events = new List<RedemptionEventRecord>();
+            while (rows.Read())
+            {
+                events.Add(ReadEvent(rows));
+            }
+
+            return (voucher, events);
+        });
 
         return DurableFor<(VoucherRecord?, IReadOnlyList<RedemptionEventRecord>)>(code, (voucher, events));
     }
@@ -566,19 +576,18 @@ public sealed class SqliteLedger : ILedger, IDisposable
         return connection;
     }
 
-    private IReadOnlyList<T> ReadAll<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object? Value)[] parameters)
-    {
-        using var connection = Open();
-        using var command = Command(connection, null, sql, parameters);
-        using var row = command.ExecuteReader();
-        var results = new List<T>();
-        while (row.Read())
+    private IReadOnlyList<T> ReadAll<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object? Value)[] parameters) =>
+        _readers.Read(reader =>
         {
-            results.Add(read(row));
-        }
+            using var row = reader.Command(sql, parameters).ExecuteReader();
+            var results = new List<T>();
+            while (row.Read())
+            {
+                results.Add(read(row));
+            }
 
-        return results;
-    }
+            return results;
+        });
 
     private static SqliteCommand Command(
         SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)

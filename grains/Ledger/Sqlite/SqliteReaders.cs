@@ -1,0 +1,93 @@
+using System.Collections.Concurrent;
+using Microsoft.Data.Sqlite;
+
+namespace Campaigns.Grains.Ledger.Sqlite;
+
+/// <summary>
+/// Open read connections, each keeping the commands it has run, so that a read SQLite has parsed
+/// once is not parsed again. Every redemption begins by reading its voucher on a fresh activation;
+/// preparing that read (and finalizing it afterwards) was half of the silo's thread-pool time in
+/// a checkout run. A connection is used by one read at a time; there are as many as reads have
+/// ever run at once.
+/// </summary>
+internal sealed class SqliteReaders(Func<SqliteConnection> open) : IDisposable
+{
+    private readonly ConcurrentBag<Reader> _idle = [];
+    private bool _disposed;
+
+    /// <summary>Runs <paramref name="read"/> on an idle connection; one that fails is closed, not reused.</summary>
+    public T Read<T>(Func<Reader, T> read)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_idle.TryTake(out var reader))
+        {
+            reader = new Reader(open());
+        }
+
+        T result;
+        try
+        {
+            result = read(reader);
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+
+        if (Volatile.Read(ref _disposed))
+        {
+            reader.Dispose();
+        }
+        else
+        {
+            _idle.Add(reader);
+        }
+
+        return result;
+    }
+
+    public void Dispose()
+    {
+        Volatile.Write(ref _disposed, true);
+        while (_idle.TryTake(out var reader))
+        {
+            reader.Dispose();
+        }
+    }
+
+    /// <summary>One read connection and the commands it keeps, by SQL text.</summary>
+    internal sealed class Reader(SqliteConnection connection) : IDisposable
+    {
+        private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+
+        /// <summary>The command for <paramref name="sql"/> on this connection, with these parameter values (as <c>@name</c>).</summary>
+        public SqliteCommand Command(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
+        {
+            if (!_commands.TryGetValue(sql, out var command))
+            {
+                command = connection.CreateCommand();
+                command.CommandText = sql;
+                _commands[sql] = command;
+            }
+
+            command.Parameters.Clear();
+            foreach (var (name, value) in parameters)
+            {
+                command.Parameters.AddWithValue("@" + name, value ?? DBNull.Value);
+            }
+
+            return command;
+        }
+
+        public void Dispose()
+        {
+            foreach (var command in _commands.Values)
+            {
+                command.Dispose();
+            }
+
+            connection.Dispose();
+        }
+    }
+}
