@@ -60,6 +60,13 @@ public static class Report
         }
 
         var (value, text) = measure(a, b);
+        if (a.Failed + b.Failed > 0)
+        {
+            // A figure from a run with failed calls measures the failures too: it meets nothing.
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {text}, with {a.Failed + b.Failed:N0} failed calls | **no** |");
+            return;
+        }
+
         md.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {text} | {(value >= threshold ? "yes" : "**no**")} |");
     }
 
