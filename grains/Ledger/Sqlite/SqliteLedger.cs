@@ -569,7 +569,8 @@ public sealed class SqliteLedger : ILedger, IDisposable
         var connection = Open();
 
         // FULL syncs the WAL at every commit: an acknowledged voucher survives power loss, which
-        // NORMAL does not promise. Group commit makes that one fsync per group, not per write.
+        // NORMAL alone does not promise. The writer turns its own connection to NORMAL and syncs
+        // the WAL itself before answering (see SqliteWriter); the checkpointer keeps FULL.
         // A larger page cache keeps the indexes of a big drop in memory.
         using var pragmas = Command(connection, null, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;");
         pragmas.ExecuteNonQuery();
