@@ -16,11 +16,9 @@ public sealed class SqliteLedger : ILedger, IDisposable
 {
     private const int SqliteConstraintUnique = 2067;
 
-    /// <summary>A voucher and its events, in one command: every redemption's first read.</summary>
-    private static readonly string VoucherWithEvents = $"""
-        SELECT {VoucherColumns} FROM vouchers WHERE code = @code;
-        SELECT {EventColumns} FROM redemption_events WHERE code = @code ORDER BY sequence;
-        """;
+    private static readonly string VoucherByCode = $"SELECT {VoucherColumns} FROM vouchers WHERE code = @code;";
+
+    private static readonly string EventsByCode = $"SELECT {EventColumns} FROM redemption_events WHERE code = @code ORDER BY sequence;";
 
     private readonly string _connectionString;
 
@@ -234,20 +232,29 @@ public sealed class SqliteLedger : ILedger, IDisposable
     // ---- vouchers and redemption ----
 
     public Task<VoucherRecord?> GetVoucherAsync(string code) =>
-        DurableFor(code, ReadAll($"SELECT {VoucherColumns} FROM vouchers WHERE code = @code;", ReadVoucher, ("code", code)).SingleOrDefault());
+        DurableFor(code, ReadAll(VoucherByCode, ReadVoucher, ("code", code)).SingleOrDefault());
 
     public Task<(VoucherRecord? Voucher, IReadOnlyList<RedemptionEventRecord> Events)> GetVoucherWithEventsAsync(string code)
     {
-        // One connection and one command for both: this is every redemption's first read.
+        // This is every redemption's first read. A voucher still at version 1 has never moved
+        // (each transition writes version + 1 and its event together), so it has no events to
+        // look up: most vouchers at a till are read with one index lookup instead of two.
         var (voucher, events) = _readers.Read(reader =>
         {
-            using var rows = reader.Command(VoucherWithEvents, ("code", code)).ExecuteReader();
-            var voucher = rows.Read() ? ReadVoucher(rows) : null;
-            rows.NextResult();
-            var events = new List<RedemptionEventRecord>();
-            while (rows.Read())
+            VoucherRecord? voucher;
+            using (var row = reader.Command(VoucherByCode, ("code", code)).ExecuteReader())
             {
-                events.Add(ReadEvent(rows));
+                voucher = row.Read() ? ReadVoucher(row) : null;
+            }
+
+            var events = new List<RedemptionEventRecord>();
+            if (voucher is { Version: > 1 })
+            {
+                using var rows = reader.Command(EventsByCode, ("code", code)).ExecuteReader();
+                while (rows.Read())
+                {
+                    events.Add(ReadEvent(rows));
+                }
             }
 
             return (voucher, events);
