@@ -7,6 +7,9 @@ namespace Campaigns.Grains.Ledger;
 /// </summary>
 public interface ILedger
 {
+    /// <summary>Why the ledger takes no more writes, if it has stopped (an operator restarts the silo); null while it is well.</summary>
+    string? Fault { get; }
+
     /// <summary>Creates or migrates the ledger's tables.</summary>
     Task EnsureSchemaAsync(CancellationToken cancellationToken = default);
 

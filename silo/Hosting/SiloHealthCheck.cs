@@ -1,13 +1,18 @@
+using Campaigns.Grains.Ledger;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Orleans.Runtime;
 
 namespace Campaigns.Silo.Hosting;
 
-/// <summary>Healthy once the silo has joined its cluster and is serving grains.</summary>
-public sealed class SiloHealthCheck(ISiloStatusOracle oracle) : IHealthCheck
+/// <summary>
+/// Healthy once the silo has joined its cluster and is serving grains, and for as long as its
+/// ledger takes writes (a failed WAL flush stops it: see <see cref="ILedger.Fault"/>).
+/// </summary>
+public sealed class SiloHealthCheck(ISiloStatusOracle oracle, ILedger ledger) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(oracle.CurrentStatus == SiloStatus.Active
-            ? HealthCheckResult.Healthy("silo active")
-            : HealthCheckResult.Unhealthy($"silo {oracle.CurrentStatus}"));
+        Task.FromResult(
+            oracle.CurrentStatus != SiloStatus.Active ? HealthCheckResult.Unhealthy($"silo {oracle.CurrentStatus}")
+            : ledger.Fault is { } fault ? HealthCheckResult.Unhealthy($"ledger stopped: {fault}")
+            : HealthCheckResult.Healthy("silo active"));
 }

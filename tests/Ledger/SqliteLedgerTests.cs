@@ -392,6 +392,21 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_ledger_whose_WAL_flush_failed_reports_its_fault_and_takes_no_more_writes()
+    {
+        await Grant(shard: 0, amount: 10);
+        using var failing = new SqliteLedger(_database.ConnectionString, _ => throw new IOException("disk gone"));
+        Assert.Null(failing.Fault);
+
+        await Assert.ThrowsAsync<IOException>(() => failing.CommitIssueBatchAsync(new IssueBatch(Campaign, 0, [Voucher("u1", "r1")], 0, 0)));
+
+        Assert.Contains("disk gone", failing.Fault);
+        await Assert.ThrowsAsync<IOException>(() => failing.GrantLeaseAsync(Campaign, 1, "", 5, 1_000_000));
+        Assert.Null(_ledger.Fault);
+        Assert.Equal(10, Assert.Single(await _ledger.LoadLeasesAsync(Campaign)).Granted);
+    }
+
+    [Fact]
     public async Task Transition_with_a_stale_version_writes_nothing()
     {
         var voucher = await Issued("u1", "r1");

@@ -43,6 +43,8 @@ public sealed class SqliteLedger : ILedger, IDisposable
         _readers = new SqliteReaders(Open);
     }
 
+    public string? Fault => _writer.Fault?.Message;
+
     public void Dispose()
     {
         _writer.Dispose();

@@ -58,6 +58,7 @@ internal sealed class SqliteWriter : IDisposable
     private long _commits;
     private long _sealing;
     private long _durable;
+    private volatile Exception? _fenced;
 
     /// <param name="open">Opens a connection to the ledger's database (the writer's and the checkpointer's).</param>
     /// <param name="flush">Puts the WAL file on disk; by default an fsync. Tests hold it to see what waits for it.</param>
@@ -72,6 +73,14 @@ internal sealed class SqliteWriter : IDisposable
         _checkpointer = new Thread(RunCheckpoints) { IsBackground = true, Name = "sqlite-ledger-checkpointer" };
         _checkpointer.Start();
     }
+
+    /// <summary>
+    /// Why the writer takes no more writes, once a WAL flush has failed; null while it is well.
+    /// After a failed fsync the OS may have dropped the pages it could not write and report the
+    /// next fsync as a success, so no later commit could be trusted to be on disk: every write
+    /// from then on is refused until the process restarts and SQLite recovers from the file.
+    /// </summary>
+    public Exception? Fault => _fenced;
 
     /// <summary>
     /// Completes once every commit that had begun by now is on disk: a read that calls it after
@@ -112,6 +121,11 @@ internal sealed class SqliteWriter : IDisposable
     /// </summary>
     public Task<T> WriteAsync<T>(Func<SqliteTransaction, T> work)
     {
+        if (_fenced is { } fenced)
+        {
+            return Task.FromException<T>(fenced);
+        }
+
         var write = new Write<T>(work);
         ObjectDisposedException.ThrowIf(_queue.IsAddingCompleted, this);
         _queue.Add(write);
@@ -153,6 +167,17 @@ internal sealed class SqliteWriter : IDisposable
 
             // Numbered before COMMIT, so a reader that saw this group's rows also waits for its sync.
             var sequence = Interlocked.Increment(ref _sealing);
+            if (_fenced is { } fenced)
+            {
+                foreach (var write in group)
+                {
+                    write.Fail(fenced);
+                }
+
+                _committed.Add(new Committed([], null, sequence));
+                continue;
+            }
+
             try
             {
                 connection ??= Open(out wal);
@@ -196,19 +221,24 @@ internal sealed class SqliteWriter : IDisposable
                 round.Add(next);
             }
 
-            Exception? failure = null;
+            var failure = _fenced;
             try
             {
-                foreach (var wal in round.Select(c => c.Wal).OfType<FileStream>().Distinct())
+                if (failure is null)
                 {
-                    _flush(wal);
+                    foreach (var wal in round.Select(c => c.Wal).OfType<FileStream>().Distinct())
+                    {
+                        _flush(wal);
+                    }
                 }
             }
             catch (Exception ex)
             {
-                // Whether the commits reached the disk is unknown: none of them is acknowledged.
-                // Their callers see the ledger unavailable and retry; every write is idempotent.
-                failure = ex;
+                // Whether the commits reached the disk is unknown: none of them is acknowledged,
+                // and nothing after them will be (see Fault). Their callers see the ledger
+                // unavailable; every write is idempotent, so retries after a restart are safe.
+                failure = _fenced = new IOException(
+                    $"the ledger's WAL could not be flushed to disk ({ex.Message}); it takes no more writes until the silo restarts", ex);
             }
 
             foreach (var committed in round)
