@@ -24,7 +24,9 @@ public static class Report
 
         md.AppendLine().AppendLine("## Targets").AppendLine();
         md.AppendLine("| target | measured | met |").AppendLine("|---|---|---|");
-        var health = First(results, "health");
+        // The baseline is the faster of the health runs (one first, one after the rest): the
+        // harder bar, and less at the mercy of one noisy run.
+        var health = results.TryGetValue("health", out var healthRuns) ? healthRuns.MaxBy(r => r.PerSecond) : null;
         var issue = First(results, "issue");
         var issueHalf = Second(results, "issue");
         var batch = First(results, "batch");
