@@ -74,47 +74,31 @@ internal sealed class PreparedStatement : IDisposable
     }
 
     /// <summary>Runs the statement with these values; returns the first column of its first row (e.g. from RETURNING).</summary>
-    public object? Scalar(SqliteTransaction transaction, params ReadOnlySpan<object?> values)
-    {
-        var db = Bind(transaction, values);
-        try
-        {
-            var rc = raw.sqlite3_step(_statement);
-            if (rc != raw.SQLITE_ROW)
-            {
-                Check(rc, db);
-                return null;
-            }
-
-            var first = Column0();
-            // Step to the end, so that a statement that writes (RETURNING) finishes its write.
-            while ((rc = raw.sqlite3_step(_statement)) == raw.SQLITE_ROW)
-            {
-            }
-
-            Check(rc, db);
-            return first;
-        }
-        finally
-        {
-            raw.sqlite3_reset(_statement);
-        }
-    }
+    public object? Scalar(SqliteTransaction transaction, params ReadOnlySpan<object?> values) =>
+        Step(Bind(transaction, values), readFirst: true).First;
 
     public void Dispose() => _statement.Dispose();
 
-    private int Run(sqlite3 db)
+    private int Run(sqlite3 db) => Step(db, readFirst: false).Changes;
+
+    /// <summary>Steps the bound statement to its end (a statement that writes, RETURNING or not, finishes its write), then resets it.</summary>
+    private (int Changes, object? First) Step(sqlite3 db, bool readFirst)
     {
         try
         {
+            object? first = null;
+            var rows = 0;
             int rc;
             while ((rc = raw.sqlite3_step(_statement)) == raw.SQLITE_ROW)
             {
-                // A RETURNING row nobody asked for: the changes are counted all the same.
+                if (readFirst && rows++ == 0)
+                {
+                    first = Column0();
+                }
             }
 
             Check(rc, db);
-            return raw.sqlite3_changes(db);
+            return (raw.sqlite3_changes(db), first);
         }
         finally
         {
@@ -135,20 +119,33 @@ internal sealed class PreparedStatement : IDisposable
             throw new ArgumentException($"expected {_positions.Length} values, got {values.Length}", nameof(values));
         }
 
+        _bound = 0;
+        var parameters = new Parameters(this, db);
         for (var i = 0; i < values.Length; i++)
         {
-            var position = _positions[i];
-            var rc = values[i] switch
+            switch (values[i])
             {
-                null or DBNull => raw.sqlite3_bind_null(_statement, position),
-                string text => raw.sqlite3_bind_text(_statement, position, text),
-                long number => raw.sqlite3_bind_int64(_statement, position, number),
-                int number => raw.sqlite3_bind_int64(_statement, position, number),
-                bool flag => raw.sqlite3_bind_int64(_statement, position, flag ? 1 : 0),
-                byte[] bytes => raw.sqlite3_bind_blob(_statement, position, bytes),
-                var other => throw new ArgumentException($"value {i} is a {other.GetType().Name}, which the ledger does not store", nameof(values)),
-            };
-            Check(rc, db);
+                case null or DBNull:
+                    parameters.Null(i);
+                    break;
+                case string text:
+                    parameters.Text(i, text);
+                    break;
+                case long number:
+                    parameters.Number(i, number);
+                    break;
+                case int number:
+                    parameters.Number(i, number);
+                    break;
+                case bool flag:
+                    parameters.Number(i, flag ? 1 : 0);
+                    break;
+                case byte[] bytes:
+                    parameters.Blob(i, bytes);
+                    break;
+                case var other:
+                    throw new ArgumentException($"value {i} is a {other.GetType().Name}, which the ledger does not store", nameof(values));
+            }
         }
 
         return db;
@@ -171,18 +168,38 @@ internal sealed class PreparedStatement : IDisposable
 
         internal Parameters(PreparedStatement statement, sqlite3 db) => (_statement, _db) = (statement, db);
 
-        public void Text(int parameter, string? value) => Set(parameter, value is null
-            ? raw.sqlite3_bind_null(_statement._statement, _statement._positions[parameter])
-            : raw.sqlite3_bind_text(_statement._statement, _statement._positions[parameter], value));
+        public void Null(int parameter) =>
+            Set(raw.sqlite3_bind_null(_statement._statement, _statement._positions[parameter]));
+
+        public void Text(int parameter, string? value)
+        {
+            if (value is null)
+            {
+                Null(parameter);
+                return;
+            }
+
+            Set(raw.sqlite3_bind_text(_statement._statement, _statement._positions[parameter], value));
+        }
 
         public void Number(int parameter, long value) =>
-            Set(parameter, raw.sqlite3_bind_int64(_statement._statement, _statement._positions[parameter], value));
+            Set(raw.sqlite3_bind_int64(_statement._statement, _statement._positions[parameter], value));
 
-        public void Number(int parameter, long? value) => Set(parameter, value is { } number
-            ? raw.sqlite3_bind_int64(_statement._statement, _statement._positions[parameter], number)
-            : raw.sqlite3_bind_null(_statement._statement, _statement._positions[parameter]));
+        public void Number(int parameter, long? value)
+        {
+            if (value is { } number)
+            {
+                Number(parameter, number);
+                return;
+            }
 
-        private void Set(int parameter, int rc)
+            Null(parameter);
+        }
+
+        public void Blob(int parameter, byte[] value) =>
+            Set(raw.sqlite3_bind_blob(_statement._statement, _statement._positions[parameter], value));
+
+        private void Set(int rc)
         {
             Check(rc, _db);
             _statement._bound++;

@@ -605,10 +605,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
         var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue("@" + name, value ?? DBNull.Value);
-        }
+        SetParameters(command, parameters);
 
         return command;
     }

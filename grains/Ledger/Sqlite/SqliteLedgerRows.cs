@@ -58,6 +58,16 @@ internal static class SqliteLedgerRows
         p.Number(26, v.Terms.LiabilityCents);
     }
 
+    /// <summary>Sets a command's parameters, each bound as <c>@name</c>; null is SQL NULL.</summary>
+    public static void SetParameters(SqliteCommand command, ReadOnlySpan<(string Name, object? Value)> parameters)
+    {
+        command.Parameters.Clear();
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue("@" + name, value ?? DBNull.Value);
+        }
+    }
+
     /// <summary>The column list <see cref="ReadEvent"/> expects, in order.</summary>
     public const string EventColumns =
         "sequence, type, code, campaign_id, merchant_id, merchant_district, order_id, refund_id, " +

@@ -71,11 +71,7 @@ internal sealed class SqliteReaders(Func<SqliteConnection> open) : IDisposable
                 _commands[sql] = command;
             }
 
-            command.Parameters.Clear();
-            foreach (var (name, value) in parameters)
-            {
-                command.Parameters.AddWithValue("@" + name, value ?? DBNull.Value);
-            }
+            SqliteLedgerRows.SetParameters(command, parameters);
 
             return command;
         }
