@@ -22,6 +22,16 @@ public static class Report
             md.AppendLine(inv, $"| {r.Name} | {r.Mode} | {r.PerSecond:N0} | {r.Succeeded:N0} | {r.Failed:N0}{Errors(r)} | {r.Percentile(50):0.00} | {r.Percentile(99):0.00} | {r.Percentile(99.9):0.00} | {r.Percentile(100):0.00} |");
         }
 
+        var openLoops = results.Values.SelectMany(x => x).Where(r => r.StartLag is { TotalCount: > 0 }).ToList();
+        if (openLoops.Count > 0)
+        {
+            md.AppendLine().AppendLine("How late the tool itself started open-loop calls (already inside their latencies):").AppendLine();
+            foreach (var r in openLoops)
+            {
+                md.AppendLine(inv, $"- {r.Name}, {r.Mode}: p50 {LoadResult.Milliseconds(r.StartLag!, 50):0.00} ms, p99 {LoadResult.Milliseconds(r.StartLag!, 99):0.00} ms, max {LoadResult.Milliseconds(r.StartLag!, 100):0.00} ms");
+            }
+        }
+
         md.AppendLine().AppendLine("## Targets").AppendLine();
         md.AppendLine("| target | measured | met |").AppendLine("|---|---|---|");
         // The baseline is the faster of the health runs (one first, one after the rest): the
