@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Microsoft.Data.Sqlite;
 
 namespace Campaigns.Grains.Ledger.Sqlite;
@@ -27,13 +28,16 @@ namespace Campaigns.Grains.Ledger.Sqlite;
 /// </para>
 /// <para>
 /// Checkpoints (copying the WAL back into the database file) run on a thread of their own with
-/// their own connection, every <see cref="CheckpointEvery"/> while there are commits, rather than
+/// their own connection, every <see cref="WalUpkeep.CheckpointEvery"/> while there are commits, rather than
 /// inside whichever commit crossed SQLite's 1,000-page mark, so the writer turns
 /// <c>wal_autocheckpoint</c> off on its connection. Waiting longer between checkpoints also lets a
 /// page that several commits touched be copied once (measured: about 20% more vouchers per second
 /// than checkpoints inside commits, on 200,000-voucher runs of 8 to 40 shards). Off the writer's
 /// thread, a checkpoint (2-3 ms typically, 15-30 ms at worst under load) no longer holds up the
 /// commits queued behind it: a PASSIVE checkpoint and a writer run side by side in WAL mode.
+/// Those checkpoints alone never let the WAL start over while the load lasts, so the writer
+/// itself does that when the WAL gets long (<see cref="RestartWal"/>), and a WAL that started
+/// over is cut back to <see cref="WalSizeLimitBytes"/>.
 /// </para>
 /// </summary>
 internal sealed class SqliteWriter : IDisposable
@@ -41,12 +45,17 @@ internal sealed class SqliteWriter : IDisposable
     /// <summary>At most this many writes share one transaction, to bound the time a commit holds them.</summary>
     private const int MaxGroup = 512;
 
-    private static readonly TimeSpan CheckpointEvery = TimeSpan.FromMilliseconds(100);
+    /// <summary>How long the writer waits for readers still on old frames before it lets the WAL start over.</summary>
+    private const int RestartWaitMilliseconds = 5;
+
+    /// <summary>A WAL that has started over is cut back to this size, to give the disk back after a peak.</summary>
+    internal const long WalSizeLimitBytes = 64L * 1024 * 1024;
 
     private readonly BlockingCollection<IWrite> _queue = [];
     private readonly BlockingCollection<Committed> _committed = [];
     private readonly Func<SqliteConnection> _open;
     private readonly Action<FileStream> _flush;
+    private readonly WalUpkeep _upkeep;
     private readonly Thread _thread;
     private readonly Thread _syncer;
     private readonly Thread _checkpointer;
@@ -56,15 +65,19 @@ internal sealed class SqliteWriter : IDisposable
     private readonly Lock _durability = new();
     private readonly List<(long Sequence, TaskCompletionSource Done)> _waiting = [];
     private long _commits;
+    private long _walRestarts;
+    private volatile bool _walLong;
     private long _sealing;
     private long _durable;
     private volatile Exception? _fenced;
 
     /// <param name="open">Opens a connection to the ledger's database (the writer's and the checkpointer's).</param>
     /// <param name="flush">Puts the WAL file on disk; by default an fsync. Tests hold it to see what waits for it.</param>
-    public SqliteWriter(Func<SqliteConnection> open, Action<FileStream>? flush = null)
+    /// <param name="upkeep">How often to checkpoint and when to start the WAL over; <see cref="WalUpkeep.Default"/> unless a test says otherwise.</param>
+    public SqliteWriter(Func<SqliteConnection> open, Action<FileStream>? flush = null, WalUpkeep? upkeep = null)
     {
         _open = open;
+        _upkeep = upkeep ?? WalUpkeep.Default;
         _flush = flush ?? (wal => wal.Flush(flushToDisk: true));
         _thread = new Thread(Run) { IsBackground = true, Name = "sqlite-ledger-writer" };
         _thread.Start();
@@ -184,6 +197,10 @@ internal sealed class SqliteWriter : IDisposable
                 Commit(connection, group);
                 Interlocked.Increment(ref _commits);
                 _committed.Add(new Committed([.. group], wal, sequence));
+                if (_walLong)
+                {
+                    RestartWal(connection);
+                }
             }
             catch (Exception ex)
             {
@@ -283,7 +300,7 @@ internal sealed class SqliteWriter : IDisposable
         SqliteConnection? connection = null;
         var checkpointed = 0L;
         // Also once more on the way out, so a stopped ledger leaves its commits in the file.
-        while (!_stopping.Wait(CheckpointEvery) || Volatile.Read(ref _commits) != checkpointed)
+        while (!_stopping.Wait(_upkeep.CheckpointEvery) || Volatile.Read(ref _commits) != checkpointed)
         {
             var commits = Volatile.Read(ref _commits);
             if (commits == checkpointed)
@@ -294,7 +311,7 @@ internal sealed class SqliteWriter : IDisposable
             try
             {
                 connection ??= _open();
-                Checkpoint(connection);
+                _walLong = Checkpoint(connection) > _upkeep.RestartFrames;
                 checkpointed = commits;
             }
             catch (Exception)
@@ -338,7 +355,7 @@ internal sealed class SqliteWriter : IDisposable
             // The file exists once a connection has read the database in WAL mode. The handle
             // stays open until the writer stops: closing a descriptor can drop a process's locks.
             using var read = connection.CreateCommand();
-            read.CommandText = "SELECT COUNT(*) FROM sqlite_schema; PRAGMA synchronous = NORMAL;";
+            read.CommandText = $"SELECT COUNT(*) FROM sqlite_schema; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = {WalSizeLimitBytes};";
             read.ExecuteNonQuery();
             wal = new FileStream(connection.DataSource + "-wal", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
             _walFiles.Add(wal);
@@ -351,13 +368,68 @@ internal sealed class SqliteWriter : IDisposable
         }
     }
 
-    /// <summary>PASSIVE: copies what no reader still needs, and never waits for anyone.</summary>
-    private static void Checkpoint(SqliteConnection connection)
+    /// <summary>
+    /// PASSIVE: copies what no reader still needs, and never waits for anyone. Returns how many
+    /// frames the WAL holds.
+    /// </summary>
+    private static long Checkpoint(SqliteConnection connection)
     {
         using var checkpoint = connection.CreateCommand();
         checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
-        checkpoint.ExecuteNonQuery();
+        using var result = checkpoint.ExecuteReader();
+        return result.Read() ? result.GetInt64(1) : 0;
     }
+
+    /// <summary>
+    /// Lets the WAL start over from its beginning. SQLite restarts the WAL only when a write
+    /// transaction begins, every frame in it is already in the database file, and no reader is
+    /// still reading frames from it. The checkpointer's PASSIVE runs while the writer goes on
+    /// committing and readers come and go, so under steady load that never held: the WAL grew by
+    /// every commit for as long as the load lasted (200 MB in a 40-second checkout run), appending
+    /// to the file, growing the index every reader searches, and keeping the disk space afterwards.
+    /// <para>
+    /// So the writer, between two groups (nothing can commit meanwhile: it is the only writer),
+    /// runs a RESTART checkpoint: it copies the frames the checkpointer has not yet copied, waits
+    /// for the readers still on older frames, and leaves the next BEGIN to start the WAL over.
+    /// Readers that start meanwhile read the database file. The wait is capped at
+    /// <see cref="RestartWaitMilliseconds"/>: a long read (an export) makes this round give up, and
+    /// the next checkpoint that finds the WAL long tries again.
+    /// </para>
+    /// </summary>
+    private void RestartWal(SqliteConnection connection)
+    {
+        _walLong = false;
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA busy_timeout;";
+            var busyTimeout = Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+            command.CommandText = $"PRAGMA busy_timeout = {RestartWaitMilliseconds};";
+            command.ExecuteNonQuery();
+            try
+            {
+                command.CommandText = "PRAGMA wal_checkpoint(RESTART);";
+                using var result = command.ExecuteReader();
+                // The first column is 1 when readers kept it from finishing.
+                if (result.Read() && result.GetInt64(0) == 0)
+                {
+                    Interlocked.Increment(ref _walRestarts);
+                }
+            }
+            finally
+            {
+                command.CommandText = $"PRAGMA busy_timeout = {busyTimeout};";
+                command.ExecuteNonQuery();
+            }
+        }
+        catch (SqliteException)
+        {
+            // Only housekeeping failed: every commit is still in the WAL, and the checkpointer goes on.
+        }
+    }
+
+    /// <summary>How often the writer has cleared the WAL to start over.</summary>
+    internal long WalRestarts => Volatile.Read(ref _walRestarts);
 
     private void Commit(SqliteConnection connection, List<IWrite> group)
     {
@@ -383,6 +455,17 @@ internal sealed class SqliteWriter : IDisposable
         }
 
         transaction.Commit();
+    }
+
+    /// <summary>
+    /// The WAL's upkeep: a PASSIVE checkpoint every <paramref name="CheckpointEvery"/> while there are
+    /// commits, and when one finds more than <paramref name="RestartFrames"/> frames in the WAL, a
+    /// RESTART by the writer between two groups (see <see cref="RestartWal"/>).
+    /// </summary>
+    internal sealed record WalUpkeep(TimeSpan CheckpointEvery, long RestartFrames)
+    {
+        /// <summary>Every 100 ms; the WAL starts over past 4,096 pages (16 MiB).</summary>
+        public static readonly WalUpkeep Default = new(TimeSpan.FromMilliseconds(100), 4_096);
     }
 
     /// <summary>A committed group, waiting for the WAL flush that makes it durable.</summary>
