@@ -22,6 +22,7 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
     // Set: WAL flushes go through. Reset: they wait, as a slow disk would make them.
     private readonly ManualResetEventSlim _flushesFlow = new(initialState: true);
     private readonly ManualResetEventSlim _flushWaiting = new();
+    private volatile bool _flushesFail;
 
     public SqliteLedgerTests() => _ledger = new SqliteLedger(_database.ConnectionString, wal =>
     {
@@ -29,6 +30,11 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
         {
             _flushWaiting.Set();
             _flushesFlow.Wait();
+        }
+
+        if (_flushesFail)
+        {
+            throw new IOException("disk gone");
         }
 
         wal.Flush(flushToDisk: true);
@@ -404,6 +410,38 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
         await Assert.ThrowsAsync<IOException>(() => failing.GrantLeaseAsync(Campaign, 1, "", 5, 1_000_000));
         Assert.Null(_ledger.Fault);
         Assert.Equal(10, Assert.Single(await _ledger.LoadLeasesAsync(Campaign)).Granted);
+    }
+
+    [Fact]
+    public async Task Once_a_WAL_flush_failed_no_read_shows_what_the_disk_may_not_have()
+    {
+        var voucher = await Issued("u1", "r1");
+        var bystander = await Issued("u2", "r2");
+        _flushesFlow.Reset();
+
+        var step = RedeemStep(voucher, "m1", "o1", 30_000, 5_000);
+        var redemption = _ledger.TryTransitionAsync(step.Next, voucher.Version, step.Event);
+        Assert.True(_flushWaiting.Wait(TimeSpan.FromSeconds(10)));
+        // Committed, so these reads see it; its flush is still to come.
+        var read = _ledger.GetVoucherWithEventsAsync(voucher.Code);
+        var totals = _ledger.GetCampaignTotalsAsync(Campaign, Now);
+
+        _flushesFail = true;
+        _flushesFlow.Set();
+
+        await Assert.ThrowsAsync<IOException>(() => redemption.WaitAsync(TimeSpan.FromSeconds(10)));
+        await Assert.ThrowsAsync<IOException>(() => read.WaitAsync(TimeSpan.FromSeconds(10)));
+        await Assert.ThrowsAsync<IOException>(() => totals.WaitAsync(TimeSpan.FromSeconds(10)));
+        // Later reads too, even of a voucher the failed commit did not touch: the ledger has stopped.
+        var later = await Assert.ThrowsAsync<IOException>(() => _ledger.GetVoucherAsync(bystander.Code));
+        Assert.Contains("restarts", later.Message);
+        await Assert.ThrowsAsync<IOException>(() => _ledger.ListUserVouchersAsync("u2", Campaign, null));
+        await Assert.ThrowsAsync<IOException>(async () =>
+        {
+            await foreach (var _ in _ledger.ExportRedemptionEventsAsync(Campaign))
+            {
+            }
+        });
     }
 
     [Fact]

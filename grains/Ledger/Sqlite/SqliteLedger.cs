@@ -548,7 +548,20 @@ public sealed class SqliteLedger : ILedger, IDisposable
     /// A voucher's code reaches no caller before its issue is on disk, so only transitions count.
     /// </summary>
     private Task<T> DurableFor<T>(string code, T result) =>
-        _transitionsInFlight.Answered(code) is { } inFlight ? After(inFlight, result) : Task.FromResult(result);
+        _transitionsInFlight.Answered(code) is { } inFlight ? AfterTransitions(inFlight, result) : Unfenced(result);
+
+    private async Task<T> AfterTransitions<T>(Task answered, T result)
+    {
+        await answered;
+        return await Unfenced(result);
+    }
+
+    /// <summary>
+    /// The result, unless a WAL flush has failed: the read may then have seen commits that never
+    /// reached the disk, and the ledger answers nothing more until the silo restarts.
+    /// </summary>
+    private Task<T> Unfenced<T>(T result) =>
+        _writer.Fault is { } fault ? Task.FromException<T>(fault) : Task.FromResult(result);
 
     private static async Task<T> After<T>(Task durable, T result)
     {
@@ -563,7 +576,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
     private Task<T> Durable<T>(T result)
     {
         var durable = _writer.WhenDurableAsync();
-        return durable.IsCompleted ? Task.FromResult(result) : After(durable, result);
+        return durable.IsCompletedSuccessfully ? Task.FromResult(result) : After(durable, result);
     }
 
     private SqliteConnection Open()

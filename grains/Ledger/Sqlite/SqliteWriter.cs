@@ -101,6 +101,12 @@ internal sealed class SqliteWriter : IDisposable
     /// </summary>
     public Task WhenDurableAsync()
     {
+        // Once a flush has failed, what a reader sees may be commits that never reached the disk.
+        if (_fenced is { } fenced)
+        {
+            return Task.FromException(fenced);
+        }
+
         var sequence = Volatile.Read(ref _sealing);
         if (Volatile.Read(ref _durable) >= sequence)
         {
@@ -109,6 +115,11 @@ internal sealed class SqliteWriter : IDisposable
 
         lock (_durability)
         {
+            if (_fenced is { } fencedMeanwhile)
+            {
+                return Task.FromException(fencedMeanwhile);
+            }
+
             if (_durable >= sequence)
             {
                 return Task.CompletedTask;
@@ -255,7 +266,7 @@ internal sealed class SqliteWriter : IDisposable
                 // and nothing after them will be (see Fault). Their callers see the ledger
                 // unavailable; every write is idempotent, so retries after a restart are safe.
                 failure = _fenced = new IOException(
-                    $"the ledger's WAL could not be flushed to disk ({ex.Message}); it takes no more writes until the silo restarts", ex);
+                    $"the ledger's WAL could not be flushed to disk ({ex.Message}); it answers no more writes or reads until the silo restarts", ex);
             }
 
             foreach (var committed in round)
@@ -273,7 +284,28 @@ internal sealed class SqliteWriter : IDisposable
                 }
             }
 
-            MarkDurable(round[^1].Sequence);
+            if (failure is null)
+            {
+                MarkDurable(round[^1].Sequence);
+            }
+            else
+            {
+                FailWaiters(failure);
+            }
+        }
+    }
+
+    /// <summary>Every read waiting for a sync fails with the flush's failure: it may have seen lost commits.</summary>
+    private void FailWaiters(Exception failure)
+    {
+        lock (_durability)
+        {
+            foreach (var (_, done) in _waiting)
+            {
+                done.TrySetException(failure);
+            }
+
+            _waiting.Clear();
         }
     }
 
