@@ -373,14 +373,7 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
     [Fact]
     public async Task A_redemption_committed_but_not_yet_on_disk_is_neither_answered_nor_shown_to_readers()
     {
-        var voucher = await Issued("u1", "r1");
-        var bystander = await Issued("u2", "r2");
-        _flushesFlow.Reset();
-
-        var step = RedeemStep(voucher, "m1", "o1", 30_000, 5_000);
-        var redemption = _ledger.TryTransitionAsync(step.Next, voucher.Version, step.Event);
-        Assert.True(_flushWaiting.Wait(TimeSpan.FromSeconds(10)));
-        Assert.Equal("REDEEMED", _database.Scalar($"SELECT status FROM vouchers WHERE code = '{voucher.Code}'")); // committed
+        var (voucher, bystander, step, redemption) = await RedemptionAwaitingItsFlush();
         var read = _ledger.GetVoucherWithEventsAsync(voucher.Code);
         var totals = _ledger.GetCampaignTotalsAsync(Campaign, Now);
         await Task.Delay(50);
@@ -415,14 +408,7 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
     [Fact]
     public async Task Once_a_WAL_flush_failed_no_read_shows_what_the_disk_may_not_have()
     {
-        var voucher = await Issued("u1", "r1");
-        var bystander = await Issued("u2", "r2");
-        _flushesFlow.Reset();
-
-        var step = RedeemStep(voucher, "m1", "o1", 30_000, 5_000);
-        var redemption = _ledger.TryTransitionAsync(step.Next, voucher.Version, step.Event);
-        Assert.True(_flushWaiting.Wait(TimeSpan.FromSeconds(10)));
-        // Committed, so these reads see it; its flush is still to come.
+        var (voucher, bystander, _, redemption) = await RedemptionAwaitingItsFlush();
         var read = _ledger.GetVoucherWithEventsAsync(voucher.Code);
         var totals = _ledger.GetCampaignTotalsAsync(Campaign, Now);
 
@@ -694,6 +680,23 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
         var step = RefundStep(redeemed, refundId);
         Assert.True(await _ledger.TryTransitionAsync(step.Next, redeemed.Version, step.Event));
         return step.Next;
+    }
+
+    /// <summary>
+    /// Two vouchers issued, and the first one's redemption committed (readers can see it) while
+    /// its WAL flush is held: <see cref="_flushesFlow"/> lets it go.
+    /// </summary>
+    private async Task<(VoucherRecord Voucher, VoucherRecord Bystander, (VoucherRecord Next, RedemptionEventRecord Event) Step, Task<bool> Redemption)> RedemptionAwaitingItsFlush()
+    {
+        var voucher = await Issued("u1", "r1");
+        var bystander = await Issued("u2", "r2");
+        _flushesFlow.Reset();
+
+        var step = RedeemStep(voucher, "m1", "o1", 30_000, 5_000);
+        var redemption = _ledger.TryTransitionAsync(step.Next, voucher.Version, step.Event);
+        Assert.True(_flushWaiting.Wait(TimeSpan.FromSeconds(10)));
+        Assert.Equal("REDEEMED", _database.Scalar($"SELECT status FROM vouchers WHERE code = '{voucher.Code}'")); // committed
+        return (voucher, bystander, step, redemption);
     }
 
     private static (VoucherRecord Next, RedemptionEventRecord Event) RedeemStep(
