@@ -1,0 +1,80 @@
+using Campaigns.LoadTests;
+using HdrHistogram;
+
+namespace Campaigns.Tests.LoadTool;
+
+/// <summary>How the load report judges its targets: on the median round, and never on a failed run.</summary>
+public sealed class ReportTests
+{
+    private static readonly LoadSettings Settings = new(TimeSpan.FromSeconds(10), 64, 4, 150_000);
+
+    [Fact]
+    public void A_target_is_judged_on_its_median_round_and_the_others_are_shown()
+    {
+        // Batches: 120k, 90k, 105k vouchers/s. The median, 105k, meets the 100k target.
+        var report = Report.Markdown([BatchRound(120_000), BatchRound(90_000), BatchRound(105_000)], Settings);
+
+        var line = TargetLine(report, "IssueVouchers ≥ 100,000 vouchers/s");
+        Assert.StartsWith("| IssueVouchers ≥ 100,000 vouchers/s | 105,000 vouchers/s (other rounds: 120,000 vouchers/s; 90,000 vouchers/s) | yes |", line);
+        Assert.Contains("3 rounds, each on a fresh silo", report);
+    }
+
+    [Fact]
+    public void With_an_even_count_the_lower_middle_round_decides()
+    {
+        var report = Report.Markdown([BatchRound(120_000), BatchRound(90_000)], Settings);
+
+        Assert.EndsWith("| **no** |", TargetLine(report, "IssueVouchers ≥ 100,000 vouchers/s"));
+    }
+
+    [Fact]
+    public void A_round_with_failed_calls_meets_nothing()
+    {
+        var report = Report.Markdown([BatchRound(150_000), BatchRound(150_000, failed: 3), BatchRound(150_000)], Settings);
+
+        var line = TargetLine(report, "IssueVouchers ≥ 100,000 vouchers/s");
+        Assert.Contains("with 3 failed calls", line);
+        Assert.EndsWith("| **no** |", line);
+    }
+
+    [Fact]
+    public void A_scenario_that_could_not_run_is_listed_and_its_targets_are_not_met()
+    {
+        var failed = new Round(new Dictionary<string, IReadOnlyList<LoadResult>>(),
+            new Dictionary<string, string> { ["batch"] = "RpcException: deadline exceeded" }, []);
+        var report = Report.Markdown([BatchRound(150_000), failed], Settings);
+
+        var line = TargetLine(report, "IssueVouchers ≥ 100,000 vouchers/s");
+        Assert.Contains("1 round(s) could not run it", line);
+        Assert.EndsWith("| **no** |", line);
+        Assert.Contains("- round 2, batch: RpcException: deadline exceeded", report);
+        Assert.EndsWith("| not run | – |", TargetLine(report, "RedeemVoucher p99 < 25 ms at half its throughput"));
+    }
+
+    [Fact]
+    public void A_latency_target_is_met_at_25_ms_and_missed_above()
+    {
+        Assert.EndsWith("| yes |", TargetLine(Report.Markdown([CheckoutRound(p99Millis: 24)], Settings), "RedeemVoucher p99 < 25 ms at half its throughput"));
+        Assert.EndsWith("| **no** |", TargetLine(Report.Markdown([CheckoutRound(p99Millis: 40)], Settings), "RedeemVoucher p99 < 25 ms at half its throughput"));
+    }
+
+    private static Round BatchRound(double vouchersPerSecond, long failed = 0) =>
+        Round("batch", Run("IssueVouchers ×1000 (vouchers)", vouchersPerSecond, latencyMillis: 60, failed));
+
+    private static Round CheckoutRound(double p99Millis) =>
+        Round("checkout", Run("RedeemVoucher", 6_000, latencyMillis: 5), Run("RedeemVoucher", 3_000, latencyMillis: p99Millis));
+
+    private static Round Round(string scenario, params LoadResult[] runs) =>
+        new(new Dictionary<string, IReadOnlyList<LoadResult>> { [scenario] = runs }, new Dictionary<string, string>(), []);
+
+    /// <summary>A 10-second run at this rate, every call taking <paramref name="latencyMillis"/>.</summary>
+    private static LoadResult Run(string name, double perSecond, double latencyMillis, long failed = 0)
+    {
+        var latency = new LongHistogram(TimeSpan.TicksPerMinute, 3);
+        latency.RecordValue((long)(latencyMillis * TimeSpan.TicksPerMillisecond));
+        return new LoadResult(name, "closed loop", (long)(perSecond * 10), failed, TimeSpan.FromSeconds(10), latency, new Dictionary<string, long>());
+    }
+
+    private static string TargetLine(string report, string target) =>
+        report.Split('\n').Single(l => l.StartsWith($"| {target} |", StringComparison.Ordinal)).TrimEnd('\r');
+}
