@@ -91,7 +91,7 @@ public static class Report
             }
         }
 
-        md.AppendLine().AppendLine("## Group commit, as the shards reported it").AppendLine();
+        md.AppendLine().AppendLine("## Group commit, as the shards and the ledger reported it").AppendLine();
         md.AppendLine("```");
         foreach (var round in rounds)
         {

@@ -52,6 +52,7 @@ public sealed class SiloProcess : IAsyncDisposable
                 $"--Campaigns:DataDirectory={data}", $"--Campaigns:Auth:BootstrapOrganiserKey={key}",
                 "--Logging:LogLevel:Default=Warning",
                 "--Logging:LogLevel:Campaigns.Grains.Issuance=Information",
+                "--Logging:LogLevel:Campaigns.Silo.Hosting.LedgerActivityLog=Information",
                 "--Logging:Console:FormatterName=simple", "--Logging:Console:FormatterOptions:SingleLine=true",
             },
             WorkingDirectory = repositoryRoot,
@@ -62,11 +63,13 @@ public sealed class SiloProcess : IAsyncDisposable
         var silo = new SiloProcess(process, data, new Uri($"http://127.0.0.1:{grpcPort}"), key);
         process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data is { } line && line.Contains("committed", StringComparison.Ordinal))
+            // The shards' and the ledger's activity lines, from "Shard …" or "Ledger …" on.
+            if (e.Data is { } line && (line.Contains("committed", StringComparison.Ordinal) || line.Contains("Ledger stalled", StringComparison.Ordinal)))
             {
+                var at = line.IndexOf("Shard", StringComparison.Ordinal) is var shard and >= 0 ? shard : line.IndexOf("Ledger ", StringComparison.Ordinal);
                 lock (silo.BatchLog)
                 {
-                    silo.BatchLog.Add(line[(line.IndexOf("Shard", StringComparison.Ordinal) is var at and >= 0 ? at : 0)..]);
+                    silo.BatchLog.Add(line[Math.Max(at, 0)..]);
                 }
             }
         };

@@ -10,6 +10,9 @@ public interface ILedger
     /// <summary>Why the ledger takes no more writes, if it has stopped (an operator restarts the silo); null while it is well.</summary>
     string? Fault { get; }
 
+    /// <summary>What the ledger's writer has done since the last call, for the silo's activity log; each call starts a new window.</summary>
+    LedgerActivity TakeActivity();
+
     /// <summary>Creates or migrates the ledger's tables.</summary>
     Task EnsureSchemaAsync(CancellationToken cancellationToken = default);
 

@@ -124,3 +124,10 @@ public sealed record SettlementTotals(
 {
     public long NetSubsidyCents => DiscountCents - RefundedDiscountCents;
 }
+
+/// <summary>
+/// A window of the ledger writer's work: transactions committed, the slowest commit and the
+/// slowest flush of the log to disk (the first signs of a stalling disk), and how often the
+/// log started over.
+/// </summary>
+public sealed record LedgerActivity(long Commits, TimeSpan SlowestCommit, TimeSpan SlowestFlush, long LogRestarts);

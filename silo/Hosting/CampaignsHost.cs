@@ -49,6 +49,7 @@ public static class CampaignsHost
         builder.Services.AddSingleton<PartnerRateLimits>();
         builder.Services.AddSingleton<CampaignShards>();
         builder.Services.AddSingleton<CampaignStatsReader>();
+        builder.Services.AddHostedService<LedgerActivityLog>();
 
         var app = builder.Build();
         app.MapGrpcService<CampaignAdminService>();

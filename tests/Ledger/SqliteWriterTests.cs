@@ -1,3 +1,4 @@
+using Campaigns.Grains.Ledger;
 using Campaigns.Grains.Ledger.Sqlite;
 using Microsoft.Data.Sqlite;
 
@@ -92,6 +93,26 @@ public sealed class SqliteWriterTests : IDisposable
         {
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public async Task Its_activity_window_counts_commits_and_keeps_the_slowest_flush_then_starts_over()
+    {
+        using var writer = new SqliteWriter(Open, HeldFlush);
+        var write = writer.WriteAsync(transaction => Insert(transaction, "a"));
+        Assert.True(_flushing.Wait(TimeSpan.FromSeconds(10)));
+        await Task.Delay(200); // the disk "stalls"
+        _release.Set();
+        await write.WaitAsync(TimeSpan.FromSeconds(10));
+        await writer.WriteAsync(transaction => Insert(transaction, "b")).WaitAsync(TimeSpan.FromSeconds(10));
+
+        var activity = writer.TakeActivity();
+        Assert.Equal(2, activity.Commits);
+        Assert.True(activity.SlowestFlush >= TimeSpan.FromMilliseconds(190), $"slowest flush {activity.SlowestFlush}");
+        Assert.True(activity.SlowestCommit < activity.SlowestFlush);
+
+        var next = writer.TakeActivity();
+        Assert.Equal(new LedgerActivity(0, TimeSpan.Zero, TimeSpan.Zero, 0), next);
     }
 
     [Fact]

@@ -45,6 +45,8 @@ public sealed class SqliteLedger : ILedger, IDisposable
 
     public string? Fault => _writer.Fault?.Message;
 
+    public LedgerActivity TakeActivity() => _writer.TakeActivity();
+
     public void Dispose()
     {
         _writer.Dispose();

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
@@ -66,6 +67,10 @@ internal sealed class SqliteWriter : IDisposable
     private readonly List<(long Sequence, TaskCompletionSource Done)> _waiting = [];
     private long _commits;
     private long _walRestarts;
+    private long _slowestCommitTicks;
+    private long _slowestFlushTicks;
+    private long _activityCommits;
+    private long _activityRestarts;
     private volatile bool _walLong;
     private long _sealing;
     private long _durable;
@@ -205,7 +210,9 @@ internal sealed class SqliteWriter : IDisposable
             try
             {
                 connection ??= Open(out wal);
+                var started = Stopwatch.GetTimestamp();
                 Commit(connection, group);
+                RaiseTo(ref _slowestCommitTicks, Stopwatch.GetTimestamp() - started);
                 Interlocked.Increment(ref _commits);
                 _committed.Add(new Committed([.. group], wal, sequence));
                 if (_walLong)
@@ -256,7 +263,9 @@ internal sealed class SqliteWriter : IDisposable
                 {
                     foreach (var wal in round.Select(c => c.Wal).OfType<FileStream>().Distinct())
                     {
+                        var started = Stopwatch.GetTimestamp();
                         _flush(wal);
+                        RaiseTo(ref _slowestFlushTicks, Stopwatch.GetTimestamp() - started);
                     }
                 }
             }
@@ -462,6 +471,27 @@ internal sealed class SqliteWriter : IDisposable
 
     /// <summary>How often the writer has cleared the WAL to start over.</summary>
     internal long WalRestarts => Volatile.Read(ref _walRestarts);
+
+    /// <summary>Commits, the slowest commit and flush, and WAL restarts since the last call.</summary>
+    public LedgerActivity TakeActivity()
+    {
+        var commits = Volatile.Read(ref _commits);
+        var restarts = Volatile.Read(ref _walRestarts);
+        return new LedgerActivity(
+            commits - Interlocked.Exchange(ref _activityCommits, commits),
+            Stopwatch.GetElapsedTime(0, Interlocked.Exchange(ref _slowestCommitTicks, 0)),
+            Stopwatch.GetElapsedTime(0, Interlocked.Exchange(ref _slowestFlushTicks, 0)),
+            restarts - Interlocked.Exchange(ref _activityRestarts, restarts));
+    }
+
+    private static void RaiseTo(ref long field, long value)
+    {
+        var seen = Volatile.Read(ref field);
+        while (value > seen && Interlocked.CompareExchange(ref field, value, seen) is var actual && actual != seen)
+        {
+            seen = actual;
+        }
+    }
 
     private void Commit(SqliteConnection connection, List<IWrite> group)
     {
