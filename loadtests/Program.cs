@@ -36,8 +36,8 @@ var repeat = (int)options.Numbers["repeat"];
 var rounds = new List<Round>();
 for (var round = 1; round <= repeat; round++)
 {
-    var label = repeat > 1 ? $"Round {round} of {repeat}: s" : "S";
-    Console.WriteLine($"{label}tarting a silo (Release) from {root} ...");
+    var starting = repeat > 1 ? $"Round {round} of {repeat}: starting" : "Starting";
+    Console.WriteLine($"{starting} a silo (Release) from {root} ...");
     await using var silo = await SiloProcess.StartAsync(root);
     using var scenarios = new Scenarios(silo, settings, Console.Out);
     var results = new Dictionary<string, IReadOnlyList<LoadResult>>();

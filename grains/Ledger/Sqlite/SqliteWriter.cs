@@ -50,7 +50,7 @@ internal sealed class SqliteWriter : IDisposable
     private const int RestartWaitMilliseconds = 5;
 
     /// <summary>A WAL that has started over is cut back to this size, to give the disk back after a peak.</summary>
-    internal const long WalSizeLimitBytes = 64L * 1024 * 1024;
+    internal const long WalSizeLimitBytes = 128L * 1024 * 1024;
 
     private readonly BlockingCollection<IWrite> _queue = [];
     private readonly BlockingCollection<Committed> _committed = [];
@@ -526,8 +526,11 @@ internal sealed class SqliteWriter : IDisposable
     /// </summary>
     internal sealed record WalUpkeep(TimeSpan CheckpointEvery, long RestartFrames)
     {
-        /// <summary>Every 100 ms; the WAL starts over past 4,096 pages (16 MiB).</summary>
-        public static readonly WalUpkeep Default = new(TimeSpan.FromMilliseconds(100), 4_096);
+        /// <summary>
+        /// Every 100 ms; the WAL starts over past 16,384 pages (64 MiB). Each restart holds the writer
+        /// for 4-20 ms; at 16 MiB that came 2.5 times a second while single claims were issued.
+        /// </summary>
+        public static readonly WalUpkeep Default = new(TimeSpan.FromMilliseconds(100), 16_384);
     }
 
     /// <summary>A committed group, waiting for the WAL flush that makes it durable.</summary>
