@@ -7,7 +7,7 @@ namespace Campaigns.Grains.Ledger;
 /// </summary>
 public interface ILedger
 {
-    /// <summary>Why the ledger takes no more writes, if it has stopped (an operator restarts the silo); null while it is well.</summary>
+    /// <summary>Why the ledger takes no more writes and answers no more reads, if it has stopped (an operator restarts the silo); null while it is well.</summary>
     string? Fault { get; }
 
     /// <summary>What the ledger's writer has done since the last call, for the silo's activity log; each call starts a new window.</summary>

@@ -550,13 +550,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
     /// A voucher's code reaches no caller before its issue is on disk, so only transitions count.
     /// </summary>
     private Task<T> DurableFor<T>(string code, T result) =>
-        _transitionsInFlight.Answered(code) is { } inFlight ? AfterTransitions(inFlight, result) : Unfenced(result);
-
-    private async Task<T> AfterTransitions<T>(Task answered, T result)
-    {
-        await answered;
-        return await Unfenced(result);
-    }
+        _transitionsInFlight.Answered(code) is { } inFlight ? After(inFlight, result) : Unfenced(result);
 
     /// <summary>
     /// The result, unless a WAL flush has failed: the read may then have seen commits that never
@@ -565,10 +559,11 @@ public sealed class SqliteLedger : ILedger, IDisposable
     private Task<T> Unfenced<T>(T result) =>
         _writer.Fault is { } fault ? Task.FromException<T>(fault) : Task.FromResult(result);
 
-    private static async Task<T> After<T>(Task durable, T result)
+    /// <summary>The result once <paramref name="wait"/> is over, if the ledger is still well by then.</summary>
+    private async Task<T> After<T>(Task wait, T result)
     {
-        await durable;
-        return result;
+        await wait;
+        return await Unfenced(result);
     }
 
     /// <summary>

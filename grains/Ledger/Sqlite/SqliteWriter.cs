@@ -95,8 +95,9 @@ internal sealed class SqliteWriter : IDisposable
     /// <summary>
     /// Why the writer takes no more writes, once a WAL flush has failed; null while it is well.
     /// After a failed fsync the OS may have dropped the pages it could not write and report the
-    /// next fsync as a success, so no later commit could be trusted to be on disk: every write
-    /// from then on is refused until the process restarts and SQLite recovers from the file.
+    /// next fsync as a success, so no later commit could be trusted to be on disk: every write,
+    /// and every read waiting on <see cref="WhenDurableAsync"/>, is refused from then on until the
+    /// process restarts and SQLite recovers from the file.
     /// </summary>
     public Exception? Fault => _fenced;
 
