@@ -12,11 +12,40 @@ public sealed record LoadResult(string Name, string Mode, long Succeeded, long F
     /// <summary>Open loop only: how long after its intended start the tool started each call.</summary>
     public LongHistogram? StartLag { get; init; }
 
+    /// <summary>The warm-up before the scenario's first run, on that run.</summary>
+    public WarmUp? WarmUp { get; init; }
+
+    /// <summary>Processor time the silo and the tool spent during the run, when it was metered.</summary>
+    public CpuUse? Cpu { get; init; }
+
+    /// <summary>Microseconds of processor time per call answered (or failed), when metered.</summary>
+    public (double Silo, double Tool)? CpuPerCall => Cpu is { } cpu && Succeeded + Failed > 0
+        ? (cpu.Silo.TotalMicroseconds / (Succeeded + Failed), cpu.Tool.TotalMicroseconds / (Succeeded + Failed))
+        : null;
+
     public double Percentile(double p) => Milliseconds(Latency, p);
 
     /// <summary>A percentile of a histogram of ticks, in milliseconds; 0 when it is empty.</summary>
     public static double Milliseconds(LongHistogram ticks, double p) =>
         ticks.TotalCount == 0 ? 0 : ticks.GetValueAtPercentile(p) / (double)TimeSpan.TicksPerMillisecond;
+}
+
+/// <summary>Processor time (all threads, user and system) of the silo's process and the tool's own.</summary>
+public sealed record CpuUse(TimeSpan Silo, TimeSpan Tool)
+{
+    /// <summary>
+    /// Runs <paramref name="run"/> and adds the processor time both processes spent meanwhile.
+    /// The two share the machine's cores, so a call's cost to the silo is what its throughput
+    /// is bought with; the tool's share is what the silo did not get.
+    /// </summary>
+    public static async Task<LoadResult> MeterAsync(Func<TimeSpan> siloTime, Func<Task<LoadResult>> run)
+    {
+        using var self = Process.GetCurrentProcess();
+        var (silo, tool) = (siloTime(), self.TotalProcessorTime);
+        var result = await run();
+        self.Refresh();
+        return result with { Cpu = new CpuUse(siloTime() - silo, self.TotalProcessorTime - tool) };
+    }
 }
 
 /// <summary>

@@ -4,7 +4,7 @@ using Grpc.Core;
 
 const string Usage = """
     Usage: dotnet run -c Release --project loadtests -- [scenario ...] [--duration 10] [--workers 64]
-           [--batch-workers 4] [--checkout-vouchers 150000] [--repeat 1] [--report loadtests/reports/latest.md]
+           [--batch-workers 4] [--checkout-vouchers 250000] [--repeat 1] [--report loadtests/reports/latest.md]
     Scenarios: health issue batch soldout checkout (default: all). Starts its own silo (Release
     build, fresh SQLite file, free loopback ports) and stops it at the end; with --repeat N,
     runs everything N times on a fresh silo each and judges each target on its median round.
@@ -101,7 +101,7 @@ internal sealed record Args(List<string> Scenarios, Dictionary<string, double> N
         ["duration"] = 10,
         ["workers"] = 64,
         ["batch-workers"] = 4,
-        ["checkout-vouchers"] = 150_000,
+        ["checkout-vouchers"] = 250_000,
         ["repeat"] = 1,
     };
 

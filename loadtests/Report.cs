@@ -36,7 +36,7 @@ public static class Report
     ];
 
     public static string Line(LoadResult r) => string.Create(Inv,
-        $"{r.Name,-32} {r.Mode,-26} {r.PerSecond,10:N0}/s  ok {r.Succeeded,9:N0}  failed {r.Failed,6:N0}  p50 {r.Percentile(50),7:0.00} ms  p99 {r.Percentile(99),7:0.00} ms  p99.9 {r.Percentile(99.9),7:0.00} ms{Errors(r)}");
+        $"{r.Name,-32} {r.Mode,-26} {r.PerSecond,10:N0}/s  ok {r.Succeeded,9:N0}  failed {r.Failed,6:N0}  p50 {r.Percentile(50),7:0.00} ms  p99 {r.Percentile(99),7:0.00} ms  p99.9 {r.Percentile(99.9),7:0.00} ms{CpuText(r)}{Errors(r)}");
 
     public static string Markdown(IReadOnlyList<Round> rounds, LoadSettings settings)
     {
@@ -45,14 +45,28 @@ public static class Report
         var repeated = rounds.Count > 1 ? $" · {rounds.Count} rounds, each on a fresh silo" : "";
         md.AppendLine(Inv, $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC · {Environment.ProcessorCount} cores · {settings.Duration.TotalSeconds:0} s per run{repeated} · {settings.Workers} callers (batch: {settings.BatchWorkers}) · embedded SQLite silo, Release, loopback · load tool on the same machine").AppendLine();
         var roundColumn = rounds.Count > 1 ? "round | " : "";
-        md.AppendLine($"| {roundColumn}scenario | mode | per second | ok | failed | p50 ms | p99 ms | p99.9 ms | max ms |");
-        md.AppendLine(rounds.Count > 1 ? "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|" : "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine($"| {roundColumn}scenario | mode | per second | ok | failed | p50 ms | p99 ms | p99.9 ms | max ms | silo CPU µs/call | tool CPU µs/call |");
+        md.AppendLine(rounds.Count > 1 ? "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" : "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (var i = 0; i < rounds.Count; i++)
         {
             var round = rounds.Count > 1 ? $"{i + 1} | " : "";
             foreach (var r in Runs(rounds[i]))
             {
-                md.AppendLine(Inv, $"| {round}{r.Name} | {r.Mode} | {r.PerSecond:N0} | {r.Succeeded:N0} | {r.Failed:N0}{Errors(r)} | {r.Percentile(50):0.00} | {r.Percentile(99):0.00} | {r.Percentile(99.9):0.00} | {r.Percentile(100):0.00} |");
+                md.AppendLine(Inv, $"| {round}{r.Name} | {r.Mode} | {r.PerSecond:N0} | {r.Succeeded:N0} | {r.Failed:N0}{Errors(r)} | {r.Percentile(50):0.00} | {r.Percentile(99):0.00} | {r.Percentile(99.9):0.00} | {r.Percentile(100):0.00} | {Cpu(r, x => x.Silo)} | {Cpu(r, x => x.Tool)} |");
+            }
+        }
+
+        md.AppendLine().AppendLine("CPU per call: the processor time each process used during the run (all threads, user and system) over the calls it answered; for batches, over the vouchers. The silo and the tool share the cores.");
+
+        var warmUps = rounds
+            .SelectMany((round, i) => Runs(round).Where(r => r.WarmUp is not null).Select(r => (Round: rounds.Count > 1 ? $"round {i + 1}, " : "", Run: r)))
+            .ToList();
+        if (warmUps.Count > 0)
+        {
+            md.AppendLine().AppendLine(Inv, $"Each scenario first warms the silo up, until its runtime compiler is quiet (under 5% of a core for {WarmUp.QuietSlices} seconds running; at least {WarmUp.Least.TotalSeconds:0} s, at most {WarmUp.Most.TotalSeconds:0} s):").AppendLine();
+            foreach (var (round, r) in warmUps)
+            {
+                md.AppendLine(Inv, $"- {round}{r.Name}: {r.WarmUp}");
             }
         }
 
@@ -168,6 +182,12 @@ public static class Report
 
     private static LoadResult? Second(Round r, string name) =>
         r.Results.TryGetValue(name, out var list) && list.Count > 1 ? list[1] : null;
+
+    private static string Cpu(LoadResult r, Func<(double Silo, double Tool), double> which) =>
+        r.CpuPerCall is { } perCall ? which(perCall).ToString("0.0", Inv) : "–";
+
+    private static string CpuText(LoadResult r) =>
+        r.CpuPerCall is { } perCall ? string.Create(Inv, $"  CPU µs/call silo {perCall.Silo,6:0.0} tool {perCall.Tool,6:0.0}") : "";
 
     private static string Errors(LoadResult r) =>
         r.Errors.Count == 0 ? "" : " (" + string.Join(", ", r.Errors.Select(e => $"{e.Key}: {e.Value}")) + ")";

@@ -58,6 +58,29 @@ public sealed class ReportTests
         Assert.EndsWith("| **no** |", TargetLine(Report.Markdown([CheckoutRound(p99Millis: 40)], Settings), "RedeemVoucher p99 < 25 ms at half its throughput"));
     }
 
+    [Fact]
+    public void Processor_time_is_shown_per_call_and_per_voucher_for_batches()
+    {
+        // 10 s of 100 calls/s is 1,000 calls; 0.5 s of silo time over them is 500 µs a call.
+        var single = Run("IssueVoucher", 100, latencyMillis: 5) with { Cpu = new CpuUse(TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(0.1)) };
+        var batch = Run("IssueVouchers ×1000 (vouchers)", 10_000, latencyMillis: 60) with { Cpu = new CpuUse(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(0.2)) };
+        var report = Report.Markdown([new Round(new Dictionary<string, IReadOnlyList<LoadResult>> { ["issue"] = [single], ["batch"] = [batch] }, new Dictionary<string, string>(), [])], Settings);
+
+        Assert.EndsWith("| 500.0 | 100.0 |", RunLine(report, "IssueVoucher"));
+        Assert.EndsWith("| 20.0 | 2.0 |", RunLine(report, "IssueVouchers ×1000 (vouchers)"));
+    }
+
+    [Fact]
+    public void Each_scenario_says_how_its_warm_up_went()
+    {
+        var warm = Run("IssueVoucher", 100, latencyMillis: 5) with { WarmUp = new WarmUp(TimeSpan.FromSeconds(9), CompilerSettled: true, NextSequence: 0) };
+        var cold = Run("RedeemVoucher", 100, latencyMillis: 5) with { WarmUp = new WarmUp(TimeSpan.FromSeconds(30), CompilerSettled: false, NextSequence: 0) };
+        var report = Report.Markdown([new Round(new Dictionary<string, IReadOnlyList<LoadResult>> { ["issue"] = [warm], ["checkout"] = [cold] }, new Dictionary<string, string>(), [])], Settings);
+
+        Assert.Contains("- IssueVoucher: 9 s, until the silo's compiler was quiet", report);
+        Assert.Contains("- RedeemVoucher: 30 s, stopped before the silo's compiler had been quiet for 3 s", report);
+    }
+
     private static Round BatchRound(double vouchersPerSecond, long failed = 0) =>
         Round("batch", Run("IssueVouchers ×1000 (vouchers)", vouchersPerSecond, latencyMillis: 60, failed));
 
@@ -74,6 +97,9 @@ public sealed class ReportTests
         latency.RecordValue((long)(latencyMillis * TimeSpan.TicksPerMillisecond));
         return new LoadResult(name, "closed loop", (long)(perSecond * 10), failed, TimeSpan.FromSeconds(10), latency, new Dictionary<string, long>());
     }
+
+    private static string RunLine(string report, string run) =>
+        report.Split('\n').Single(l => l.StartsWith($"| {run} |", StringComparison.Ordinal)).TrimEnd('\r');
 
     private static string TargetLine(string report, string target) =>
         report.Split('\n').Single(l => l.StartsWith($"| {target} |", StringComparison.Ordinal)).TrimEnd('\r');
