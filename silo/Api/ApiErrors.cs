@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Campaigns.Grains.Common;
 using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
@@ -12,6 +13,11 @@ namespace Campaigns.Silo.Api;
 public static class ApiErrors
 {
     public const string Domain = "campaigns.v1";
+
+    private const int MaxCachedRefusals = 1_024;
+
+    // Entries and statuses are immutable, so one answer serves every call that refuses alike.
+    private static readonly ConcurrentDictionary<(Refusal, string), RefusalAnswer> Refusals = new();
 
     public static StatusCode StatusOf(Refusal refusal) => refusal switch
     {
@@ -63,10 +69,37 @@ public static class ApiErrors
         return EmptyMessage<TResponse>.Instance;
     }
 
-    /// <summary>Ends a unary call with a refusal, without throwing (see <see cref="Answer{TResponse}"/>).</summary>
+    /// <summary>
+    /// Ends a unary call with a refusal, without throwing (see <see cref="Answer{TResponse}"/>).
+    /// The status and its encoded details are built once per refusal and message: a sold-out
+    /// drop answers the same SOLD_OUT thousands of times a second, and building the details
+    /// (a packed ErrorInfo, serialized) was about 5% of the silo's CPU per refusal.
+    /// </summary>
     public static TResponse Refuse<TResponse>(ServerCallContext context, Refusal refusal, string message)
-        where TResponse : class =>
-        Answer<TResponse>(context, ToRpcException(refusal, message));
+        where TResponse : class
+    {
+        if (!Refusals.TryGetValue((refusal, message), out var answer))
+        {
+            var error = ToRpcException(refusal, message);
+            answer = new RefusalAnswer(error.Status, [.. error.Trailers]);
+            // Most messages are fixed phrases; one naming an id is built each time once the cache is full.
+            if (Refusals.Count < MaxCachedRefusals)
+            {
+                Refusals.TryAdd((refusal, message), answer);
+            }
+        }
+
+        foreach (var entry in answer.Trailers)
+        {
+            context.ResponseTrailers.Add(entry);
+        }
+
+        context.Status = answer.Status;
+        return EmptyMessage<TResponse>.Instance;
+    }
+
+
+    private sealed record RefusalAnswer(Grpc.Core.Status Status, Metadata.Entry[] Trailers);
 
     // Never changed after construction, so one instance per message type serves every call.
     private static class EmptyMessage<TResponse>

@@ -33,7 +33,7 @@ public sealed class ApiInterceptor(CallAuthorizer authorizer, ILogger<ApiInterce
         }
         catch (Exception ex)
         {
-            return Task.FromResult(ApiErrors.Answer<TResponse>(context, Translate(ex, context)));
+            return Task.FromResult(AnswerWith<TResponse>(ex, context));
         }
 
         return call.IsCompletedSuccessfully ? call : AnswerFailure(call, context);
@@ -75,13 +75,19 @@ public sealed class ApiInterceptor(CallAuthorizer authorizer, ILogger<ApiInterce
                 }
 
                 var (self, context) = ((ApiInterceptor, ServerCallContext))state!;
-                var failure = done.Exception?.InnerException ?? new TaskCanceledException(done);
-                return ApiErrors.Answer<TResponse>(context, self.Translate(failure, context));
+                return self.AnswerWith<TResponse>(done.Exception?.InnerException ?? new TaskCanceledException(done), context);
             },
             (this, context),
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
+
+    /// <summary>Ends a unary call with the API error of <paramref name="failure"/>, without throwing it.</summary>
+    private TResponse AnswerWith<TResponse>(Exception failure, ServerCallContext context)
+        where TResponse : class =>
+        failure is CampaignsException refusal
+            ? ApiErrors.Refuse<TResponse>(context, refusal.Code, refusal.Message)
+            : ApiErrors.Answer<TResponse>(context, Translate(failure, context));
 
     /// <summary>The API error a failure leaves as; an <see cref="RpcException"/> is one already.</summary>
     private RpcException Translate(Exception ex, ServerCallContext context)

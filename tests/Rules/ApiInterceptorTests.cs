@@ -62,6 +62,30 @@ public sealed class ApiInterceptorTests
     }
 
     [Fact]
+    public async Task Refusals_answered_again_and_again_keep_each_its_own_status_message_and_reason()
+    {
+        // The answers are built once per refusal and message: each call must still get exactly its own.
+        var refusals = new (Refusal Refusal, string Message)[]
+        {
+            (Refusal.SoldOut, "the campaign is sold out"),
+            (Refusal.SoldOut, "another wording"),
+            (Refusal.BudgetExhausted, "the campaign is sold out"),
+        };
+        foreach (var round in Enumerable.Range(0, 3))
+        {
+            foreach (var (refusal, message) in refusals)
+            {
+                var context = new FakeCallContext(ListCampaigns, OrganiserKey);
+                await _interceptor.UnaryServerHandler<IssueVoucherRequest, IssueVoucherResponse>(new IssueVoucherRequest(), context,
+                    (_, _) => throw new CampaignsException(refusal, message));
+
+                Assert.Equal((StatusCode.ResourceExhausted, message, refusal.Reason()), (context.Status.StatusCode, context.Status.Detail, Reason(context)));
+                Assert.Single(context.ResponseTrailers);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_refusal_thrown_at_once_is_answered_the_same_way()
     {
         var context = new FakeCallContext(ListCampaigns, OrganiserKey);
