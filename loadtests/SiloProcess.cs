@@ -121,6 +121,12 @@ public sealed class SiloProcess : IAsyncDisposable
         process.OutputDataReceived += (_, e) =>
         {
             // The shards' and the ledger's activity lines, from "Shard …" or "Ledger …" on.
+            if (e.Data is { } warning && (warning.StartsWith("warn:", StringComparison.Ordinal) || warning.StartsWith("fail:", StringComparison.Ordinal) || warning.StartsWith("crit:", StringComparison.Ordinal)))
+            {
+                // The silo's warnings and errors, as they happen: the first place to look when a run goes wrong.
+                Console.Error.WriteLine("silo: " + warning);
+            }
+
             if (e.Data is { } line && (line.Contains("committed", StringComparison.Ordinal) || line.Contains("Ledger stalled", StringComparison.Ordinal)))
             {
                 var at = line.IndexOf("Shard", StringComparison.Ordinal) is var shard and >= 0 ? shard : line.IndexOf("Ledger ", StringComparison.Ordinal);
