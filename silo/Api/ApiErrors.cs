@@ -58,16 +58,8 @@ public static class ApiErrors
     /// thrown one is rethrown at every await on its way out of the gRPC pipeline.
     /// </summary>
     public static TResponse Answer<TResponse>(ServerCallContext context, RpcException error)
-        where TResponse : class
-    {
-        foreach (var entry in error.Trailers)
-        {
-            context.ResponseTrailers.Add(entry);
-        }
-
-        context.Status = error.Status;
-        return EmptyMessage<TResponse>.Instance;
-    }
+        where TResponse : class =>
+        Answer<TResponse>(context, error.Status, error.Trailers);
 
     /// <summary>
     /// Ends a unary call with a refusal, without throwing (see <see cref="Answer{TResponse}"/>).
@@ -89,15 +81,20 @@ public static class ApiErrors
             }
         }
 
-        foreach (var entry in answer.Trailers)
+        return Answer<TResponse>(context, answer.Status, answer.Trailers);
+    }
+
+    private static TResponse Answer<TResponse>(ServerCallContext context, Grpc.Core.Status status, IEnumerable<Metadata.Entry> trailers)
+        where TResponse : class
+    {
+        foreach (var entry in trailers)
         {
             context.ResponseTrailers.Add(entry);
         }
 
-        context.Status = answer.Status;
+        context.Status = status;
         return EmptyMessage<TResponse>.Instance;
     }
-
 
     private sealed record RefusalAnswer(Grpc.Core.Status Status, Metadata.Entry[] Trailers);
 
