@@ -19,6 +19,9 @@ public static class ApiErrors
     // Entries and statuses are immutable, so one answer serves every call that refuses alike.
     private static readonly ConcurrentDictionary<(Refusal, string), RefusalAnswer> Refusals = new();
 
+    // Counted apart: ConcurrentDictionary.Count takes every one of its locks, on every miss.
+    private static int _cachedRefusals;
+
     public static StatusCode StatusOf(Refusal refusal) => refusal switch
     {
         Refusal.InvalidArgument => StatusCode.InvalidArgument,
@@ -75,9 +78,9 @@ public static class ApiErrors
             var error = ToRpcException(refusal, message);
             answer = new RefusalAnswer(error.Status, [.. error.Trailers]);
             // Most messages are fixed phrases; one naming an id is built each time once the cache is full.
-            if (Refusals.Count < MaxCachedRefusals)
+            if (Volatile.Read(ref _cachedRefusals) < MaxCachedRefusals && Refusals.TryAdd((refusal, message), answer))
             {
-                Refusals.TryAdd((refusal, message), answer);
+                Interlocked.Increment(ref _cachedRefusals);
             }
         }
 
