@@ -170,6 +170,26 @@ public sealed class SqliteWriterTests : IDisposable
         Assert.True(largest < (long)Writes * BlobBytes / 2, $"the WAL grew to {largest:N0} bytes");
     }
 
+    [Fact]
+    public async Task A_write_that_changes_many_pages_keeps_its_savepoint_journal_off_the_disk()
+    {
+        Execute(Open(), "CREATE TABLE b (k INTEGER PRIMARY KEY, v BLOB NOT NULL);");
+        using var writer = new SqliteWriter(Open, _ => { });
+        await writer.WriteAsync(transaction => Run(transaction, "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400) INSERT INTO b (k, v) SELECT i, zeroblob(1000) FROM n;"));
+
+        // Rewriting every row changes about 100 pages that existed when the write's savepoint
+        // began, so each is copied to the savepoint's journal first: 400 KiB, past the 64 KiB at
+        // which SQLite would move that journal to a (deleted) temporary file.
+        var journalFiles = await writer.WriteAsync(transaction =>
+        {
+            Run(transaction, "UPDATE b SET v = randomblob(1000);");
+            return OpenFiles().Count(target => target.Contains("etilqs_", StringComparison.Ordinal));
+        });
+
+        Assert.Equal(0, journalFiles);
+        Assert.Equal(400L, _database.Scalar("SELECT COUNT(*) FROM b WHERE length(v) = 1000"));
+    }
+
     private void HeldFlush(FileStream wal)
     {
         _flushing.Set();
@@ -185,6 +205,18 @@ public sealed class SqliteWriterTests : IDisposable
         connection.Open();
         return connection;
     }
+
+    private static int Run(SqliteTransaction transaction, string sql)
+    {
+        using var command = transaction.Connection!.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command.ExecuteNonQuery();
+    }
+
+    /// <summary>What this process's open file descriptors point at.</summary>
+    private static IEnumerable<string> OpenFiles() =>
+        new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos().Select(fd => fd.LinkTarget ?? "");
 
     private static int Insert(SqliteTransaction transaction, string key)
     {
