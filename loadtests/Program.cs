@@ -4,7 +4,8 @@ using Grpc.Core;
 
 const string Usage = """
     Usage: dotnet run -c Release --project loadtests -- [scenario ...] [--duration 10] [--workers 64]
-           [--batch-workers 4] [--checkout-vouchers 250000] [--repeat 1] [--report loadtests/reports/latest.md]
+           [--batch-workers 4] [--checkout-vouchers 250000] [--ids random|sequential] [--repeat 1]
+           [--report loadtests/reports/latest.md]
     Scenarios: health issue batch soldout checkout (default: all). Starts its own silo (Release
     build, fresh SQLite file, free loopback ports) and stops it at the end; with --repeat N,
     runs everything N times on a fresh silo each and judges each target on its median round.
@@ -29,7 +30,8 @@ var settings = new LoadSettings(
     TimeSpan.FromSeconds(options.Numbers["duration"]),
     (int)options.Numbers["workers"],
     (int)options.Numbers["batch-workers"],
-    (int)options.Numbers["checkout-vouchers"]);
+    (int)options.Numbers["checkout-vouchers"],
+    options.Ids);
 var wanted = options.Scenarios.Count > 0 ? options.Scenarios : [.. known];
 
 var repeat = (int)options.Numbers["repeat"];
@@ -94,7 +96,7 @@ Console.WriteLine($"Report written to {path}");
 return 0;
 
 /// <summary>The command line, checked whole before any silo starts.</summary>
-internal sealed record Args(List<string> Scenarios, Dictionary<string, double> Numbers, string Report)
+internal sealed record Args(List<string> Scenarios, Dictionary<string, double> Numbers, string Report, IdStyle Ids = IdStyle.Random)
 {
     private static readonly Dictionary<string, double> Defaults = new()
     {
@@ -134,6 +136,17 @@ internal sealed record Args(List<string> Scenarios, Dictionary<string, double> N
             if (name == "report")
             {
                 parsed = parsed with { Report = value };
+            }
+            else if (name == "ids")
+            {
+                IdStyle? ids = value switch { "random" => IdStyle.Random, "sequential" => IdStyle.Sequential, _ => null };
+                if (ids is null)
+                {
+                    problem = $"--ids takes 'random' or 'sequential', not '{value}'";
+                    return false;
+                }
+
+                parsed = parsed with { Ids = ids.Value };
             }
             else if (!Defaults.ContainsKey(name))
             {

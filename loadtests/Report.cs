@@ -38,12 +38,16 @@ public static class Report
     public static string Line(LoadResult r) => string.Create(Inv,
         $"{r.Name,-32} {r.Mode,-26} {r.PerSecond,10:N0}/s  ok {r.Succeeded,9:N0}  failed {r.Failed,6:N0}  p50 {r.Percentile(50),7:0.00} ms  p99 {r.Percentile(99),7:0.00} ms  p99.9 {r.Percentile(99.9),7:0.00} ms{CpuText(r)}{Errors(r)}");
 
+    private static string IdsText(IdStyle ids) => ids == IdStyle.Random
+        ? "random user and request ids"
+        : "sequential user and request ids";
+
     public static string Markdown(IReadOnlyList<Round> rounds, LoadSettings settings)
     {
         var md = new StringBuilder();
         md.AppendLine("# Load test report").AppendLine();
         var repeated = rounds.Count > 1 ? $" · {rounds.Count} rounds, each on a fresh silo" : "";
-        md.AppendLine(Inv, $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC · {Environment.ProcessorCount} cores · {settings.Duration.TotalSeconds:0} s per run{repeated} · {settings.Workers} callers (batch: {settings.BatchWorkers}) · embedded SQLite silo, Release, loopback · load tool on the same machine").AppendLine();
+        md.AppendLine(Inv, $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC · {Environment.ProcessorCount} cores · {settings.Duration.TotalSeconds:0} s per run{repeated} · {settings.Workers} callers (batch: {settings.BatchWorkers}) · {IdsText(settings.Ids)} · embedded SQLite silo, Release, loopback · load tool on the same machine").AppendLine();
         var roundColumn = rounds.Count > 1 ? "round | " : "";
         md.AppendLine($"| {roundColumn}scenario | mode | per second | ok | failed | p50 ms | p99 ms | p99.9 ms | max ms | silo CPU µs/call | tool CPU µs/call |");
         md.AppendLine(rounds.Count > 1 ? "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" : "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");

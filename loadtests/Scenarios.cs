@@ -42,7 +42,7 @@ public sealed class Scenarios(SiloProcess silo, LoadSettings settings, TextWrite
     {
         var campaign = await CampaignAsync("issue", stock: 50_000_000, peak: 20_000);
         var partner = await PartnerAsync();
-        Task Issue(long n) => partner.IssueVoucherAsync(campaign, $"user-{n}", $"claim-{n}");
+        Task Issue(long n) => partner.IssueVoucherAsync(campaign, LoadIds.User(settings.Ids, "user", n), LoadIds.Request(settings.Ids, "claim", n));
         var warmUp = await WarmUpAsync(n => Issue(n + 900_000_000));
         var most = await Metered(() => LoadRunner.ClosedLoopAsync("IssueVoucher", settings.Workers, settings.Duration, Issue)) with { WarmUp = warmUp };
         var half = await Metered(() => LoadRunner.OpenLoopAsync("IssueVoucher", most.PerSecond / 2, settings.Duration, Issue, firstSequence: 100_000_000));
@@ -61,7 +61,8 @@ public sealed class Scenarios(SiloProcess silo, LoadSettings settings, TextWrite
             var request = new IssueVouchersRequest { CampaignId = campaign };
             for (var i = 0; i < 1_000; i++)
             {
-                request.Items.Add(new IssueVouchersItem { UserId = $"b{n}-{i}", RequestId = $"b{n}-{i}" });
+                var item = (n * 1_000) + i;
+                request.Items.Add(new IssueVouchersItem { UserId = LoadIds.User(settings.Ids, "b", item), RequestId = LoadIds.Request(settings.Ids, "b", item) });
             }
 
             return partner.Vouchers.IssueVouchersAsync(request).ResponseAsync;
@@ -81,7 +82,7 @@ public sealed class Scenarios(SiloProcess silo, LoadSettings settings, TextWrite
         async Task Refused(long n)
         {
             using var call = partner.Vouchers.IssueVoucherAsync(
-                new IssueVoucherRequest { CampaignId = campaign, UserId = $"late-{n}", RequestId = $"late-{n}" });
+                new IssueVoucherRequest { CampaignId = campaign, UserId = LoadIds.User(settings.Ids, "late", n), RequestId = LoadIds.Request(settings.Ids, "late", n) });
 
             // The refusal is the expected answer: read it off the finished call rather than catch it,
             // so that the load tool, on the same cores, does not pay for throwing it a second time.
@@ -228,4 +229,5 @@ public sealed record WarmUp(TimeSpan Took, bool CompilerSettled, long NextSequen
         : $"{Took.TotalSeconds:0} s, stopped before the silo's compiler had been quiet for {QuietSlices} s";
 }
 
-public sealed record LoadSettings(TimeSpan Duration, int Workers, int BatchWorkers, int CheckoutVouchers);
+/// <param name="Ids">How issuing scenarios name users and requests. Checkout's setup always uses sequential ids: it measures redemption, which finds vouchers by code.</param>
+public sealed record LoadSettings(TimeSpan Duration, int Workers, int BatchWorkers, int CheckoutVouchers, IdStyle Ids = IdStyle.Random);

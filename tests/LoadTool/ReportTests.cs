@@ -17,6 +17,15 @@ public sealed class ReportTests
         var line = TargetLine(report, "IssueVouchers ≥ 100,000 vouchers/s");
         Assert.StartsWith("| IssueVouchers ≥ 100,000 vouchers/s | 105,000 vouchers/s (other rounds: 120,000 vouchers/s; 90,000 vouchers/s) | yes |", line);
         Assert.Contains("3 rounds, each on a fresh silo", report);
+        Assert.Contains(" · random user and request ids · ", report);
+    }
+
+    [Fact]
+    public void The_report_says_when_the_ids_were_the_friendly_sequential_kind()
+    {
+        var report = Report.Markdown([BatchRound(100_000)], Settings with { Ids = IdStyle.Sequential });
+
+        Assert.Contains(" · sequential user and request ids · ", report);
     }
 
     [Fact]
