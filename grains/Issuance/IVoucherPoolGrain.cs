@@ -59,6 +59,14 @@ public static class ShardRouting
     }
 
     /// <summary>A stable hash of the user id (XxHash32 of its UTF-8), the same on every silo and run.</summary>
-    public static int ShardFor(string userId, int shardCount) =>
-        (int)(System.IO.Hashing.XxHash32.HashToUInt32(System.Text.Encoding.UTF8.GetBytes(userId)) % (uint)shardCount);
+    /// <remarks>Every claim is routed before its user id is checked, so any length may come here;
+    /// ids that fit (all valid ones do) are encoded on the stack.</remarks>
+    public static int ShardFor(string userId, int shardCount)
+    {
+        const int OnStack = 512;
+        var most = System.Text.Encoding.UTF8.GetMaxByteCount(userId.Length);
+        var utf8 = most <= OnStack ? stackalloc byte[OnStack] : new byte[most];
+        var length = System.Text.Encoding.UTF8.GetBytes(userId, utf8);
+        return (int)(System.IO.Hashing.XxHash32.HashToUInt32(utf8[..length]) % (uint)shardCount);
+    }
 }

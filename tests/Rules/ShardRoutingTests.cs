@@ -26,6 +26,23 @@ public sealed class ShardRoutingTests
     public void Known_users_keep_their_known_shards(string user, int shards, int shard) =>
         Assert.Equal(shard, ShardRouting.ShardFor(user, shards));
 
+    // Routed before they are checked: ids of any length, and strings that are not valid UTF-16,
+    // hash as their UTF-8 (a lone surrogate as U+FFFD), whether encoded on the stack or not.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(128)]
+    [InlineData(170)]
+    [InlineData(171)]
+    [InlineData(5_000)]
+    public void Ids_of_any_length_hash_as_their_UTF8(int length)
+    {
+        foreach (var user in new[] { new string('z', length), new string('张', length), "\ud800" + new string('x', length - 1) })
+        {
+            var utf8 = System.Text.Encoding.UTF8.GetBytes(user);
+            Assert.Equal((int)(System.IO.Hashing.XxHash32.HashToUInt32(utf8) % 64u), ShardRouting.ShardFor(user, 64));
+        }
+    }
+
     private const int PinnedUser1Of8 = 5;
     private const int PinnedUser42Of8 = 6;
     private const int Pinned13800138000Of64 = 32;
