@@ -236,26 +236,14 @@ public sealed class CampaignGrain(
     /// </summary>
     private async Task<long> ReclaimIdleLeasesAsync(string pool, int requestingShard)
     {
-        long reclaimed = 0;
         var holders = _granted.Where(g => g.Key.Pool == pool && g.Key.Shard != requestingShard && g.Value > 0)
             .Select(g => g.Key.Shard).ToList();
-        foreach (var shard in holders)
+        // All at once: this runs under the gate, so asking one shard after another made every
+        // other lease request wait for the sum of their answers, or of their timeouts.
+        var answers = await Task.WhenAll(holders.Select(async shard => (Shard: shard, Units: await SurrenderFromAsync(shard, pool))));
+        long reclaimed = 0;
+        foreach (var (shard, surrendered) in answers)
         {
-            long surrendered;
-            try
-            {
-                // Bounded: a shard that is deactivating waits for its own pending claims, which may
-                // be waiting on this very grant. Skipping it breaks that cycle; its units stay
-                // leased to it (never oversold) and come back when it reactivates.
-                surrendered = await GrainFactory.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(CampaignId, shard))
-                    .SurrenderAsync(pool).WaitAsync(SurrenderTimeout);
-            }
-            catch (Exception ex) when (ex is TimeoutException or OrleansException)
-            {
-                logger.LogWarning("Campaign {CampaignId}: shard {Shard} did not answer a surrender request", CampaignId, shard);
-                continue;
-            }
-
             if (surrendered <= 0)
             {
                 continue;
@@ -276,6 +264,24 @@ public sealed class CampaignGrain(
         }
 
         return reclaimed;
+    }
+
+    /// <summary>What a shard gives back of its lease from <paramref name="pool"/>; nothing if it does not answer in time.</summary>
+    private async Task<long> SurrenderFromAsync(int shard, string pool)
+    {
+        try
+        {
+            // Bounded: a shard that is deactivating waits for its own pending claims, which may
+            // be waiting on this very grant. Skipping it breaks that cycle; its units stay
+            // leased to it (never oversold) and come back when it reactivates.
+            return await GrainFactory.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(CampaignId, shard))
+                .SurrenderAsync(pool).WaitAsync(SurrenderTimeout);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            logger.LogWarning("Campaign {CampaignId}: shard {Shard} did not answer a surrender request", CampaignId, shard);
+            return 0;
+        }
     }
 
     private Refusal ExhaustionReason(StockCapacity capacity, string channel)
