@@ -19,9 +19,9 @@ public enum IdStyle
 /// <summary>User and request ids for the n-th claim of a run: distinct for distinct n, the same on every run.</summary>
 public static class LoadIds
 {
-    public static string User(IdStyle style, string prefix, long n) => Make(style, prefix, n, salt: 0x75736572);
+    public static string User(this IdStyle style, string prefix, long n) => Make(style, prefix, n, salt: 0x75736572);
 
-    public static string Request(IdStyle style, string prefix, long n) => Make(style, prefix, n, salt: 0x72657175);
+    public static string Request(this IdStyle style, string prefix, long n) => Make(style, prefix, n, salt: 0x72657175);
 
     private static string Make(IdStyle style, string prefix, long n, ulong salt) => style switch
     {

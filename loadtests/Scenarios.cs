@@ -42,7 +42,7 @@ public sealed class Scenarios(SiloProcess silo, LoadSettings settings, TextWrite
     {
         var campaign = await CampaignAsync("issue", stock: 50_000_000, peak: 20_000);
         var partner = await PartnerAsync();
-        Task Issue(long n) => partner.IssueVoucherAsync(campaign, LoadIds.User(settings.Ids, "user", n), LoadIds.Request(settings.Ids, "claim", n));
+        Task Issue(long n) => partner.IssueVoucherAsync(campaign, settings.Ids.User("user", n), settings.Ids.Request("claim", n));
         var warmUp = await WarmUpAsync(n => Issue(n + 900_000_000));
         var most = await Metered(() => LoadRunner.ClosedLoopAsync("IssueVoucher", settings.Workers, settings.Duration, Issue)) with { WarmUp = warmUp };
         var half = await Metered(() => LoadRunner.OpenLoopAsync("IssueVoucher", most.PerSecond / 2, settings.Duration, Issue, firstSequence: 100_000_000));
@@ -62,7 +62,7 @@ public sealed class Scenarios(SiloProcess silo, LoadSettings settings, TextWrite
             for (var i = 0; i < 1_000; i++)
             {
                 var item = (n * 1_000) + i;
-                request.Items.Add(new IssueVouchersItem { UserId = LoadIds.User(settings.Ids, "b", item), RequestId = LoadIds.Request(settings.Ids, "b", item) });
+                request.Items.Add(new IssueVouchersItem { UserId = settings.Ids.User("b", item), RequestId = settings.Ids.Request("b", item) });
             }
 
             return partner.Vouchers.IssueVouchersAsync(request).ResponseAsync;
@@ -82,7 +82,7 @@ public sealed class Scenarios(SiloProcess silo, LoadSettings settings, TextWrite
         async Task Refused(long n)
         {
             using var call = partner.Vouchers.IssueVoucherAsync(
-                new IssueVoucherRequest { CampaignId = campaign, UserId = LoadIds.User(settings.Ids, "late", n), RequestId = LoadIds.Request(settings.Ids, "late", n) });
+                new IssueVoucherRequest { CampaignId = campaign, UserId = settings.Ids.User("late", n), RequestId = settings.Ids.Request("late", n) });
 
             // The refusal is the expected answer: read it off the finished call rather than catch it,
             // so that the load tool, on the same cores, does not pay for throwing it a second time.
