@@ -201,7 +201,8 @@ public sealed class CampaignGrain(
                 var free = poolCapacity - GrantedFrom(pool);
                 if (free <= 0)
                 {
-                    free += await ReclaimIdleLeasesAsync(pool, shard);
+                    await ReclaimIdleLeasesAsync(pool, shard);
+                    free = poolCapacity - GrantedFrom(pool);
                 }
 
                 var amount = LeaseSizing.Grant(wanted, free, campaign.Definition.ShardCount);
@@ -230,57 +231,39 @@ public sealed class CampaignGrain(
     }
 
     /// <summary>
-    /// Asks the other shards holding leases from <paramref name="pool"/> for what they have not
-    /// spent, and takes it back in the ledger. Without this a shard whose users went quiet would
-    /// strand stock while other shards' users are told it is sold out.
+    /// Asks the other shards holding leases from <paramref name="pool"/> to give back what they
+    /// have not spent, then reads the leases back from the ledger. Without this a shard whose
+    /// users went quiet would strand stock while other shards' users are told it is sold out.
+    /// <para>
+    /// Each shard takes its units back in the ledger itself before answering, so the ledger, not
+    /// the answers, says what came back: a shard that answers after this gave up on it (or whose
+    /// answer is lost) has still returned its units, and this read, or the next one, finds them.
+    /// </para>
     /// </summary>
-    private async Task<long> ReclaimIdleLeasesAsync(string pool, int requestingShard)
+    private async Task ReclaimIdleLeasesAsync(string pool, int requestingShard)
     {
         var holders = _granted.Where(g => g.Key.Pool == pool && g.Key.Shard != requestingShard && g.Value > 0)
             .Select(g => g.Key.Shard).ToList();
         // All at once: this runs under the gate, so asking one shard after another made every
         // other lease request wait for the sum of their answers, or of their timeouts.
-        var answers = await Task.WhenAll(holders.Select(async shard => (Shard: shard, Units: await SurrenderFromAsync(shard, pool))));
-        long reclaimed = 0;
-        foreach (var (shard, surrendered) in answers)
-        {
-            if (surrendered <= 0)
-            {
-                continue;
-            }
-
-            if (await ledger.ReclaimLeaseAsync(CampaignId, shard, pool, surrendered))
-            {
-                _granted[(shard, pool)] -= surrendered;
-                reclaimed += surrendered;
-            }
-            else
-            {
-                // The shard gave up units the ledger says it already spent: its memory was stale.
-                // The units stay leased to it (safe: never oversold) and it relearns on reactivation.
-                logger.LogWarning("Campaign {CampaignId}: shard {Shard} surrendered {Units} units the ledger could not reclaim",
-                    CampaignId, shard, surrendered);
-            }
-        }
-
-        return reclaimed;
+        await Task.WhenAll(holders.Select(shard => SurrenderFromAsync(shard, pool)));
+        await ReloadLeasesAsync();
     }
 
-    /// <summary>What a shard gives back of its lease from <paramref name="pool"/>; nothing if it does not answer in time.</summary>
-    private async Task<long> SurrenderFromAsync(int shard, string pool)
+    /// <summary>Asks one shard to give back its unspent lease from <paramref name="pool"/>, waiting for it a bounded time.</summary>
+    private async Task SurrenderFromAsync(int shard, string pool)
     {
         try
         {
             // Bounded: a shard that is deactivating waits for its own pending claims, which may
-            // be waiting on this very grant. Skipping it breaks that cycle; its units stay
-            // leased to it (never oversold) and come back when it reactivates.
-            return await GrainFactory.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(CampaignId, shard))
+            // be waiting on this very grant. Skipping it breaks that cycle; whatever it gives
+            // back later is in the ledger for the next reclaim to find.
+            await GrainFactory.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(CampaignId, shard))
                 .SurrenderAsync(pool).WaitAsync(SurrenderTimeout);
         }
         catch (Exception ex) when (ex is TimeoutException or OrleansException)
         {
-            logger.LogWarning("Campaign {CampaignId}: shard {Shard} did not answer a surrender request", CampaignId, shard);
-            return 0;
+            logger.LogWarning("Campaign {CampaignId}: shard {Shard} did not answer a surrender request in time", CampaignId, shard);
         }
     }
 

@@ -43,7 +43,7 @@ public interface IVoucherPoolGrain : IGrainWithStringKey
     /// <summary>The campaign tells its shards about a change of status or stock.</summary>
     Task RefreshAsync(CampaignSnapshot campaign);
 
-    /// <summary>Gives back the unspent part of this shard's lease from a pool; returns how much.</summary>
+    /// <summary>Gives back the unspent part of this shard's lease from a pool, in the ledger before answering; returns how much.</summary>
     Task<long> SurrenderAsync(string pool);
 }
 

@@ -103,12 +103,40 @@ public sealed class VoucherPoolGrain(
         return Task.CompletedTask;
     }
 
-    public Task<long> SurrenderAsync(string pool)
+    public async Task<long> SurrenderAsync(string pool)
     {
         // Only units no claim has been promised: pending claims keep theirs.
         var free = _broken ? 0 : _free.GetValueOrDefault(pool);
+        if (free <= 0)
+        {
+            return 0;
+        }
+
+        // The shard gives them back in the ledger itself, before it answers: the campaign stops
+        // waiting after a while, and units this shard no longer counts as its own must not stay
+        // leased to it. The campaign reads the leases back from the ledger, so it finds them
+        // whether or not it was still there for the answer.
         _free[pool] = 0;
-        return Task.FromResult(free);
+        try
+        {
+            if (await ledger.ReclaimLeaseAsync(_campaignId, _shard, pool, free))
+            {
+                return free;
+            }
+
+            // The ledger says some of them are spent: this memory is behind it. Relearn.
+            logger.LogWarning("Shard {Campaign}/{Shard}: the ledger would not take back {Units} units; reloading", _campaignId, _shard, free);
+            DeactivateOnIdle();
+            return 0;
+        }
+        catch (Exception ex)
+        {
+            // Keep them. Had the write landed after all, the ledger's lease guard refuses any
+            // batch that spends them, and the shard relearns from the ledger.
+            _free[pool] = _free.GetValueOrDefault(pool) + free;
+            logger.LogWarning(ex, "Shard {Campaign}/{Shard}: could not give back {Units} units", _campaignId, _shard, free);
+            return 0;
+        }
     }
 
     private async Task<IssueOutcome> IssueOneAsync(IssueClaim claim)

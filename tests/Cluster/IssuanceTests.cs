@@ -120,25 +120,54 @@ public sealed class IssuanceTests(ClusterFixture fixture)
     [Fact]
     public async Task Stock_leased_to_idle_shards_is_reclaimed_so_the_drop_sells_out_exactly()
     {
-        var campaign = await fixture.StartCampaignAsync(d => d with { TotalStock = 40, ShardCount = 4 });
-        var id = campaign.GetPrimaryKeyString();
-        // Wake every shard so each holds a lease, then send all further demand to shard 0 only.
-        var perShard = UsersByShard(4, 200);
-        foreach (var users in perShard)
-        {
-            Assert.NotNull((await IssueAsync(id, 4, new IssueClaim(Channel, users[0], "first-" + users[0], ""))).Voucher);
-        }
+        var (id, perShard) = await DropWithEveryShardLeasedAsync();
 
-        var outcomes = new List<IssueOutcome>();
-        foreach (var user in perShard[0].Skip(1))
-        {
-            outcomes.Add(await IssueAsync(id, 4, new IssueClaim(Channel, user, "r-" + user, "")));
-        }
+        var outcomes = await ClaimThroughShardZeroAsync(id, perShard);
 
         Assert.Equal(36, outcomes.Count(o => o.Voucher is not null));
         Assert.Equal(Refusal.SoldOut, outcomes[^1].Refusal);
         var totals = await fixture.Store.Ledger.GetCampaignTotalsAsync(id, fixture.Clock.GetUtcNow());
         Assert.Equal(40, totals.Issued);
+    }
+
+    [Fact]
+    public async Task Stock_a_shard_surrendered_after_the_campaign_stopped_waiting_is_not_stranded()
+    {
+        var (id, perShard) = await DropWithEveryShardLeasedAsync();
+        // Shard 1 gives back its unspent units, but the campaign is not there for the answer: it
+        // asked, waited its 2 s and went on (the shard was activating, or its queue was long).
+        var late = await fixture.Grains.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(id, 1)).SurrenderAsync(StockCapacity.SharedPool);
+        Assert.True(late > 0);
+
+        var outcomes = await ClaimThroughShardZeroAsync(id, perShard);
+
+        Assert.Equal(36, outcomes.Count(o => o.Voucher is not null));
+        var totals = await fixture.Store.Ledger.GetCampaignTotalsAsync(id, fixture.Clock.GetUtcNow());
+        Assert.Equal(40, totals.Issued);
+        var leases = await fixture.Store.Ledger.LoadLeasesAsync(id);
+        Assert.All(leases, lease => Assert.Equal(lease.Issued, lease.Granted));
+    }
+
+    [Fact]
+    public async Task A_shard_whose_memory_is_behind_the_ledger_gives_back_nothing_and_no_stock_is_lost()
+    {
+        var (id, perShard) = await DropWithEveryShardLeasedAsync();
+        // Shard 1's unspent units leave its lease behind its back (as another activation would).
+        var before = (await fixture.Store.Ledger.LoadLeasesAsync(id)).Single(l => l.Shard == 1);
+        Assert.True(await fixture.Store.Ledger.ReclaimLeaseAsync(id, 1, StockCapacity.SharedPool, before.Granted - before.Issued));
+
+        var shard = fixture.Grains.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(id, 1));
+        Assert.Equal(0, await shard.SurrenderAsync(StockCapacity.SharedPool));
+        var after = (await fixture.Store.Ledger.LoadLeasesAsync(id)).Single(l => l.Shard == 1);
+        Assert.Equal((before.Issued, before.Issued), (after.Granted, after.Issued));
+
+        var outcomes = await ClaimThroughShardZeroAsync(id, perShard);
+
+        Assert.Equal(36, outcomes.Count(o => o.Voucher is not null));
+        Assert.Equal(40, (await fixture.Store.Ledger.GetCampaignTotalsAsync(id, fixture.Clock.GetUtcNow())).Issued);
+        // The shard relearned its lease from the ledger and answers its users like every other shard.
+        var next = await IssueAsync(id, 4, new IssueClaim(Channel, perShard[1][1], "late-" + perShard[1][1], ""));
+        Assert.Equal(Refusal.SoldOut, next.Refusal);
     }
 
     [Fact]
@@ -263,6 +292,32 @@ public sealed class IssuanceTests(ClusterFixture fixture)
     {
         var pool = fixture.Grains.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(campaignId, ShardRouting.ShardFor(claim.UserId, shards)));
         return (await pool.IssueAsync([claim]))[0];
+    }
+
+    /// <summary>A 40-voucher drop on 4 shards, each woken by one claim so that each holds a lease.</summary>
+    private async Task<(string Id, List<string>[] UsersByShard)> DropWithEveryShardLeasedAsync()
+    {
+        var campaign = await fixture.StartCampaignAsync(d => d with { TotalStock = 40, ShardCount = 4 });
+        var id = campaign.GetPrimaryKeyString();
+        var perShard = UsersByShard(4, 200);
+        foreach (var users in perShard)
+        {
+            Assert.NotNull((await IssueAsync(id, 4, new IssueClaim(Channel, users[0], "first-" + users[0], ""))).Voucher);
+        }
+
+        return (id, perShard);
+    }
+
+    /// <summary>All further demand, to shard 0 only: its other users claim one after another.</summary>
+    private async Task<List<IssueOutcome>> ClaimThroughShardZeroAsync(string id, List<string>[] perShard)
+    {
+        var outcomes = new List<IssueOutcome>();
+        foreach (var user in perShard[0].Skip(1))
+        {
+            outcomes.Add(await IssueAsync(id, 4, new IssueClaim(Channel, user, "r-" + user, "")));
+        }
+
+        return outcomes;
     }
 
     private static List<string>[] UsersByShard(int shards, int users)
