@@ -18,6 +18,8 @@ namespace Campaigns.Grains.Issuance;
 /// at once, so a concurrent repeat waits for the first instead of issuing twice;</item>
 /// <item>free: leased units not yet promised to any claim. A unit leaves <see cref="_free"/> when
 /// a claim is admitted and comes back only if that claim's write did not insert it.</item>
+/// <item>promised: units claims have taken whose writes have not yet been answered
+/// (<see cref="_promised"/>): what the shard keeps of its lease when it gives the rest back.</item>
 /// </list>
 /// Invariant kept with the ledger's guards: issued ≤ granted for every lease, and no user past
 /// a limit, even across crashes and duplicate activations.
@@ -39,12 +41,14 @@ public sealed class VoucherPoolGrain(
     private readonly Dictionary<string, int> _userPending = [];
     private readonly Dictionary<(string User, DateOnly Day), int> _userDayPending = [];
     private readonly Dictionary<string, long> _free = [];
+    private readonly Dictionary<string, long> _promised = [];
     private readonly Dictionary<string, Task<Refusal?>> _leaseRequests = [];
     private readonly Dictionary<string, int> _waitingForStock = [];
     private readonly Dictionary<string, (Refusal Reason, DateTimeOffset Until)> _exhausted = [];
     private readonly IssueRate _rate = new();
     private readonly BatchSizes _batches = new();
     private List<PendingClaim> _queue = [];
+    private List<(string Pool, TaskCompletionSource<long> Answer)> _surrenders = [];
     private bool _committing;
     private bool _broken;
     private string _campaignId = "";
@@ -103,39 +107,51 @@ public sealed class VoucherPoolGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<long> SurrenderAsync(string pool)
+    public Task<long> SurrenderAsync(string pool)
     {
-        // Only units no claim has been promised: pending claims keep theirs.
-        var free = _broken ? 0 : _free.GetValueOrDefault(pool);
-        if (free <= 0)
+        if (_broken)
         {
-            return 0;
+            return Task.FromResult(0L);
         }
 
-        // The shard gives them back in the ledger itself, before it answers: the campaign stops
-        // waiting after a while, and units this shard no longer counts as its own must not stay
-        // leased to it. The campaign reads the leases back from the ledger, so it finds them
-        // whether or not it was still there for the answer.
-        _free[pool] = 0;
-        try
+        // Given back between two batches, by the commit loop: with no write in flight, what the
+        // ledger counts as issued and what this shard has promised since do not overlap.
+        var surrender = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _surrenders.Add((pool, surrender));
+        StartCommitting();
+        return surrender.Task;
+    }
+
+    /// <summary>
+    /// Gives back, in the ledger and before answering, the units of this shard's lease from a pool
+    /// that no claim has taken: the campaign stops waiting after a while, and units this shard no
+    /// longer counts as its own must not stay leased to it. Only units it knows of: a grant still
+    /// on its way here is the ledger's but not yet this shard's to give back.
+    /// </summary>
+    private async Task SurrenderAsync(List<(string Pool, TaskCompletionSource<long> Answer)> surrenders)
+    {
+        foreach (var (pool, answer) in surrenders)
         {
-            if (await ledger.ReclaimLeaseAsync(_campaignId, _shard, pool, free))
+            var free = _free.GetValueOrDefault(pool);
+            if (_broken || free <= 0)
             {
-                return free;
+                answer.SetResult(0);
+                continue;
             }
 
-            // The ledger says some of them are spent: this memory is behind it. Relearn.
-            logger.LogWarning("Shard {Campaign}/{Shard}: the ledger would not take back {Units} units; reloading", _campaignId, _shard, free);
-            DeactivateOnIdle();
-            return 0;
-        }
-        catch (Exception ex)
-        {
-            // Keep them. Had the write landed after all, the ledger's lease guard refuses any
-            // batch that spends them, and the shard relearns from the ledger.
-            _free[pool] = _free.GetValueOrDefault(pool) + free;
-            logger.LogWarning(ex, "Shard {Campaign}/{Shard}: could not give back {Units} units", _campaignId, _shard, free);
-            return 0;
+            // All of them, even when the ledger takes fewer: then this memory was ahead of the
+            // ledger, and the rest were never this shard's to spend.
+            _free[pool] = 0;
+            try
+            {
+                answer.SetResult(await ledger.ReturnLeaseAsync(_campaignId, _shard, pool, free, _promised.GetValueOrDefault(pool)));
+            }
+            catch (Exception ex)
+            {
+                // Given back or not, nobody can say: as after a failed batch, rebuild from the ledger.
+                Break(ex, $"giving back {free} units of the lease from pool '{pool}' failed");
+                answer.SetResult(0);
+            }
         }
     }
 
@@ -241,6 +257,7 @@ public sealed class VoucherPoolGrain(
                 if (_free.GetValueOrDefault(pool) > 0)
                 {
                     _free[pool]--;
+                    _promised[pool] = _promised.GetValueOrDefault(pool) + 1;
                     return (pool, null);
                 }
             }
@@ -321,8 +338,16 @@ public sealed class VoucherPoolGrain(
         {
             // Yield first so that every claim admitted in the current turn joins the first batch.
             await Task.Yield();
-            while (_queue.Count > 0 && !_broken)
+            while ((_queue.Count > 0 || _surrenders.Count > 0) && !_broken)
             {
+                if (_surrenders.Count > 0)
+                {
+                    var surrenders = _surrenders;
+                    _surrenders = [];
+                    await SurrenderAsync(surrenders);
+                    continue;
+                }
+
                 var batch = _queue;
                 _queue = [];
                 await CommitAsync(batch);
@@ -333,6 +358,12 @@ public sealed class VoucherPoolGrain(
             _committing = false;
             if (_broken)
             {
+                foreach (var (_, answer) in _surrenders)
+                {
+                    answer.TrySetResult(0);
+                }
+
+                _surrenders = [];
                 // Every claim queued on a broken shard ends here, including those that were
                 // waiting for stock when a batch failed and queued later (each enqueue starts a
                 // loop): unanswered, they (and the shard's deactivation) would hang.
@@ -361,16 +392,13 @@ public sealed class VoucherPoolGrain(
             // The write failed or its outcome is unknown: memory may be behind or ahead of the
             // ledger. Answer UNAVAILABLE (a retry with the same request id returns the voucher if
             // it was in fact written) and rebuild from the ledger in a fresh activation.
-            logger.LogError(ex, "Shard {Campaign}/{Shard}: batch of {Count} not committed; deactivating", _campaignId, _shard, batch.Count);
-            _broken = true;
+            Break(ex, $"batch of {batch.Count} not committed");
             foreach (var pending in batch)
             {
                 Release(pending);
                 pending.Completion.TrySetResult(Unavailable(pending.Claim));
             }
 
-            // What is still queued is answered by the commit loop, which stops now.
-            DeactivateOnIdle();
             return;
         }
 
@@ -379,6 +407,7 @@ public sealed class VoucherPoolGrain(
         foreach (var pending in batch)
         {
             Release(pending);
+            _promised[pending.Record!.Pool]--;
             if (result.ConflictingRequestIds.Contains(pending.Claim.RequestId))
             {
                 // Not inserted: the unit was not spent.
@@ -398,6 +427,18 @@ public sealed class VoucherPoolGrain(
         {
             pending.Completion.SetResult(await ResolveConflictAsync(pending.Claim));
         }
+    }
+
+    /// <summary>
+    /// A write failed or its outcome is unknown, so memory may be behind or ahead of the ledger:
+    /// this activation takes no more claims and gives way to a fresh one, rebuilt from the ledger.
+    /// What is still queued is answered by the commit loop, which stops now.
+    /// </summary>
+    private void Break(Exception ex, string what)
+    {
+        logger.LogError(ex, "Shard {Campaign}/{Shard}: {What}; deactivating", _campaignId, _shard, what);
+        _broken = true;
+        DeactivateOnIdle();
     }
 
     /// <summary>

@@ -44,10 +44,12 @@ public interface ILedger
     Task<bool> GrantLeaseAsync(string campaignId, int shard, string pool, long amount, long poolCapacity);
 
     /// <summary>
-    /// Takes <paramref name="amount"/> back from a shard's grant, unless that would leave the grant
-    /// below what the shard has issued. Returns false (and writes nothing) when it would.
+    /// Takes up to <paramref name="units"/> back from a shard's grant from a pool, never leaving it
+    /// below what the shard has issued plus <paramref name="keep"/> (units the shard has promised to
+    /// claims it has not yet written). Returns how many came back: fewer than asked when the ledger
+    /// knows the shard holds fewer than it believed, 0 when it holds none or has no lease.
     /// </summary>
-    Task<bool> ReclaimLeaseAsync(string campaignId, int shard, string pool, long amount);
+    Task<long> ReturnLeaseAsync(string campaignId, int shard, string pool, long units, long keep);
 
     // ---- vouchers and redemption ----
 

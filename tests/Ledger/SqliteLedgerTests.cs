@@ -253,17 +253,28 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Reclaim_never_takes_back_issued_stock()
+    public async Task Returning_a_lease_never_takes_back_what_is_issued_or_promised()
     {
         await Grant(shard: 0, amount: 10);
         await Commit(0, Voucher("u1", "r1"), Voucher("u2", "r2"), Voucher("u3", "r3"));
 
-        Assert.False(await _ledger.ReclaimLeaseAsync(Campaign, 0, "", 8));
-        Assert.True(await _ledger.ReclaimLeaseAsync(Campaign, 0, "", 7));
-        Assert.False(await _ledger.ReclaimLeaseAsync(Campaign, 5, "", 1));
+        // 3 issued and 2 promised to claims not yet written: 5 can come back, asked for 4 or 9.
+        Assert.Equal(4, await _ledger.ReturnLeaseAsync(Campaign, 0, "", units: 4, keep: 2));
+        Assert.Equal(new StockLeaseRecord(0, "", 6, 3), Assert.Single(await _ledger.LoadLeasesAsync(Campaign)));
+        Assert.Equal(1, await _ledger.ReturnLeaseAsync(Campaign, 0, "", units: 9, keep: 2));
+        Assert.Equal(new StockLeaseRecord(0, "", 5, 3), Assert.Single(await _ledger.LoadLeasesAsync(Campaign)));
 
+        // Nothing more to give, asked to keep more than is left, or no lease at all: nothing moves.
+        Assert.Equal(0, await _ledger.ReturnLeaseAsync(Campaign, 0, "", units: 5, keep: 2));
+        Assert.Equal(0, await _ledger.ReturnLeaseAsync(Campaign, 0, "", units: 5, keep: 7));
+        Assert.Equal(0, await _ledger.ReturnLeaseAsync(Campaign, 5, "", units: 5, keep: 0));
+        Assert.Equal(new StockLeaseRecord(0, "", 5, 3), Assert.Single(await _ledger.LoadLeasesAsync(Campaign)));
+
+        Assert.Equal(2, await _ledger.ReturnLeaseAsync(Campaign, 0, "", units: 5, keep: 0));
         Assert.Equal(new StockLeaseRecord(0, "", 3, 3), Assert.Single(await _ledger.LoadLeasesAsync(Campaign)));
         Assert.True(await _ledger.GrantLeaseAsync(Campaign, 1, "", 97, poolCapacity: 100));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _ledger.ReturnLeaseAsync(Campaign, 0, "", units: 1, keep: -1));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _ledger.ReturnLeaseAsync(Campaign, 0, "", units: -1, keep: 0));
     }
 
     [Fact]

@@ -216,20 +216,26 @@ public sealed class SqliteLedger : ILedger, IDisposable
         });
     }
 
-    public Task<bool> ReclaimLeaseAsync(string campaignId, int shard, string pool, long amount)
+    public Task<long> ReturnLeaseAsync(string campaignId, int shard, string pool, long units, long keep)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amount);
+        ArgumentOutOfRangeException.ThrowIfNegative(units);
+        ArgumentOutOfRangeException.ThrowIfNegative(keep);
         return WriteAsync(transaction =>
         {
-            // Never below what the shard has already issued: those units are spent.
-            using var reclaim = Command(transaction.Connection!, transaction,
-                """
-                UPDATE stock_leases SET granted = granted - @amount
-                WHERE campaign_id = @campaign AND shard = @shard AND pool = @pool AND granted - @amount >= issued;
-                """,
-                ("campaign", campaignId), ("shard", shard), ("pool", pool), ("amount", amount));
-            var reclaimed = reclaim.ExecuteNonQuery() == 1;
-            return reclaimed;
+            // Read and cut in one write transaction: no commit can spend or grant in between.
+            using var unspent = Command(transaction.Connection!, transaction,
+                "SELECT MIN(@units, granted - issued - @keep) FROM stock_leases WHERE campaign_id = @campaign AND shard = @shard AND pool = @pool;",
+                ("campaign", campaignId), ("shard", shard), ("pool", pool), ("units", units), ("keep", keep));
+            if (unspent.ExecuteScalar() is not long returned || returned <= 0)
+            {
+                return 0L;
+            }
+
+            using var cut = Command(transaction.Connection!, transaction,
+                "UPDATE stock_leases SET granted = granted - @returned WHERE campaign_id = @campaign AND shard = @shard AND pool = @pool;",
+                ("campaign", campaignId), ("shard", shard), ("pool", pool), ("returned", returned));
+            cut.ExecuteNonQuery();
+            return returned;
         });
     }
 
