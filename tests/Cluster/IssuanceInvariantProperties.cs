@@ -6,8 +6,9 @@ using CsCheck;
 namespace Campaigns.Tests.Cluster;
 
 /// <summary>
-/// Random drops: concurrent waves of claims (with repeats of earlier request ids), stock top-ups
-/// and pauses, in random order and random concurrency. After each, the money invariants hold,
+/// Random drops: concurrent waves of claims (with repeats of earlier request ids), stock top-ups,
+/// pauses and shards giving their leases back unasked (as a surrender answered after the campaign
+/// stopped waiting would), in random order and random concurrency. After each, the money invariants hold,
 /// and a final rush of fresh users takes the campaign to exactly its capacity.
 /// </summary>
 [Collection(ClusterCollection.Name)]
@@ -24,6 +25,8 @@ public sealed class IssuanceInvariantProperties(ClusterFixture fixture)
 
     private sealed record Pause : Step;
 
+    private sealed record Surrender(int Shard, bool ReservedPool) : Step;
+
     private sealed record Resume : Step;
 
     private sealed record Drop(int Stock, int Quota, int PerUserLimit, int Shards, int BudgetVouchers, IReadOnlyList<Step[]> Waves);
@@ -32,6 +35,7 @@ public sealed class IssuanceInvariantProperties(ClusterFixture fixture)
         (20, Gen.Select(Gen.Int[0, 25], Gen.Int[0, 3], Gen.Bool, (u, r, c) => (Step)new Claim(u, r, c))),
         (2, Gen.Select(Gen.Int[1, 8], Gen.Int[0, 2], (s, r) => (Step)new TopUp(s, r))),
         (1, Gen.Const((Step)new Pause())),
+        (2, Gen.Select(Gen.Int[0, 3], Gen.Bool, (shard, reserved) => (Step)new Surrender(shard, reserved))),
         (1, Gen.Const((Step)new Resume())));
 
     private static readonly Gen<Drop> Drops =
@@ -86,6 +90,10 @@ public sealed class IssuanceInvariantProperties(ClusterFixture fixture)
                         break;
                     case Pause:
                         await Swallow(campaign.PauseAsync);
+                        break;
+                    case Surrender g:
+                        var shard = fixture.Grains.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(id, g.Shard % drop.Shards));
+                        await shard.SurrenderAsync(g.ReservedPool ? Quota : StockCapacity.SharedPool);
                         break;
                     case Resume:
                         await Swallow(campaign.ResumeAsync);
