@@ -50,6 +50,7 @@ public sealed class VoucherPoolGrain(
     private List<PendingClaim> _queue = [];
     private List<(string Pool, TaskCompletionSource<long> Answer)> _surrenders = [];
     private bool _committing;
+    private bool _relearn;
     private bool _broken;
     private string _campaignId = "";
     private int _shard;
@@ -125,31 +126,38 @@ public sealed class VoucherPoolGrain(
     /// <summary>
     /// Gives back, in the ledger and before answering, the units of this shard's lease from a pool
     /// that no claim has taken: the campaign stops waiting after a while, and units this shard no
-    /// longer counts as its own must not stay leased to it. Only units it knows of: a grant still
-    /// on its way here is the ledger's but not yet this shard's to give back.
+    /// longer counts as its own must not stay leased to it.
+    /// <para>
+    /// With no lease request of its own on the way, everything the ledger leases to this shard
+    /// beyond what it has promised is given back, so a grant whose answer never arrived (the
+    /// request timed out while the campaign was busy) comes back too. With one on the way, its
+    /// grant may already be in the ledger and not yet counted here: then only the units this
+    /// shard knows of go back.
+    /// </para>
     /// </summary>
     private async Task SurrenderAsync(List<(string Pool, TaskCompletionSource<long> Answer)> surrenders)
     {
         foreach (var (pool, answer) in surrenders)
         {
             var free = _free.GetValueOrDefault(pool);
-            if (_broken || free <= 0)
+            var units = _leaseRequests.Count == 0 ? long.MaxValue : free;
+            if (_broken || units <= 0)
             {
                 answer.SetResult(0);
                 continue;
             }
 
-            // All of them, even when the ledger takes fewer: then this memory was ahead of the
+            // Every free unit, even when the ledger takes fewer: then this memory was ahead of the
             // ledger, and the rest were never this shard's to spend.
             _free[pool] = 0;
             try
             {
-                answer.SetResult(await ledger.ReturnLeaseAsync(_campaignId, _shard, pool, free, _promised.GetValueOrDefault(pool)));
+                answer.SetResult(await ledger.ReturnLeaseAsync(_campaignId, _shard, pool, units, _promised.GetValueOrDefault(pool)));
             }
             catch (Exception ex)
             {
                 // Given back or not, nobody can say: as after a failed batch, rebuild from the ledger.
-                Break(ex, $"giving back {free} units of the lease from pool '{pool}' failed");
+                Break(ex, $"giving back the unspent lease from pool '{pool}' failed");
                 answer.SetResult(0);
             }
         }
@@ -306,20 +314,75 @@ public sealed class VoucherPoolGrain(
 
             var refusal = grant.Refusal ?? Refusal.SoldOut;
             _exhausted[channel] = (refusal, clock.GetUtcNow() + ExhaustionMemory);
+            RelearnLeases();
             return refusal;
         }
         catch (CampaignsException ex)
         {
+            RelearnLeases();
             return ex.Code;
         }
         catch (Exception ex)
         {
+            // Timed out, perhaps: the campaign may still grant it, and its answer is lost.
             logger.LogWarning(ex, "Shard {Campaign}/{Shard}: stock lease request failed", _campaignId, _shard);
+            RelearnLeases();
             return Refusal.Unavailable;
         }
         finally
         {
             _leaseRequests.Remove(channel);
+        }
+    }
+
+    /// <summary>
+    /// After a lease request that brought nothing, reads this shard's leases back from the ledger
+    /// (between two batches), in case it holds units it never heard of: a grant whose answer was
+    /// lost when an earlier request timed out. Without this the shard would answer "sold out"
+    /// over stock the ledger leases to it.
+    /// </summary>
+    private void RelearnLeases()
+    {
+        _relearn = true;
+        StartCommitting();
+    }
+
+    private async Task RelearnLeasesAsync()
+    {
+        // A grant on its way here may already be in the ledger: counted from there and again when
+        // its answer arrives, it would be spent twice (the ledger would refuse the second). So only
+        // with no lease request out, before the read and after it.
+        if (_leaseRequests.Count > 0 || _broken)
+        {
+            return;
+        }
+
+        IReadOnlyList<StockLeaseRecord> leases;
+        try
+        {
+            leases = await ledger.LoadLeasesAsync(_campaignId);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Shard {Campaign}/{Shard}: could not read its leases back", _campaignId, _shard);
+            return;
+        }
+
+        if (_leaseRequests.Count > 0)
+        {
+            return;
+        }
+
+        foreach (var lease in leases.Where(l => l.Shard == _shard))
+        {
+            // No batch is in flight, so the ledger's issued and the claims promised since do not overlap.
+            var free = Math.Max(0, lease.Granted - lease.Issued - _promised.GetValueOrDefault(lease.Pool));
+            if (free != _free.GetValueOrDefault(lease.Pool))
+            {
+                logger.LogWarning("Shard {Campaign}/{Shard}: pool '{Pool}' holds {Free} free units in the ledger, not {Believed}; relearned",
+                    _campaignId, _shard, lease.Pool, free, _free.GetValueOrDefault(lease.Pool));
+                _free[lease.Pool] = free;
+            }
         }
     }
 
@@ -338,8 +401,15 @@ public sealed class VoucherPoolGrain(
         {
             // Yield first so that every claim admitted in the current turn joins the first batch.
             await Task.Yield();
-            while ((_queue.Count > 0 || _surrenders.Count > 0) && !_broken)
+            while ((_queue.Count > 0 || _surrenders.Count > 0 || _relearn) && !_broken)
             {
+                if (_relearn)
+                {
+                    _relearn = false;
+                    await RelearnLeasesAsync();
+                    continue;
+                }
+
                 if (_surrenders.Count > 0)
                 {
                     var surrenders = _surrenders;

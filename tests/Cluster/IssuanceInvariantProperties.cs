@@ -7,8 +7,9 @@ namespace Campaigns.Tests.Cluster;
 
 /// <summary>
 /// Random drops: concurrent waves of claims (with repeats of earlier request ids), stock top-ups,
-/// pauses and shards giving their leases back unasked (as a surrender answered after the campaign
-/// stopped waiting would), in random order and random concurrency. After each, the money invariants hold,
+/// pauses, shards giving their leases back unasked (as a surrender answered after the campaign
+/// stopped waiting would) and grants whose answers never reach their shard, in random order and
+/// random concurrency. After each, the money invariants hold,
 /// and a final rush of fresh users takes the campaign to exactly its capacity.
 /// </summary>
 [Collection(ClusterCollection.Name)]
@@ -27,6 +28,8 @@ public sealed class IssuanceInvariantProperties(ClusterFixture fixture)
 
     private sealed record Surrender(int Shard, bool ReservedPool) : Step;
 
+    private sealed record LostGrant(int Shard, bool ReservedChannel, int Units) : Step;
+
     private sealed record Resume : Step;
 
     private sealed record Drop(int Stock, int Quota, int PerUserLimit, int Shards, int BudgetVouchers, IReadOnlyList<Step[]> Waves);
@@ -36,6 +39,7 @@ public sealed class IssuanceInvariantProperties(ClusterFixture fixture)
         (2, Gen.Select(Gen.Int[1, 8], Gen.Int[0, 2], (s, r) => (Step)new TopUp(s, r))),
         (1, Gen.Const((Step)new Pause())),
         (2, Gen.Select(Gen.Int[0, 3], Gen.Bool, (shard, reserved) => (Step)new Surrender(shard, reserved))),
+        (1, Gen.Select(Gen.Int[0, 3], Gen.Bool, Gen.Int[1, 8], (shard, reserved, units) => (Step)new LostGrant(shard, reserved, units))),
         (1, Gen.Const((Step)new Resume())));
 
     private static readonly Gen<Drop> Drops =
@@ -94,6 +98,10 @@ public sealed class IssuanceInvariantProperties(ClusterFixture fixture)
                     case Surrender g:
                         var shard = fixture.Grains.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(id, g.Shard % drop.Shards));
                         await shard.SurrenderAsync(g.ReservedPool ? Quota : StockCapacity.SharedPool);
+                        break;
+                    case LostGrant l:
+                        // The campaign grants and writes the lease; nobody tells the shard.
+                        await Swallow(() => campaign.RequestStockAsync(l.Shard % drop.Shards, l.ReservedChannel ? Quota : Shared, l.Units));
                         break;
                     case Resume:
                         await Swallow(campaign.ResumeAsync);

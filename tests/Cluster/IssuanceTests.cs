@@ -170,6 +170,38 @@ public sealed class IssuanceTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Stock_granted_to_a_shard_that_never_heard_the_answer_is_not_stranded()
+    {
+        var (id, perShard) = await DropWithEveryShardLeasedAsync();
+        // The campaign grants shard 1 more stock, but the answer never reaches the shard (its call
+        // timed out while the campaign was busy): the ledger leases the units to a shard that does
+        // not know it holds them.
+        var campaign = fixture.Grains.GetGrain<ICampaignGrain>(id);
+        var lost = await campaign.RequestStockAsync(1, Channel, 16);
+        Assert.True(lost.Amount > 0);
+
+        var outcomes = await ClaimThroughShardZeroAsync(id, perShard);
+
+        Assert.Equal(36, outcomes.Count(o => o.Voucher is not null));
+        Assert.Equal(40, (await fixture.Store.Ledger.GetCampaignTotalsAsync(id, fixture.Clock.GetUtcNow())).Issued);
+    }
+
+    [Fact]
+    public async Task A_shard_told_sold_out_finds_the_stock_it_was_granted_without_hearing_of_it()
+    {
+        var (id, perShard) = await DropWithEveryShardLeasedAsync();
+        // A grant to shard 0 whose answer was lost. Shard 0 is also the one that runs dry and asks
+        // again, so no other shard's reclaim asks it for those units: it must find them itself.
+        var campaign = fixture.Grains.GetGrain<ICampaignGrain>(id);
+        Assert.True((await campaign.RequestStockAsync(0, Channel, 16)).Amount > 0);
+
+        var outcomes = await ClaimThroughShardZeroAsync(id, perShard);
+
+        Assert.Equal(36, outcomes.Count(o => o.Voucher is not null));
+        Assert.Equal(40, (await fixture.Store.Ledger.GetCampaignTotalsAsync(id, fixture.Clock.GetUtcNow())).Issued);
+    }
+
+    [Fact]
     public async Task Budget_tighter_than_stock_stops_issuing_at_the_budget()
     {
         // Each voucher is worth 20.00; a 140.00 budget pays for 7 of the 10.
