@@ -135,7 +135,7 @@ public sealed class VoucherPoolGrain(
     /// shard knows of go back.
     /// </para>
     /// </summary>
-    private async Task SurrenderAsync(List<(string Pool, TaskCompletionSource<long> Answer)> surrenders)
+    private async Task GiveBackAsync(List<(string Pool, TaskCompletionSource<long> Answer)> surrenders)
     {
         foreach (var (pool, answer) in surrenders)
         {
@@ -414,7 +414,7 @@ public sealed class VoucherPoolGrain(
                 {
                     var surrenders = _surrenders;
                     _surrenders = [];
-                    await SurrenderAsync(surrenders);
+                    await GiveBackAsync(surrenders);
                     continue;
                 }
 
