@@ -638,10 +638,12 @@ public sealed class VoucherPoolGrain(
     /// <summary>
     /// Group-commit batch sizes, logged every 10 s while a shard issues: what an operator watching
     /// a drop (and the load report) reads. Measured on the 2-core machine with the embedded SQLite
-    /// store (loadtests/reports/latest.md, 2026-11-23): single IssueVoucher calls from 64 callers
-    /// over 8 shards commit in batches of 3.8 on average (largest 13-19) per shard, ~230 commits a
-    /// second each; IssueVouchers of 1,000 items from 4 callers commit ~230 per shard on average
-    /// (largest ~600), the writer thread joining every shard's batch into one transaction.
+    /// store and partner-like random ids (loadtests/reports/latest.md, 2026-12-03): single
+    /// IssueVoucher calls from 64 callers over 8 shards commit in batches of 3.6-3.7 on average
+    /// (largest 12-20) per shard, 145-180 commits a second each; at half that rate, open loop,
+    /// batches of 1.4-1.7 (largest 27-40). IssueVouchers of 1,000 items from 4 callers commit
+    /// 190-250 per shard on average (largest ~500-560). The writer thread joins every shard's
+    /// batch waiting at the time into one transaction.
     /// </summary>
     private sealed class BatchSizes
     {
