@@ -80,7 +80,7 @@ public sealed class VoucherPoolGrain(
         {
             if (lease.Shard == _shard)
             {
-                _free[lease.Pool] = lease.Granted - lease.Issued;
+                _free[lease.Pool] = Unspent(lease);
             }
         }
     }
@@ -140,7 +140,7 @@ public sealed class VoucherPoolGrain(
         foreach (var (pool, answer) in surrenders)
         {
             var free = _free.GetValueOrDefault(pool);
-            var units = _leaseRequests.Count == 0 ? long.MaxValue : free;
+            var units = GrantOnItsWay ? free : long.MaxValue;
             if (_broken || units <= 0)
             {
                 answer.SetResult(0);
@@ -349,10 +349,9 @@ public sealed class VoucherPoolGrain(
 
     private async Task RelearnLeasesAsync()
     {
-        // A grant on its way here may already be in the ledger: counted from there and again when
-        // its answer arrives, it would be spent twice (the ledger would refuse the second). So only
-        // with no lease request out, before the read and after it.
-        if (_leaseRequests.Count > 0 || _broken)
+        // Counted from the ledger and again when its answer arrives, a grant on its way would be
+        // spent twice (the ledger would refuse the second). So only with none, before the read and after it.
+        if (GrantOnItsWay || _broken)
         {
             return;
         }
@@ -368,15 +367,14 @@ public sealed class VoucherPoolGrain(
             return;
         }
 
-        if (_leaseRequests.Count > 0)
+        if (GrantOnItsWay)
         {
             return;
         }
 
         foreach (var lease in leases.Where(l => l.Shard == _shard))
         {
-            // No batch is in flight, so the ledger's issued and the claims promised since do not overlap.
-            var free = Math.Max(0, lease.Granted - lease.Issued - _promised.GetValueOrDefault(lease.Pool));
+            var free = Unspent(lease);
             if (free != _free.GetValueOrDefault(lease.Pool))
             {
                 logger.LogWarning("Shard {Campaign}/{Shard}: pool '{Pool}' holds {Free} free units in the ledger, not {Believed}; relearned",
@@ -385,6 +383,20 @@ public sealed class VoucherPoolGrain(
             }
         }
     }
+
+    /// <summary>
+    /// While a lease request of this shard is out, its grant may already be in the ledger and not
+    /// yet counted here: what the ledger leases to the shard is then more than the shard may take.
+    /// </summary>
+    private bool GrantOnItsWay => _leaseRequests.Count > 0;
+
+    /// <summary>
+    /// What of a lease no claim holds, by the ledger's counts. Read with no batch in flight (at
+    /// activation, or between batches), so the ledger's issued and the claims promised since do
+    /// not overlap.
+    /// </summary>
+    private long Unspent(StockLeaseRecord lease) =>
+        Math.Max(0, lease.Granted - lease.Issued - _promised.GetValueOrDefault(lease.Pool));
 
     private void StartCommitting()
     {
