@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Campaigns.Grains.Ledger;
 using Campaigns.Grains.Ledger.Sqlite;
 using Microsoft.Data.Sqlite;
@@ -120,7 +121,7 @@ public sealed class SqliteWriterTests : IDisposable
     {
         Execute(Open(), "CREATE TABLE b (k INTEGER PRIMARY KEY, v BLOB NOT NULL);");
         var wal = new SqliteConnectionStringBuilder(_database.ConnectionString).DataSource + "-wal";
-        using var writer = new SqliteWriter(Open, _ => { }, new SqliteWriter.WalUpkeep(TimeSpan.FromMilliseconds(10), RestartFrames: 64));
+        using var writer = new SqliteWriter(Open, _ => { }, new SqliteWriter.WalUpkeep(TimeSpan.FromMilliseconds(10), RestartFrames: 64, QuietAfter: TimeSpan.FromMinutes(1)));
 
         // A reader nearly always under way, each holding its snapshot for a moment, as redemptions'
         // reads do, so that PASSIVE checkpoints alone never let the WAL start over.
@@ -168,6 +169,46 @@ public sealed class SqliteWriterTests : IDisposable
         // Every write's pages went through the WAL: 48 MB in all. Without the writer's RESTART it
         // ended at 47 MB; with it, 2-15 MB was seen, depending on how the threads were scheduled.
         Assert.True(largest < (long)Writes * BlobBytes / 2, $"the WAL grew to {largest:N0} bytes");
+    }
+
+    [Fact]
+    public async Task Once_writes_stop_the_WAL_file_is_emptied_as_soon_as_no_reader_needs_it()
+    {
+        Execute(Open(), "CREATE TABLE b (k INTEGER PRIMARY KEY, v BLOB NOT NULL);");
+        var wal = new SqliteConnectionStringBuilder(_database.ConnectionString).DataSource + "-wal";
+        var quiet = TimeSpan.FromMilliseconds(200);
+        using var writer = new SqliteWriter(Open, _ => { }, new SqliteWriter.WalUpkeep(TimeSpan.FromMilliseconds(10), RestartFrames: 1_000_000, quiet));
+        Task<int> Put(int k) => writer.WriteAsync(transaction => Run(transaction, $"INSERT INTO b (k, v) VALUES ({k}, zeroblob(100000));"));
+        for (var k = 0; k < 20; k++)
+        {
+            await Put(k);
+        }
+
+        // A reader whose snapshot is older than the last write still needs the WAL's frames.
+        using (var reader = Open())
+        {
+            using var snapshot = reader.BeginTransaction(deferred: true);
+            using var count = reader.CreateCommand();
+            count.Transaction = snapshot;
+            count.CommandText = "SELECT COUNT(*) FROM b;";
+            Assert.Equal(20L, count.ExecuteScalar());
+            await Put(20);
+
+            await Task.Delay(quiet * 5);
+            Assert.True(new FileInfo(wal).Length > 0, "the WAL was emptied under a reader that still needed it");
+            Assert.Equal(20L, count.ExecuteScalar());
+        }
+
+        var emptied = Stopwatch.StartNew();
+        while (new FileInfo(wal).Length > 0 && emptied.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(0, new FileInfo(wal).Length);
+        Assert.Equal(21L, _database.Scalar("SELECT COUNT(*) FROM b"));
+        await Put(21);
+        Assert.Equal(22L, _database.Scalar("SELECT COUNT(*) FROM b"));
     }
 
     [Fact]
