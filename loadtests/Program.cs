@@ -6,11 +6,12 @@ const string Usage = """
     Usage: dotnet run -c Release --project loadtests -- [scenario ...] [--duration 10] [--workers 64]
            [--batch-workers 4] [--checkout-vouchers 250000] [--ids random|sequential] [--repeat 1]
            [--report loadtests/reports/latest.md]
-    Scenarios: health issue batch soldout checkout (default: all). Starts its own silo (Release
-    build, fresh SQLite file, free loopback ports) and stops it at the end; with --repeat N,
-    runs everything N times on a fresh silo each and judges each target on its median round.
+    Scenarios: health issue batch soldout checkout ledger (default: all). Starts its own silo
+    (Release build, fresh SQLite file, free loopback ports) and stops it at the end; with
+    --repeat N, runs everything N times on a fresh silo each and judges each target on its
+    median round. ledger measures the SQLite ledger alone, in the tool's process.
     """;
-string[] known = ["health", "issue", "batch", "soldout", "checkout"];
+string[] known = ["health", "issue", "batch", "soldout", "checkout", "ledger"];
 
 if (args is ["--help"] or ["-h"])
 {
@@ -56,6 +57,7 @@ for (var round = 1; round <= repeat; round++)
                 "batch" => await scenarios.IssueBatchAsync(),
                 "soldout" => await scenarios.SoldOutAsync(),
                 "checkout" => await scenarios.CheckoutAsync(),
+                "ledger" => await new LedgerCeiling(settings, Console.Out).RunAsync(),
                 _ => throw new InvalidOperationException($"scenario '{name}' was accepted but has no runner"),
             };
         }

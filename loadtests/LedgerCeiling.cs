@@ -1,0 +1,115 @@
+using System.Security.Cryptography;
+using Campaigns.Grains.Campaigns;
+using Campaigns.Grains.Issuance;
+using Campaigns.Grains.Ledger;
+using Campaigns.Grains.Ledger.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace Campaigns.LoadTests;
+
+/// <summary>
+/// The embedded store on its own: the silo's SQLite ledger, opened in the tool's process on a
+/// fresh file, committing the same issue batches the shards commit (one voucher each, as single
+/// claims arrive, or a thousand), with no gRPC and no grains in front of it. Every issuing figure
+/// of the service sits under what this measures: it shows how much room the store alone leaves
+/// for a target.
+/// </summary>
+public sealed class LedgerCeiling(LoadSettings settings, TextWriter log)
+{
+    public const string Single = "ledger alone, 1 voucher a commit";
+    public const string Batches = "ledger alone, 1,000 vouchers a commit (vouchers)";
+
+    private const string Campaign = "load-ledger";
+    private const string Channel = "load-partner";
+
+    /// <summary>As many shards as the issuing scenarios' campaigns get from their peak hint.</summary>
+    private const int Shards = 8;
+
+    private const int BatchItems = 1_000;
+
+    /// <summary>Where the batches' vouchers are numbered from; single claims use the numbers below it.</summary>
+    private const long BatchSequences = 300_000_000;
+
+    private static readonly VoucherTerms Terms = new(DiscountKind.AmountOff, 2_000, 10_000, 0, 0, 0);
+
+    public async Task<IReadOnlyList<LoadResult>> RunAsync()
+    {
+        var directory = Directory.CreateTempSubdirectory("campaigns-ledger-");
+        try
+        {
+            var file = Path.Combine(directory.FullName, "ledger.db");
+            using var ledger = new SqliteLedger(new SqliteConnectionStringBuilder { DataSource = file, Pooling = true }.ToString());
+            await ledger.EnsureSchemaAsync();
+            for (var shard = 0; shard < Shards; shard++)
+            {
+                await ledger.GrantLeaseAsync(Campaign, shard, pool: "", amount: 1_000_000_000_000, poolCapacity: Shards * 1_000_000_000_000L);
+            }
+
+            var codes = new VoucherCodes(RandomNumberGenerator.GetBytes(32));
+            VoucherRecord Voucher(string prefix, long n)
+            {
+                var now = DateTimeOffset.UtcNow;
+                return new VoucherRecord
+                {
+                    Code = codes.NewCode(),
+                    CampaignId = Campaign,
+                    Shard = (int)(n % Shards),
+                    UserId = settings.Ids.User(prefix + "-user", n),
+                    Channel = Channel,
+                    RequestId = settings.Ids.Request(prefix + "-claim", n),
+                    District = "",
+                    Status = StoredVoucherStatus.Issued,
+                    Version = 1,
+                    Terms = Terms,
+                    ValidFrom = now,
+                    ValidUntil = now.AddDays(30),
+                    IssuedAt = now,
+                    Pool = "",
+                    IssuedDay = DateOnly.FromDateTime(now.UtcDateTime),
+                };
+            }
+
+            async Task Commit(int shard, VoucherRecord[] vouchers)
+            {
+                var result = await ledger.CommitIssueBatchAsync(new IssueBatch(Campaign, shard, vouchers, PerUserLimit: 0, PerUserDailyLimit: 0));
+                if (result.ConflictingRequestIds.Count > 0)
+                {
+                    throw new InvalidOperationException($"the ledger found {result.ConflictingRequestIds.Count} request ids taken: the tool reused ids");
+                }
+            }
+
+            Task One(long n) => Commit((int)(n % Shards), [Voucher("single", n)]);
+            Task Thousand(long n)
+            {
+                var shard = (int)(n % Shards);
+                var vouchers = new VoucherRecord[BatchItems];
+                for (var i = 0; i < BatchItems; i++)
+                {
+                    // Each batch's vouchers belong to its shard, as a shard's batch does. Random ids
+                    // differ by number only, so batches number theirs apart from the single claims'.
+                    vouchers[i] = Voucher("batch", BatchSequences + (n * BatchItems) + i) with { Shard = shard };
+                }
+
+                return Commit(shard, vouchers);
+            }
+
+            // The tool's own runtime compiles the ledger's code as it goes: a fixed warm-up first.
+            var warmUp = settings.Duration < WarmUp.Least ? settings.Duration : WarmUp.Least;
+            await LoadRunner.ClosedLoopAsync("warm-up", settings.Workers, warmUp, One, firstSequence: 800_000_000);
+            log.WriteLine($"  warm-up: {warmUp.TotalSeconds:0.#} s");
+
+            var most = await Metered(() => LoadRunner.ClosedLoopAsync(Single, settings.Workers, settings.Duration, One));
+            var half = await Metered(() => LoadRunner.OpenLoopAsync(Single, most.PerSecond / 2, settings.Duration, One, firstSequence: 100_000_000));
+            var batches = await Metered(() => LoadRunner.ClosedLoopAsync(Batches, Shards, settings.Duration, Thousand));
+            return [most, half, batches with { Succeeded = batches.Succeeded * BatchItems }];
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            directory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>All the processor time is the tool's here: the ledger runs inside it.</summary>
+    private static Task<LoadResult> Metered(Func<Task<LoadResult>> run) => CpuUse.MeterAsync(() => TimeSpan.Zero, run);
+}

@@ -1,0 +1,24 @@
+using Campaigns.LoadTests;
+
+namespace Campaigns.Tests.LoadTool;
+
+public sealed class LedgerCeilingTests
+{
+    [Theory]
+    [InlineData(IdStyle.Random)]
+    [InlineData(IdStyle.Sequential)]
+    public async Task The_ledger_alone_commits_every_voucher_it_is_given_single_and_in_thousands(IdStyle ids)
+    {
+        var log = new StringWriter();
+        var settings = new LoadSettings(TimeSpan.FromMilliseconds(300), Workers: 4, BatchWorkers: 1, CheckoutVouchers: 1, ids);
+
+        var results = await new LedgerCeiling(settings, log).RunAsync();
+
+        Assert.Equal([LedgerCeiling.Single, LedgerCeiling.Single, LedgerCeiling.Batches], results.Select(r => r.Name));
+        Assert.All(results, r => Assert.Equal(0, r.Failed));
+        Assert.All(results, r => Assert.True(r.Succeeded > 0, $"{r.Name}, {r.Mode}: nothing committed"));
+        Assert.Equal(0, results[2].Succeeded % 1_000);
+        Assert.StartsWith("open loop", results[1].Mode, StringComparison.Ordinal);
+        Assert.All(results, r => Assert.True(r.Cpu?.Tool > TimeSpan.Zero, "the run was not metered"));
+    }
+}
