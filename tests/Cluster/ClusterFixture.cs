@@ -1,5 +1,7 @@
 using Campaigns.Grains.Campaigns;
 using Campaigns.Grains.Common;
+using Campaigns.Grains.Issuance;
+using Campaigns.Grains.Ledger;
 using Campaigns.Silo.Hosting;
 using Campaigns.Silo.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,10 +14,18 @@ namespace Campaigns.Tests.Cluster;
 /// An in-process Orleans test cluster running the real grains on a real SQLite store (grain
 /// state and ledger in a temp file) with a controlled clock.
 /// </summary>
-public sealed class ClusterFixture : IAsyncLifetime
+public sealed class ClusterFixture : ClusterFixture<ClusterFixture>;
+
+/// <summary>
+/// A test cluster of its own for each <typeparamref name="TSelf"/>: test-cluster silos are built
+/// from configurator types, so each fixture hands its silo the store (and the ledger the grains
+/// get) through static fields, which a generic class keeps apart per fixture type.
+/// </summary>
+public abstract class ClusterFixture<TSelf> : IAsyncLifetime
+    where TSelf : ClusterFixture<TSelf>
 {
-    // Test-cluster silos are built from configurator types, so the fixture hands them its store here.
     private static EmbeddedStore? s_store;
+    private static ILedger? s_ledger;
     private static FakeTimeProvider? s_clock;
 
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "campaigns-cluster-" + Guid.NewGuid().ToString("N"));
@@ -33,6 +43,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         s_clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 11, 2, 0, 0, TimeSpan.Zero));
         s_store = await EmbeddedStore.OpenAsync(_directory);
+        s_ledger = LedgerForGrains(s_store.Ledger);
         var builder = new TestClusterBuilder(1);
         builder.AddSiloBuilderConfigurator<Configurator>();
         Cluster = builder.Build();
@@ -53,6 +64,9 @@ public sealed class ClusterFixture : IAsyncLifetime
             // A temp directory left behind is harmless.
         }
     }
+
+    /// <summary>The ledger the grains are given: the store's own unless a fixture stands something in front of it.</summary>
+    protected virtual ILedger LedgerForGrains(ILedger ledger) => ledger;
 
     /// <summary>Creates and starts a campaign open from the clock's now for a week.</summary>
     public async Task<ICampaignGrain> StartCampaignAsync(Func<CampaignDefinition, CampaignDefinition>? adjust = null)
@@ -84,12 +98,33 @@ public sealed class ClusterFixture : IAsyncLifetime
         return campaign;
     }
 
+    /// <summary>One claim, sent to the shard its user is routed to among <paramref name="shards"/>.</summary>
+    public async Task<IssueOutcome> IssueAsync(string campaignId, int shards, IssueClaim claim)
+    {
+        var pool = Grains.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(campaignId, ShardRouting.ShardFor(claim.UserId, shards)));
+        return (await pool.IssueAsync([claim]))[0];
+    }
+
+    /// <summary><paramref name="users"/> user ids (<c>idle-0</c>, <c>idle-1</c>, ...), by the shard their claims go to.</summary>
+    public static List<string>[] UsersByShard(int shards, int users)
+    {
+        var result = Enumerable.Range(0, shards).Select(_ => new List<string>()).ToArray();
+        for (var u = 0; u < users; u++)
+        {
+            result[ShardRouting.ShardFor($"idle-{u}", shards)].Add($"idle-{u}");
+        }
+
+        return result;
+    }
+
     private sealed class Configurator : ISiloConfigurator
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
             siloBuilder.Services.AddKeyedSingleton<TimeProvider>(CampaignClock.Key, s_clock!);
             siloBuilder.AddCampaignGrains(s_store!);
+            // Registered last, so it is the ledger every grain resolves.
+            siloBuilder.Services.AddSingleton(s_ledger!);
         }
     }
 }

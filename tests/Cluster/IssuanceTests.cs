@@ -319,18 +319,14 @@ public sealed class IssuanceTests(ClusterFixture fixture)
         Task.WhenAll(Enumerable.Range(0, users).Select(u =>
             IssueAsync(campaignId, 4, new IssueClaim(channel, $"{prefix}-{channel}-{u}", $"{prefix}-{channel}-{u}", ""))));
 
-    private async Task<IssueOutcome> IssueAsync(string campaignId, int shards, IssueClaim claim)
-    {
-        var pool = fixture.Grains.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(campaignId, ShardRouting.ShardFor(claim.UserId, shards)));
-        return (await pool.IssueAsync([claim]))[0];
-    }
+    private Task<IssueOutcome> IssueAsync(string campaignId, int shards, IssueClaim claim) => fixture.IssueAsync(campaignId, shards, claim);
 
     /// <summary>A 40-voucher drop on 4 shards, each woken by one claim so that each holds a lease.</summary>
     private async Task<(string Id, List<string>[] UsersByShard)> DropWithEveryShardLeasedAsync()
     {
         var campaign = await fixture.StartCampaignAsync(d => d with { TotalStock = 40, ShardCount = 4 });
         var id = campaign.GetPrimaryKeyString();
-        var perShard = UsersByShard(4, 200);
+        var perShard = ClusterFixture.UsersByShard(4, 200);
         foreach (var users in perShard)
         {
             Assert.NotNull((await IssueAsync(id, 4, new IssueClaim(Channel, users[0], "first-" + users[0], ""))).Voucher);
@@ -349,16 +345,5 @@ public sealed class IssuanceTests(ClusterFixture fixture)
         }
 
         return outcomes;
-    }
-
-    private static List<string>[] UsersByShard(int shards, int users)
-    {
-        var result = Enumerable.Range(0, shards).Select(_ => new List<string>()).ToArray();
-        for (var u = 0; u < users; u++)
-        {
-            result[ShardRouting.ShardFor($"idle-{u}", shards)].Add($"idle-{u}");
-        }
-
-        return result;
     }
 }
