@@ -99,6 +99,8 @@ public static class Report
             md.AppendLine(Inv, $"| {name} | {Judge(rounds.Select(measure).OfType<Measure>().ToList(), couldNotRun)} |");
         }
 
+        AppendStoreAlone(md, rounds);
+
         var failures = rounds.SelectMany((r, i) => r.Failures.Select(f => (Round: i + 1, Scenario: f.Key, Error: f.Value))).ToList();
         if (failures.Count > 0)
         {
@@ -124,6 +126,32 @@ public static class Report
 
         md.AppendLine("```");
         return md.ToString();
+    }
+
+    /// <summary>
+    /// The <c>ledger</c> scenario's figures set against the issuing targets: the service's issuing
+    /// sits under what the store takes on its own, so they show how much room a target has.
+    /// </summary>
+    private static void AppendStoreAlone(StringBuilder md, IReadOnlyList<Round> rounds)
+    {
+        var measured = rounds
+            .Select((round, i) => (Round: rounds.Count > 1 ? $"round {i + 1}: " : "", Single: First(round, "ledger"), Half: Second(round, "ledger"), Batches: Third(round, "ledger"), Health: Health(round)))
+            .Where(m => m.Single is not null)
+            .ToList();
+        if (measured.Count == 0)
+        {
+            return;
+        }
+
+        md.AppendLine().AppendLine("## What the store alone allows").AppendLine();
+        md.AppendLine("The SQLite ledger on its own (`ledger`: the shards' issue batches committed in the tool's process, no gRPC, no grains). The service's issuing sits under these figures:").AppendLine();
+        foreach (var (round, single, half, batches, health) in measured)
+        {
+            var share = health is null ? "" : string.Create(Inv, $" = {single!.PerSecond / health.PerSecond:P0} of the health check (IssueVoucher's target: 70 %)");
+            var tail = half is null ? "" : string.Create(Inv, $"; p99 {half.Percentile(99):0.00} ms at {half.PerSecond:N0}/s");
+            var thousands = batches is null ? "" : string.Create(Inv, $"; {batches.PerSecond:N0} vouchers/s in commits of 1,000 = {batches.PerSecond / 100_000:P0} of IssueVouchers' 100,000/s");
+            md.AppendLine(Inv, $"- {round}{single!.PerSecond:N0} single-voucher commits/s{share}{tail}{thousands}");
+        }
     }
 
     /// <summary>One round's figure for a target: met when <see cref="Value"/> ≥ 1.</summary>
@@ -186,6 +214,9 @@ public static class Report
 
     private static LoadResult? Second(Round r, string name) =>
         r.Results.TryGetValue(name, out var list) && list.Count > 1 ? list[1] : null;
+
+    private static LoadResult? Third(Round r, string name) =>
+        r.Results.TryGetValue(name, out var list) && list.Count > 2 ? list[2] : null;
 
     private static string Cpu(LoadResult r, Func<(double Silo, double Tool), double> which) =>
         r.CpuPerCall is { } perCall ? which(perCall).ToString("0.0", Inv) : "–";

@@ -90,6 +90,21 @@ public sealed class ReportTests
         Assert.Contains("- RedeemVoucher: 30 s, stopped before the silo's compiler had been quiet for 3 s", report);
     }
 
+    [Fact]
+    public void The_ledger_alone_is_set_against_the_issuing_targets_it_bounds()
+    {
+        var runs = new Dictionary<string, IReadOnlyList<LoadResult>>
+        {
+            ["health"] = [Run("health check", 20_000, latencyMillis: 2)],
+            ["ledger"] = [Run(LedgerCeiling.Single, 8_000, latencyMillis: 6), Run(LedgerCeiling.Single, 4_000, latencyMillis: 30), Run(LedgerCeiling.Batches, 15_000, latencyMillis: 500)],
+        };
+        var report = Report.Markdown([new Round(runs, new Dictionary<string, string>(), [])], Settings);
+
+        Assert.Contains("## What the store alone allows", report);
+        Assert.Contains("- 8,000 single-voucher commits/s = 40 % of the health check (IssueVoucher's target: 70 %); p99 30.00 ms at 4,000/s; 15,000 vouchers/s in commits of 1,000 = 15 % of IssueVouchers' 100,000/s", report);
+        Assert.DoesNotContain("## What the store alone allows", Report.Markdown([BatchRound(100_000)], Settings));
+    }
+
     private static Round BatchRound(double vouchersPerSecond, long failed = 0) =>
         Round("batch", Run("IssueVouchers ×1000 (vouchers)", vouchersPerSecond, latencyMillis: 60, failed));
 
