@@ -566,7 +566,7 @@ internal sealed class SqliteWriter : IDisposable
         /// without a commit.
         /// <para>
         /// A restart holds the writer while it copies the frames written since the last checkpoint
-        /// and syncs the database file: 10-40 ms measured under single claims with partner-like ids,
+        /// and syncs the database file: 5-40 ms measured under single claims with partner-like ids,
         /// which write about 25 KB of WAL each. With restarts at 64 MiB they came about once a second
         /// and set the tail: the ledger alone, taking 2,600 single claims a second, answered with a
         /// p99 of 56-70 ms, against 31-42 ms with restarts at 1 GiB (every 15-20 s), in alternating
