@@ -53,6 +53,9 @@ internal sealed class SqliteWriter : IDisposable
     /// <summary>How long the checkpointer waits for readers still on old frames before it empties a quiet WAL.</summary>
     private const int TruncateWaitMilliseconds = 50;
 
+    /// <summary>The longest the checkpointer waits before it tries again to empty a quiet WAL that a reader held.</summary>
+    private static readonly TimeSpan MaxTruncateRetryGap = TimeSpan.FromMinutes(1);
+
     private readonly BlockingCollection<IWrite> _queue = [];
     private readonly BlockingCollection<Committed> _committed = [];
     private readonly Func<SqliteConnection> _open;
@@ -344,6 +347,9 @@ internal sealed class SqliteWriter : IDisposable
         var checkpointed = 0L;
         var lastCommitSeen = Stopwatch.GetTimestamp();
         var emptied = false;
+        // After an attempt a reader held up, the next waits as long again as the quiet so far (at
+        // most a minute): a long export may be reading, and each attempt holds off the writer.
+        var truncateAfter = _upkeep.QuietAfter;
         // Also once more on the way out, so a stopped ledger leaves its commits in the file.
         while (!_stopping.Wait(_upkeep.CheckpointEvery) || Volatile.Read(ref _commits) != checkpointed)
         {
@@ -357,11 +363,14 @@ internal sealed class SqliteWriter : IDisposable
                     checkpointed = commits;
                     lastCommitSeen = Stopwatch.GetTimestamp();
                     emptied = false;
+                    truncateAfter = _upkeep.QuietAfter;
                 }
-                else if (!emptied && !_stopping.IsSet && Stopwatch.GetElapsedTime(lastCommitSeen) >= _upkeep.QuietAfter)
+                else if (!emptied && !_stopping.IsSet && Stopwatch.GetElapsedTime(lastCommitSeen) >= truncateAfter)
                 {
                     connection ??= _open();
                     emptied = TruncateQuietWal(connection);
+                    var quiet = Stopwatch.GetElapsedTime(lastCommitSeen);
+                    truncateAfter = emptied ? _upkeep.QuietAfter : quiet + TimeSpan.FromTicks(Math.Min(quiet.Ticks, MaxTruncateRetryGap.Ticks));
                 }
             }
             catch (Exception)
@@ -464,8 +473,9 @@ internal sealed class SqliteWriter : IDisposable
     /// under load the WAL starts over without shrinking, so that its commits never wait for the file
     /// to grow again). A TRUNCATE checkpoint holds off the writer while it runs, which costs nothing
     /// now that nothing is being written; readers still on old frames make it give up after
-    /// <see cref="TruncateWaitMilliseconds"/>, and the next round tries again. Returns whether the
-    /// WAL is empty.
+    /// <see cref="TruncateWaitMilliseconds"/>, and it tries again after as long again as the quiet so
+    /// far, at most <see cref="MaxTruncateRetryGap"/> later (a write arriving during a try waits for
+    /// it). Returns whether the WAL is empty.
     /// </summary>
     private static bool TruncateQuietWal(SqliteConnection connection) =>
         WaitingCheckpoint(connection, "TRUNCATE", TruncateWaitMilliseconds);
