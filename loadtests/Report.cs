@@ -209,14 +209,15 @@ public static class Report
     private static LoadResult? Health(Round r) =>
         r.Results.TryGetValue("health", out var runs) ? runs.MaxBy(x => x.PerSecond) : null;
 
-    private static LoadResult? First(Round r, string name) =>
-        r.Results.TryGetValue(name, out var list) && list.Count > 0 ? list[0] : null;
+    private static LoadResult? First(Round r, string name) => Nth(r, name, 0);
 
-    private static LoadResult? Second(Round r, string name) =>
-        r.Results.TryGetValue(name, out var list) && list.Count > 1 ? list[1] : null;
+    private static LoadResult? Second(Round r, string name) => Nth(r, name, 1);
 
-    private static LoadResult? Third(Round r, string name) =>
-        r.Results.TryGetValue(name, out var list) && list.Count > 2 ? list[2] : null;
+    private static LoadResult? Third(Round r, string name) => Nth(r, name, 2);
+
+    /// <summary>A scenario's run by its place in the scenario's order, if the round has it.</summary>
+    private static LoadResult? Nth(Round r, string name, int index) =>
+        r.Results.TryGetValue(name, out var list) && list.Count > index ? list[index] : null;
 
     private static string Cpu(LoadResult r, Func<(double Silo, double Tool), double> which) =>
         r.CpuPerCall is { } perCall ? which(perCall).ToString("0.0", Inv) : "–";

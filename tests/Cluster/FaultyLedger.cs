@@ -22,9 +22,10 @@ public class FaultyLedger : DispatchProxy
 {
     private readonly ConcurrentDictionary<string, ConcurrentQueue<LedgerFault>> _armed = new();
     private ILedger _inner = null!;
+    private int _struck;
 
     /// <summary>How many armed faults have struck.</summary>
-    public int Struck { get; private set; }
+    public int Struck => Volatile.Read(ref _struck);
 
     public static (ILedger Ledger, FaultyLedger Faults) Around(ILedger inner)
     {
@@ -53,7 +54,8 @@ public class FaultyLedger : DispatchProxy
             return Call(method, args);
         }
 
-        Struck++;
+        // Shards call the ledger concurrently.
+        Interlocked.Increment(ref _struck);
         var lost = new IOException($"injected fault: {method.Name} {(fault == LedgerFault.BeforeWriting ? "failed before writing" : "wrote, then lost its answer")}");
         var result = fault == LedgerFault.BeforeWriting ? null : (Task)Call(method, args)!;
         return method.ReturnType.IsGenericType
