@@ -40,20 +40,29 @@ public sealed class LedgerCeiling(LoadSettings settings, TextWriter log)
             var file = Path.Combine(directory.FullName, "ledger.db");
             using var ledger = new SqliteLedger(new SqliteConnectionStringBuilder { DataSource = file, Pooling = true }.ToString());
             await ledger.EnsureSchemaAsync();
+            var number = await ledger.RegisterCampaignAsync(Campaign, DateTimeOffset.UtcNow);
+            var campaignEpoch = await ledger.ActivateCampaignAsync(Campaign);
+            var epochs = new long[Shards];
+            var seqs = new long[Shards];
             for (var shard = 0; shard < Shards; shard++)
             {
-                await ledger.GrantLeaseAsync(Campaign, shard, pool: "", amount: 1_000_000_000_000, poolCapacity: Shards * 1_000_000_000_000L);
+                epochs[shard] = (await ledger.ActivateShardAsync(Campaign, shard)).Epoch;
+                await ledger.GrantLeaseAsync(Campaign, campaignEpoch, shard, pool: "", amount: 1_000_000_000_000, poolCapacity: Shards * 1_000_000_000_000L);
             }
 
             var codes = new VoucherCodes(RandomNumberGenerator.GetBytes(32));
-            VoucherRecord Voucher(string prefix, long n)
+            VoucherRecord Voucher(string prefix, long n, int shard)
             {
                 var now = DateTimeOffset.UtcNow;
+                // Seqs as a shard hands them out: in order within the shard, as the claims come.
+                var key = new VoucherKey(number, shard, Interlocked.Increment(ref seqs[shard]));
                 return new VoucherRecord
                 {
-                    Code = codes.NewCode(),
+                    Code = codes.CodeFor(key),
                     CampaignId = Campaign,
-                    Shard = (int)(n % Shards),
+                    CampaignNumber = number,
+                    Shard = shard,
+                    Seq = key.Seq,
                     UserId = settings.Ids.User(prefix + "-user", n),
                     Channel = Channel,
                     RequestId = settings.Ids.Request(prefix + "-claim", n),
@@ -69,16 +78,10 @@ public sealed class LedgerCeiling(LoadSettings settings, TextWriter log)
                 };
             }
 
-            async Task Commit(int shard, VoucherRecord[] vouchers)
-            {
-                var result = await ledger.CommitIssueBatchAsync(new IssueBatch(Campaign, shard, vouchers, PerUserLimit: 0, PerUserDailyLimit: 0));
-                if (result.ConflictingRequestIds.Count > 0)
-                {
-                    throw new InvalidOperationException($"the ledger found {result.ConflictingRequestIds.Count} request ids taken: the tool reused ids");
-                }
-            }
+            Task Commit(int shard, VoucherRecord[] vouchers) =>
+                ledger.CommitIssueBatchAsync(new IssueBatch(Campaign, number, shard, epochs[shard], vouchers));
 
-            Task One(long n) => Commit((int)(n % Shards), [Voucher("single", n)]);
+            Task One(long n) => Commit((int)(n % Shards), [Voucher("single", n, (int)(n % Shards))]);
             Task Thousand(long n)
             {
                 var shard = (int)(n % Shards);
@@ -87,7 +90,7 @@ public sealed class LedgerCeiling(LoadSettings settings, TextWriter log)
                 {
                     // Each batch's vouchers belong to its shard, as a shard's batch does. Random ids
                     // differ by number only, so batches number theirs apart from the single claims'.
-                    vouchers[i] = Voucher("batch", BatchSequences + (n * BatchItems) + i) with { Shard = shard };
+                    vouchers[i] = Voucher("batch", BatchSequences + (n * BatchItems) + i, shard);
                 }
 
                 return Commit(shard, vouchers);

@@ -25,12 +25,17 @@ public sealed class CampaignGrain(
     // Leases as the ledger holds them: granted units per (shard, pool). Rebuilt on activation.
     private readonly Dictionary<(int Shard, string Pool), long> _granted = [];
 
+    // This activation's fence: a grant made under an older epoch is refused by the ledger.
+    private long _epoch;
+
     private string CampaignId => this.GetPrimaryKeyString();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (state.State.Definition is not null)
         {
+            // The epoch before the read: an earlier activation's grant is either read or refused.
+            _epoch = await ledger.ActivateCampaignAsync(CampaignId);
             await ReloadLeasesAsync();
         }
     }
@@ -58,6 +63,7 @@ public sealed class CampaignGrain(
             // Listed first: a directory entry without a campaign is skipped when listing, while a
             // campaign missing from the directory would be invisible.
             await ledger.RegisterCampaignAsync(CampaignId, now);
+            _epoch = await ledger.ActivateCampaignAsync(CampaignId);
             await WriteAsync(new CampaignState
             {
                 Definition = definition,
@@ -211,7 +217,20 @@ public sealed class CampaignGrain(
                     continue;
                 }
 
-                if (!await ledger.GrantLeaseAsync(CampaignId, shard, pool, amount, poolCapacity))
+                bool granted;
+                try
+                {
+                    granted = await ledger.GrantLeaseAsync(CampaignId, _epoch, shard, pool, amount, poolCapacity);
+                }
+                catch (LedgerFencedException)
+                {
+                    // Another activation of this campaign took over: give way to it.
+                    logger.LogWarning("Campaign {CampaignId}: a newer activation holds the campaign; deactivating", CampaignId);
+                    DeactivateOnIdle();
+                    throw new CampaignsException(Refusal.Unavailable, "the campaign moved; retry");
+                }
+
+                if (!granted)
                 {
                     // The ledger knows grants we do not: another activation granted them. Relearn.
                     await ReloadLeasesAsync();

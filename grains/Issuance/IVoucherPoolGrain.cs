@@ -45,6 +45,9 @@ public interface IVoucherPoolGrain : IGrainWithStringKey
 
     /// <summary>Gives back the unspent part of this shard's lease from a pool, in the ledger before answering; returns how much.</summary>
     Task<long> SurrenderAsync(string pool);
+
+    /// <summary>A user's vouchers from this shard (the user's only shard of this campaign), newest first; claims not yet written are not among them.</summary>
+    Task<IReadOnlyList<VoucherRecord>> ListUserVouchersAsync(string userId);
 }
 
 /// <summary>Which shard a user's claims go to.</summary>

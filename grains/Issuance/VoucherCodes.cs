@@ -1,80 +1,123 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Campaigns.Grains.Common;
+using Campaigns.Grains.Ledger;
 
 namespace Campaigns.Grains.Issuance;
 
+/// <summary>A code as typed, once its keyed check holds: its canonical text and, unless it predates keyed rows, the row it names.</summary>
+public readonly record struct VoucherCode(string Text, VoucherKey? Key);
+
 /// <summary>
-/// Makes and checks voucher codes: the issue time in milliseconds (40 bits), 40 random bits and
-/// a 40-bit keyed check (HMAC-SHA256 under the deployment's secret), written as 24 characters of
-/// Crockford base32. A guessed or mistyped code fails the check before any lookup; one in 2^40
-/// random strings passes it, and the key never leaves the silo, so knowing other codes does not
-/// help to forge one.
+/// Makes and checks voucher codes: 24 characters of Crockford base32 (120 bits). A code carries
+/// its voucher's row key (<see cref="VoucherKey"/>), so redemption reads the row by key, and a
+/// 51-bit keyed check (HMAC-SHA256 under the deployment's secret), so a guessed or mistyped code
+/// is refused before any read: one random string in 2^51 passes it, and the key never leaves the
+/// silo. The row key is masked with a pad derived from the check, so codes do not show how many
+/// vouchers a shard has issued, and neighbouring vouchers' codes look unrelated.
 /// <para>
-/// Why the time leads: the ledger's primary key is the code. Random codes land on random pages
-/// of that index, and every page a commit touches is written out again (to the WAL, then to the
-/// database at a checkpoint), which made the code index one of the costliest parts of issuing.
-/// Time-ordered codes append at the index's end instead. Codes of one millisecond differ in their
-/// 40 random bits; should two ever coincide, the ledger's primary key refuses the batch, its
-/// callers get UNAVAILABLE, and their retries (same request ids) draw new codes.
+/// Layout: 'V' (5 bits), check (51 bits), row key XOR pad (64 bits). Codes issued before keyed
+/// rows (time, random bits, 40-bit check) start with '0' or '1' and are still accepted: the
+/// ledger finds their rows through the table the layout migration left for them.
 /// </para>
 /// Tills may type codes: dashes, spaces, lower case and the look-alikes O/I/L are accepted.
 /// </summary>
 public sealed class VoucherCodes
 {
     public const int Length = 24;
-    private const int TimeBytes = 5;
-    private const int BodyBytes = 10;
-    private const int CheckBytes = 5;
     private const string Alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    private const int Marker = 27; // 'V'
+    private const int CheckBits = 51;
+    private const ulong CheckMask = (1UL << CheckBits) - 1;
+    private const int LegacyBodyBytes = 10;
+    private const int LegacyCheckBytes = 5;
 
-    /// <summary>Milliseconds are counted from here; 40 bits of them last until 2059.</summary>
-    private static readonly DateTimeOffset Epoch = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private readonly ThreadLocal<IncrementalHash> _macs;
 
-    private readonly byte[] _key;
-    private readonly TimeProvider _clock;
-
-    // Each thread keeps its own keyed HMAC and a stock of random bytes: a fresh HMAC per code (key
-    // schedule included) and a call into the system's generator per code were most of the cost
-    // of making one, and a batch of a thousand makes a thousand.
-    private readonly ThreadLocal<Scratch> _scratch;
-
-    public VoucherCodes(byte[] key, TimeProvider? clock = null)
+    public VoucherCodes(byte[] key)
     {
         if (key.Length < 32)
         {
             throw new ArgumentException("the voucher code key needs at least 256 bits", nameof(key));
         }
 
-        _key = key;
-        _clock = clock ?? TimeProvider.System;
-        _scratch = new ThreadLocal<Scratch>(() => new Scratch(_key));
+        // One keyed HMAC per thread: a fresh one per code (key schedule included) cost more than the rest of making it.
+        _macs = new ThreadLocal<IncrementalHash>(() => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key));
     }
 
-    public string NewCode()
+    /// <summary>The code of the voucher stored under <paramref name="key"/>; the same key always gives the same code.</summary>
+    public string CodeFor(VoucherKey key)
     {
-        Span<byte> raw = stackalloc byte[BodyBytes + CheckBytes];
-        var millis = (ulong)Math.Max(0, (_clock.GetUtcNow() - Epoch).Ticks / TimeSpan.TicksPerMillisecond);
-        for (var i = TimeBytes - 1; i >= 0; i--, millis >>= 8)
+        var packed = (ulong)key.Packed;
+        var check = Check(packed);
+        var value = ((UInt128)Marker << (CheckBits + 64)) | ((UInt128)check << 64) | (packed ^ Pad(check));
+        Span<char> chars = stackalloc char[Length];
+        for (var i = Length - 1; i >= 0; i--, value >>= 5)
         {
-            raw[i] = (byte)millis;
+            chars[i] = Alphabet[(int)(value & 31)];
         }
 
-        var scratch = _scratch.Value!;
-        scratch.TakeRandom(raw[TimeBytes..BodyBytes]);
-        scratch.Check(raw[..BodyBytes], raw[BodyBytes..]);
-        return Encode(raw);
+        return new string(chars);
     }
 
-    /// <summary>The canonical form of a code a person or system typed, if its check holds.</summary>
-    public bool TryNormalize(string? input, out string code)
+    /// <summary>The code a person or system typed, if it is well formed and its check holds.</summary>
+    public bool TryRead(string? input, out VoucherCode code)
     {
-        code = "";
+        code = default;
+        Span<char> chars = stackalloc char[Length];
+        if (!TryCanonical(input, chars))
+        {
+            return false;
+        }
+
+        UInt128 value = 0;
+        foreach (var c in chars)
+        {
+            value = (value << 5) | (uint)Alphabet.IndexOf(c, StringComparison.Ordinal);
+        }
+
+        if (chars[0] != Alphabet[Marker])
+        {
+            if (!LegacyCheckHolds(value))
+            {
+                return false;
+            }
+
+            code = new VoucherCode(new string(chars), null);
+            return true;
+        }
+
+        var check = (ulong)(value >> 64) & CheckMask;
+        var packed = (ulong)value ^ Pad(check);
+        Span<byte> expected = stackalloc byte[8];
+        Span<byte> actual = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(expected, Check(packed));
+        BinaryPrimitives.WriteUInt64BigEndian(actual, check);
+        if (!CryptographicOperations.FixedTimeEquals(expected, actual) || packed > long.MaxValue
+            || VoucherKey.Unpack((long)packed) is not { IsValid: true } key)
+        {
+            return false;
+        }
+
+        code = new VoucherCode(new string(chars), key);
+        return true;
+    }
+
+    /// <summary>The code read, or VOUCHER_NOT_FOUND for anything that fails the check.</summary>
+    public VoucherCode Read(string? input) => TryRead(input, out var code)
+        ? code
+        : throw new CampaignsException(Refusal.VoucherNotFound, "no such voucher code (check the code for typing errors)");
+
+    /// <summary>The canonical text of a code, or VOUCHER_NOT_FOUND for anything that fails the check.</summary>
+    public string Require(string? input) => Read(input).Text;
+
+    private static bool TryCanonical(string? input, Span<char> chars)
+    {
         if (string.IsNullOrEmpty(input) || input.Length > 64)
         {
             return false;
         }
 
-        Span<char> chars = stackalloc char[Length];
         var n = 0;
         foreach (var c in input)
         {
@@ -92,90 +135,46 @@ public sealed class VoucherCodes
             chars[n++] = normal;
         }
 
-        if (n != Length)
-        {
-            return false;
-        }
-
-        Span<byte> raw = stackalloc byte[BodyBytes + CheckBytes];
-        Decode(chars, raw);
-        Span<byte> expected = stackalloc byte[CheckBytes];
-        _scratch.Value!.Check(raw[..BodyBytes], expected);
-        if (!CryptographicOperations.FixedTimeEquals(expected, raw[BodyBytes..]))
-        {
-            return false;
-        }
-
-        code = new string(chars);
-        return true;
+        return n == Length;
     }
 
-    /// <summary>The canonical code, or VOUCHER_NOT_FOUND for anything that fails the check.</summary>
-    public string Require(string? input) => TryNormalize(input, out var code)
-        ? code
-        : throw new CampaignsException(Refusal.VoucherNotFound, "no such voucher code (check the code for typing errors)");
-
-    /// <summary>One thread's HMAC (HMAC-SHA256 under the key) and its unused random bytes.</summary>
-    private sealed class Scratch(byte[] key)
+    /// <summary>The first 51 bits of HMAC(0x01 ‖ packed key).</summary>
+    private ulong Check(ulong packed)
     {
-        private readonly IncrementalHash _mac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
-        private readonly byte[] _random = new byte[4096];
-        private int _used = 4096;
-
-        public void Check(ReadOnlySpan<byte> body, Span<byte> check)
-        {
-            Span<byte> mac = stackalloc byte[32];
-            _mac.AppendData(body);
-            _mac.GetHashAndReset(mac);
-            mac[..CheckBytes].CopyTo(check);
-        }
-
-        /// <summary>Fresh bytes from the system's cryptographic generator, drawn 4 KiB at a time; none is handed out twice.</summary>
-        public void TakeRandom(Span<byte> into)
-        {
-            if (_used + into.Length > _random.Length)
-            {
-                RandomNumberGenerator.Fill(_random);
-                _used = 0;
-            }
-
-            _random.AsSpan(_used, into.Length).CopyTo(into);
-            _random.AsSpan(_used, into.Length).Clear();
-            _used += into.Length;
-        }
+        Span<byte> message = stackalloc byte[9];
+        message[0] = 1;
+        BinaryPrimitives.WriteUInt64BigEndian(message[1..], packed);
+        return Mac(message) >> (64 - CheckBits);
     }
 
-    // 15 bytes = 120 bits = exactly 24 five-bit characters.
-    private static string Encode(ReadOnlySpan<byte> raw)
+    /// <summary>64 bits of HMAC(0x02 ‖ check): what masks the row key.</summary>
+    private ulong Pad(ulong check)
     {
-        Span<char> chars = stackalloc char[Length];
-        int buffer = 0, bits = 0, n = 0;
-        foreach (var b in raw)
-        {
-            buffer = (buffer << 8) | b;
-            bits += 8;
-            while (bits >= 5)
-            {
-                bits -= 5;
-                chars[n++] = Alphabet[(buffer >> bits) & 31];
-            }
-        }
-
-        return new string(chars);
+        Span<byte> message = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(message, check);
+        message[0] = 2; // the check has 51 bits, so its top byte is free for the domain tag
+        return Mac(message);
     }
 
-    private static void Decode(ReadOnlySpan<char> chars, Span<byte> raw)
+    private ulong Mac(ReadOnlySpan<byte> message)
     {
-        int buffer = 0, bits = 0, n = 0;
-        foreach (var c in chars)
-        {
-            buffer = (buffer << 5) | Alphabet.IndexOf(c, StringComparison.Ordinal);
-            bits += 5;
-            if (bits >= 8)
-            {
-                bits -= 8;
-                raw[n++] = (byte)(buffer >> bits);
-            }
-        }
+        Span<byte> mac = stackalloc byte[32];
+        var hmac = _macs.Value!;
+        hmac.AppendData(message);
+        hmac.GetHashAndReset(mac);
+        return BinaryPrimitives.ReadUInt64BigEndian(mac);
+    }
+
+    /// <summary>Codes before keyed rows: 10 bytes (time and random bits) and the first 5 bytes of their HMAC.</summary>
+    private bool LegacyCheckHolds(UInt128 value)
+    {
+        Span<byte> raw = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt128BigEndian(raw, value);
+        var body = raw.Slice(1, LegacyBodyBytes);
+        Span<byte> mac = stackalloc byte[32];
+        var hmac = _macs.Value!;
+        hmac.AppendData(body);
+        hmac.GetHashAndReset(mac);
+        return CryptographicOperations.FixedTimeEquals(mac[..LegacyCheckBytes], raw.Slice(1 + LegacyBodyBytes, LegacyCheckBytes));
     }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Campaigns.Grains.Campaigns;
 using Campaigns.Grains.Common;
 using Campaigns.Grains.Ledger;
@@ -13,16 +12,18 @@ namespace Campaigns.Grains.Issuance;
 /// for many vouchers, exactly one write outstanding). Every await is a point where others move,
 /// so the bookkeeping is explicit:
 /// <list type="bullet">
-/// <item>committed: what the ledger holds for this shard (<see cref="_issued"/>, user counts);</item>
-/// <item>pending: claims admitted but not yet durable — they count against limits and idempotency
-/// at once, so a concurrent repeat waits for the first instead of issuing twice;</item>
+/// <item>committed and pending, per user and request id (<see cref="ShardBooks"/>): claims admitted
+/// but not yet durable count against limits and idempotency at once, so a concurrent repeat waits
+/// for the first instead of issuing twice;</item>
 /// <item>free: leased units not yet promised to any claim. A unit leaves <see cref="_free"/> when
 /// a claim is admitted and comes back only if that claim's write did not insert it.</item>
 /// <item>promised: units claims have taken whose writes have not yet been answered
 /// (<see cref="_promised"/>): what the shard keeps of its lease when it gives the rest back.</item>
 /// </list>
-/// Invariant kept with the ledger's guards: issued ≤ granted for every lease, and no user past
-/// a limit, even across crashes and duplicate activations.
+/// This activation is the only writer of its users: it takes a new epoch for the shard before it
+/// reads its rows, and every write checks that epoch, so an older or duplicate activation can
+/// write nothing. Invariant, with the ledger's lease guard: issued ≤ granted for every lease, and
+/// no user past a limit, even across crashes and duplicate activations.
 /// </summary>
 [Reentrant]
 public sealed class VoucherPoolGrain(
@@ -34,12 +35,8 @@ public sealed class VoucherPoolGrain(
     /// <summary>How long a shard trusts "nothing left" before asking its campaign again.</summary>
     private static readonly TimeSpan ExhaustionMemory = TimeSpan.FromSeconds(1);
 
-    private readonly Dictionary<(string Channel, string RequestId), IssuedRequest> _issued = [];
-    private readonly Dictionary<string, int> _userIssued = [];
-    private readonly Dictionary<(string User, DateOnly Day), int> _userDayIssued = [];
-    private readonly Dictionary<(string Channel, string RequestId), PendingClaim> _pending = [];
-    private readonly Dictionary<string, int> _userPending = [];
-    private readonly Dictionary<(string User, DateOnly Day), int> _userDayPending = [];
+    private readonly ShardBooks _books = new();
+    private readonly Dictionary<(string Channel, string UserId, string RequestId), PendingClaim> _pending = [];
     private readonly Dictionary<string, long> _free = [];
     private readonly Dictionary<string, long> _promised = [];
     private readonly Dictionary<string, Task<Refusal?>> _leaseRequests = [];
@@ -54,6 +51,9 @@ public sealed class VoucherPoolGrain(
     private bool _broken;
     private string _campaignId = "";
     private int _shard;
+    private int _campaignNumber;
+    private long _epoch;
+    private long _nextSeq;
     private CampaignSnapshot? _campaign;
     private StockCapacity? _capacity;
 
@@ -70,11 +70,17 @@ public sealed class VoucherPoolGrain(
 
         _capacity = _campaign.Capacity;
 
-        // Rebuild memory from the commit point: the ledger's vouchers and leases for this shard.
-        foreach (var voucher in await ledger.LoadShardVouchersAsync(_campaignId, _shard))
+        // The epoch first: any write of an earlier activation is then either in the rows read
+        // below or refused by the ledger.
+        (_epoch, _campaignNumber) = await ledger.ActivateShardAsync(_campaignId, _shard);
+
+        // Rebuild memory from the commit point: the shard's own rows, in issue order, and its leases.
+        foreach (var voucher in await ledger.LoadShardVouchersAsync(_campaignNumber, _shard))
         {
-            Remember(voucher);
+            _books.Remember(voucher);
         }
+
+        _nextSeq = _books.LastSeq + 1;
 
         foreach (var lease in await ledger.LoadLeasesAsync(_campaignId))
         {
@@ -123,6 +129,9 @@ public sealed class VoucherPoolGrain(
         return surrender.Task;
     }
 
+    public async Task<IReadOnlyList<VoucherRecord>> ListUserVouchersAsync(string userId) =>
+        _campaign is null ? [] : await ledger.GetVouchersAsync(_books.KeysOf(userId, _campaignNumber, _shard));
+
     /// <summary>
     /// Gives back, in the ledger and before answering, the units of this shard's lease from a pool
     /// that no claim has taken: the campaign stops waiting after a while, and units this shard no
@@ -152,7 +161,7 @@ public sealed class VoucherPoolGrain(
             _free[pool] = 0;
             try
             {
-                answer.SetResult(await ledger.ReturnLeaseAsync(_campaignId, _shard, pool, units, _promised.GetValueOrDefault(pool)));
+                answer.SetResult(await ledger.ReturnLeaseAsync(_campaignId, _shard, _epoch, pool, units, _promised.GetValueOrDefault(pool)));
             }
             catch (Exception ex)
             {
@@ -181,13 +190,12 @@ public sealed class VoucherPoolGrain(
         }
 
         // Idempotency first: a retry after a timeout must get its voucher even once sold out.
-        var key = (claim.Channel, claim.RequestId);
-        if (_issued.TryGetValue(key, out var issued))
+        if (_books.IssuedFor(claim.Channel, claim.UserId, claim.RequestId) is { } issued)
         {
             return await ReplayAsync(claim, issued);
         }
 
-        if (_pending.TryGetValue(key, out var inFlight))
+        if (_pending.TryGetValue((claim.Channel, claim.UserId, claim.RequestId), out var inFlight))
         {
             if (inFlight.Claim != claim)
             {
@@ -207,17 +215,9 @@ public sealed class VoucherPoolGrain(
         // Limits before stock: taking stock first and giving it back is how flash sales leak.
         var day = BusinessCalendar.DayOf(now);
         var definition = campaign.Definition;
-        if (_userIssued.GetValueOrDefault(claim.UserId) + _userPending.GetValueOrDefault(claim.UserId) >= definition.PerUserLimit)
+        if (_books.LimitRefusal(claim.UserId, day, definition.PerUserLimit, definition.PerUserDailyLimit) is { } limit)
         {
-            return IssueOutcome.Refused(claim.RequestId, Refusal.UserLimitReached,
-                $"user '{claim.UserId}' already holds the {definition.PerUserLimit} voucher(s) allowed per user");
-        }
-
-        if (definition.PerUserDailyLimit > 0
-            && _userDayIssued.GetValueOrDefault((claim.UserId, day)) + _userDayPending.GetValueOrDefault((claim.UserId, day)) >= definition.PerUserDailyLimit)
-        {
-            return IssueOutcome.Refused(claim.RequestId, Refusal.UserDailyLimitReached,
-                $"user '{claim.UserId}' already received the {definition.PerUserDailyLimit} voucher(s) allowed per day");
+            return IssueOutcome.Refused(claim.RequestId, limit.Reason, limit.Message);
         }
 
         var pending = new PendingClaim(claim, day);
@@ -232,11 +232,14 @@ public sealed class VoucherPoolGrain(
         }
 
         var issuedAt = clock.LedgerNow();
+        var key = new VoucherKey(_campaignNumber, _shard, _nextSeq++);
         pending.Record = new VoucherRecord
         {
-            Code = codes.NewCode(),
+            Code = codes.CodeFor(key),
             CampaignId = _campaignId,
+            CampaignNumber = _campaignNumber,
             Shard = _shard,
+            Seq = key.Seq,
             UserId = claim.UserId,
             Channel = claim.Channel,
             RequestId = claim.RequestId,
@@ -462,19 +465,17 @@ public sealed class VoucherPoolGrain(
 
     private async Task CommitAsync(List<PendingClaim> batch)
     {
-        IssueBatchResult result;
         try
         {
-            var definition = _campaign!.Definition;
-            result = await ledger.CommitIssueBatchAsync(new IssueBatch(
-                _campaignId, _shard, batch.ConvertAll(p => p.Record!), definition.PerUserLimit, definition.PerUserDailyLimit));
+            await ledger.CommitIssueBatchAsync(new IssueBatch(_campaignId, _campaignNumber, _shard, _epoch, batch.ConvertAll(p => p.Record!)));
         }
         catch (Exception ex)
         {
-            // The write failed or its outcome is unknown: memory may be behind or ahead of the
-            // ledger. Answer UNAVAILABLE (a retry with the same request id returns the voucher if
-            // it was in fact written) and rebuild from the ledger in a fresh activation.
-            Break(ex, $"batch of {batch.Count} not committed");
+            // The write failed, its outcome is unknown, or a newer activation holds the shard:
+            // memory may be behind or ahead of the ledger. Answer UNAVAILABLE (a retry with the
+            // same request id returns the voucher if it was in fact written) and rebuild from the
+            // ledger in a fresh activation.
+            Break(ex, ex is LedgerFencedException ? "a newer activation holds the shard" : $"batch of {batch.Count} not committed");
             foreach (var pending in batch)
             {
                 Release(pending);
@@ -484,31 +485,16 @@ public sealed class VoucherPoolGrain(
             return;
         }
 
-        List<PendingClaim>? conflicts = null;
-        var committed = 0;
         foreach (var pending in batch)
         {
             Release(pending);
             _promised[pending.Record!.Pool]--;
-            if (result.ConflictingRequestIds.Contains(pending.Claim.RequestId))
-            {
-                // Not inserted: the unit was not spent.
-                _free[pending.Record!.Pool] = _free.GetValueOrDefault(pending.Record.Pool) + 1;
-                (conflicts ??= []).Add(pending);
-                continue;
-            }
-
-            Remember(pending.Record!);
-            _rate.Add(pending.Record!.IssuedAt);
-            committed++;
+            _books.Remember(pending.Record);
+            _rate.Add(pending.Record.IssuedAt);
             pending.Completion.SetResult(IssueOutcome.Issued(pending.Claim.RequestId, pending.Record, replayed: false));
         }
 
-        _batches.Record(committed, clock.GetUtcNow(), logger, _campaignId, _shard);
-        foreach (var pending in conflicts ?? [])
-        {
-            pending.Completion.SetResult(await ResolveConflictAsync(pending.Claim));
-        }
+        _batches.Record(batch.Count, clock.GetUtcNow(), logger, _campaignId, _shard);
     }
 
     /// <summary>
@@ -523,75 +509,29 @@ public sealed class VoucherPoolGrain(
         DeactivateOnIdle();
     }
 
-    /// <summary>
-    /// The ledger already had this channel's request id: a claim for another user on another
-    /// shard, or (after a duplicate activation) this very claim. Only the ledger can tell.
-    /// </summary>
-    private async Task<IssueOutcome> ResolveConflictAsync(IssueClaim claim)
-    {
-        try
-        {
-            var existing = await ledger.FindByRequestAsync(_campaignId, claim.Channel, claim.RequestId);
-            if (existing is not null && existing.UserId == claim.UserId && existing.District == claim.District)
-            {
-                // Another activation issued it: our memory missed it, so rebuild.
-                DeactivateOnIdle();
-                return IssueOutcome.Issued(claim.RequestId, existing, replayed: true);
-            }
-        }
-        catch (Exception ex)
-        {
-            logger.LogWarning(ex, "Shard {Campaign}/{Shard}: could not read request {RequestId}", _campaignId, _shard, claim.RequestId);
-            return Unavailable(claim);
-        }
-
-        return KeyReused(claim);
-    }
-
     private async Task<IssueOutcome> ReplayAsync(IssueClaim claim, IssuedRequest issued)
     {
-        if (issued.UserId != claim.UserId || issued.District != claim.District)
+        if (issued.District != claim.District)
         {
             return KeyReused(claim);
         }
 
         // The voucher may have moved on since (reserved, redeemed): answer with what it is now.
-        var current = await ledger.GetVoucherAsync(issued.Code);
+        var current = await ledger.GetVoucherAsync(issued.Key);
         return current is null ? Unavailable(claim) : IssueOutcome.Issued(claim.RequestId, current, replayed: true);
-    }
-
-    private void Remember(VoucherRecord voucher)
-    {
-        _issued[(voucher.Channel, voucher.RequestId)] = new IssuedRequest(voucher.UserId, voucher.District, voucher.Code);
-        _userIssued[voucher.UserId] = _userIssued.GetValueOrDefault(voucher.UserId) + 1;
-        _userDayIssued[(voucher.UserId, voucher.IssuedDay)] = _userDayIssued.GetValueOrDefault((voucher.UserId, voucher.IssuedDay)) + 1;
     }
 
     private void Admit(PendingClaim pending)
     {
-        _pending[(pending.Claim.Channel, pending.Claim.RequestId)] = pending;
-        _userPending[pending.Claim.UserId] = _userPending.GetValueOrDefault(pending.Claim.UserId) + 1;
-        _userDayPending[(pending.Claim.UserId, pending.Day)] = _userDayPending.GetValueOrDefault((pending.Claim.UserId, pending.Day)) + 1;
+        _pending[(pending.Claim.Channel, pending.Claim.UserId, pending.Claim.RequestId)] = pending;
+        _books.Admit(pending.Claim.UserId, pending.Day);
     }
 
     private void Release(PendingClaim pending)
     {
-        if (!_pending.Remove((pending.Claim.Channel, pending.Claim.RequestId)))
+        if (_pending.Remove((pending.Claim.Channel, pending.Claim.UserId, pending.Claim.RequestId)))
         {
-            return;
-        }
-
-        // Counts back at zero go: these hold claims in flight, not every user the shard has seen.
-        Decrement(_userPending, pending.Claim.UserId);
-        Decrement(_userDayPending, (pending.Claim.UserId, pending.Day));
-    }
-
-    private static void Decrement<TKey>(Dictionary<TKey, int> counts, TKey key)
-        where TKey : notnull
-    {
-        if (--CollectionsMarshal.GetValueRefOrNullRef(counts, key) == 0)
-        {
-            counts.Remove(key);
+            _books.Release(pending.Claim.UserId, pending.Day);
         }
     }
 
@@ -620,7 +560,7 @@ public sealed class VoucherPoolGrain(
     }
 
     private static IssueOutcome KeyReused(IssueClaim claim) => IssueOutcome.Refused(claim.RequestId, Refusal.IdempotencyKeyReused,
-        $"request_id '{claim.RequestId}' was already used for a different user or district");
+        $"request_id '{claim.RequestId}' was already used for this user with a different district");
 
     private static IssueOutcome Unavailable(IssueClaim claim) => IssueOutcome.Refused(claim.RequestId, Refusal.Unavailable,
         "issuing is briefly unavailable; retry with the same request_id");
@@ -636,8 +576,6 @@ public sealed class VoucherPoolGrain(
         Refusal.Unavailable => "issuing is briefly unavailable; retry with the same request_id",
         _ => refusal.Reason(),
     };
-
-    private sealed record IssuedRequest(string UserId, string District, string Code);
 
     private sealed class PendingClaim(IssueClaim claim, DateOnly day)
     {

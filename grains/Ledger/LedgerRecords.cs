@@ -39,6 +39,12 @@ public sealed record VoucherRecord
     [Id(19)] public DateTimeOffset? RedeemedAt { get; init; }
     /// <summary>The issuance day (Asia/Shanghai) the per-user daily limit counts against.</summary>
     [Id(20)] public required DateOnly IssuedDay { get; init; }
+    /// <summary>The campaign's number in the directory: the first part of the row key.</summary>
+    [Id(21)] public required int CampaignNumber { get; init; }
+    /// <summary>The voucher's place in its shard's issue order, from 1.</summary>
+    [Id(22)] public required long Seq { get; init; }
+
+    public VoucherKey Key => new(CampaignNumber, Shard, Seq);
 }
 
 public enum RedemptionEventType
@@ -78,25 +84,33 @@ public sealed record StockLeaseRecord(
     [property: Id(3)] long Issued);
 
 /// <summary>
-/// Vouchers a shard commits in one transaction. Each is inserted unless its (campaign, channel,
-/// request id) already exists; each inserted voucher counts against its user's limits and its
-/// pool's lease.
+/// Vouchers a shard appends in one transaction, under the epoch its activation took: a batch of
+/// an activation that a newer one has fenced off writes nothing.
 /// </summary>
 public sealed record IssueBatch(
     string CampaignId,
+    int CampaignNumber,
     int Shard,
-    IReadOnlyList<VoucherRecord> Vouchers,
-    int PerUserLimit,
-    int PerUserDailyLimit);
+    long Epoch,
+    IReadOnlyList<VoucherRecord> Vouchers);
 
-/// <summary>What a batch commit did: request ids whose key was already taken were not inserted.</summary>
-public sealed record IssueBatchResult(IReadOnlySet<string> ConflictingRequestIds);
+/// <summary>What a shard's activation took from the ledger: its fence, and its campaign's number.</summary>
+public sealed record ShardActivation(long Epoch, int CampaignNumber);
 
 /// <summary>
 /// A guard in the ledger refused a write the grain believed valid: its memory is behind the
-/// ledger (e.g. a duplicate activation). Nothing was written; the grain must reload.
+/// ledger. Nothing was written; the grain must reload.
 /// </summary>
 public sealed class LedgerConflictException(string message) : Exception(message);
+
+/// <summary>
+/// A newer activation of the same shard or campaign took the epoch this write was made under:
+/// nothing was written. The writer is stale and must give way; its callers retry and reach the live one.
+/// </summary>
+public sealed class LedgerFencedException(string message) : Exception(message);
+
+/// <summary>The store could not be reached or did not answer: the write may or may not have happened; retrying is safe.</summary>
+public sealed class LedgerUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>Figures for campaign stats, computed from the ledger at <c>asOf</c>.</summary>
 public sealed record CampaignTotals

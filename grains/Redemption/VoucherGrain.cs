@@ -1,5 +1,6 @@
 using Campaigns.Grains.Campaigns;
 using Campaigns.Grains.Common;
+using Campaigns.Grains.Issuance;
 using Campaigns.Grains.Ledger;
 using Campaigns.Grains.Merchants;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,8 +16,10 @@ namespace Campaigns.Grains.Redemption;
 // A voucher is touched a few times in its life (reserve, confirm, perhaps a refund): an idle
 // activation is dropped after two minutes rather than holding memory for every redeemed voucher.
 [CollectionAgeLimit(Minutes = 2)]
-public sealed class VoucherGrain(ILedger ledger, [FromKeyedServices(CampaignClock.Key)] TimeProvider clock, ILogger<VoucherGrain> logger) : Grain, IVoucherGrain
+public sealed class VoucherGrain(
+    ILedger ledger, VoucherCodes codes, [FromKeyedServices(CampaignClock.Key)] TimeProvider clock, ILogger<VoucherGrain> logger) : Grain, IVoucherGrain
 {
+    private VoucherKey? _key;
     private VoucherRecord? _voucher;
     private List<RedemptionEventRecord> _events = [];
 
@@ -110,7 +113,14 @@ public sealed class VoucherGrain(ILedger ledger, [FromKeyedServices(CampaignCloc
 
     private async Task ReloadAsync()
     {
-        var (voucher, events) = await ledger.GetVoucherWithEventsAsync(Code);
+        // The code carries the row's key; a code from before keyed rows is looked up once.
+        _key ??= codes.TryRead(Code, out var code) ? code.Key ?? await ledger.FindLegacyCodeAsync(code.Text) : null;
+        if (_key is not { } key)
+        {
+            return;
+        }
+
+        var (voucher, events) = await ledger.GetVoucherWithEventsAsync(key);
         _voucher = voucher;
         _events = [.. events];
     }

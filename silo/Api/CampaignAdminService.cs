@@ -9,7 +9,7 @@ using Grpc.Core;
 
 namespace Campaigns.Silo.Api;
 
-public sealed class CampaignAdminService(IGrainFactory grains, ILedger ledger, CampaignStatsReader stats) : CampaignAdmin.CampaignAdminBase
+public sealed class CampaignAdminService(IGrainFactory grains, ICampaignDirectory ledger, CampaignStatsReader stats) : CampaignAdmin.CampaignAdminBase
 {
     public const int DefaultPageSize = 20;
     public const int MaxPageSize = 100;

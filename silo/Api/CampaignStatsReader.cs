@@ -11,7 +11,7 @@ namespace Campaigns.Silo.Api;
 /// Campaign stats from the ledger (the source of truth) and the campaign grain (stock, status).
 /// Watchers share one read per campaign per interval, however many dashboards are open.
 /// </summary>
-public sealed class CampaignStatsReader(IGrainFactory grains, ILedger ledger, [FromKeyedServices(CampaignClock.Key)] TimeProvider clock)
+public sealed class CampaignStatsReader(IGrainFactory grains, IReportingLedger ledger, [FromKeyedServices(CampaignClock.Key)] TimeProvider clock)
 {
     public static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(250);
 

@@ -7,7 +7,7 @@ using Grpc.Core;
 
 namespace Campaigns.Silo.Api;
 
-public sealed class MerchantsService(IGrainFactory grains, ILedger ledger) : Merchants.MerchantsBase
+public sealed class MerchantsService(IGrainFactory grains, IReportingLedger ledger) : Merchants.MerchantsBase
 {
     public override async Task<Merchant> RegisterMerchant(RegisterMerchantRequest request, ServerCallContext context)
     {

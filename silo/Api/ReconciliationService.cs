@@ -8,7 +8,7 @@ using Grpc.Core;
 namespace Campaigns.Silo.Api;
 
 /// <summary>Streams a campaign's redemption and refund events with a closing checksum.</summary>
-public sealed class ReconciliationService(IGrainFactory grains, ILedger ledger) : Reconciliation.ReconciliationBase
+public sealed class ReconciliationService(IGrainFactory grains, IReportingLedger ledger) : Reconciliation.ReconciliationBase
 {
     public override async Task ExportRedemptionEvents(ExportRedemptionEventsRequest request, IServerStreamWriter<ExportRecord> responseStream, ServerCallContext context)
     {

@@ -9,7 +9,7 @@ namespace Campaigns.Silo.Api;
 
 /// <summary>Partners issue vouchers on their own channel (the key's partner id).</summary>
 public sealed class VouchersService(
-    IGrainFactory grains, CampaignShards shards, VoucherCodes codes, ILedger ledger, [FromKeyedServices(CampaignClock.Key)] TimeProvider clock) : Vouchers.VouchersBase
+    IGrainFactory grains, CampaignShards shards, UserWallets wallets, VoucherCodes codes, [FromKeyedServices(CampaignClock.Key)] TimeProvider clock) : Vouchers.VouchersBase
 {
     public const int MaxBatch = 1_000;
 
@@ -69,7 +69,7 @@ public sealed class VouchersService(
             Identifiers.RequireName("campaign_id", request.CampaignId);
         }
 
-        var vouchers = await ledger.ListUserVouchersAsync(request.UserId, request.CampaignId.Length > 0 ? request.CampaignId : null, context.Caller().PrincipalId);
+        var vouchers = await wallets.ListAsync(request.UserId, request.CampaignId.Length > 0 ? request.CampaignId : null, context.Caller().PrincipalId);
         return new ListUserVouchersResponse { Vouchers = { vouchers.Select(ToProto) } };
     }
 

@@ -48,6 +48,7 @@ public static class CampaignsHost
         builder.Services.AddSingleton<ApiInterceptor>();
         builder.Services.AddSingleton<PartnerRateLimits>();
         builder.Services.AddSingleton<CampaignShards>();
+        builder.Services.AddSingleton<UserWallets>();
         builder.Services.AddSingleton<CampaignStatsReader>();
         builder.Services.AddHostedService<LedgerActivityLog>();
 

@@ -8,7 +8,7 @@ namespace Campaigns.Silo.Hosting;
 /// commit slower than <see cref="Stalled"/> is a warning: every write waiting behind it (issues,
 /// redemptions) waited as long, and a disk that stalls once tends to stall again.
 /// </summary>
-public sealed class LedgerActivityLog(ILedger ledger, ILogger<LedgerActivityLog> logger) : BackgroundService
+public sealed class LedgerActivityLog(ILedgerDiagnostics ledger, ILogger<LedgerActivityLog> logger) : BackgroundService
 {
     public static readonly TimeSpan Every = TimeSpan.FromSeconds(10);
 

@@ -6,9 +6,9 @@ namespace Campaigns.Silo.Hosting;
 
 /// <summary>
 /// Healthy once the silo has joined its cluster and is serving grains, and for as long as its
-/// ledger takes writes (a failed WAL flush stops it: see <see cref="ILedger.Fault"/>).
+/// ledger takes writes (a failed WAL flush stops it: see <see cref="ILedgerDiagnostics.Fault"/>).
 /// </summary>
-public sealed class SiloHealthCheck(ISiloStatusOracle oracle, ILedger ledger) : IHealthCheck
+public sealed class SiloHealthCheck(ISiloStatusOracle oracle, ILedgerDiagnostics ledger) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(

@@ -25,7 +25,10 @@ public static class SiloWiring
                 o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
             }));
         silo.Services.AddSingleton(store);
-        silo.Services.AddSingleton(store.Ledger);
+        silo.Services.AddSingleton<ILedger>(store.Ledger);
+        silo.Services.AddSingleton<ICampaignDirectory>(store.Ledger);
+        silo.Services.AddSingleton<IReportingLedger>(store.Ledger);
+        silo.Services.AddSingleton<ILedgerDiagnostics>(store.Ledger);
         silo.Services.AddSingleton(store.Codes);
         silo.Services.TryAddKeyedSingleton(CampaignClock.Key, TimeProvider.System);
         return silo;

@@ -16,7 +16,7 @@ public sealed class EmbeddedStore
     public const string FileName = "campaigns.db";
     private const string VoucherCodeKeyName = "voucher-code-key";
 
-    private EmbeddedStore(string connectionString, string path, ILedger ledger, VoucherCodes codes)
+    private EmbeddedStore(string connectionString, string path, SqliteLedger ledger, VoucherCodes codes)
     {
         ConnectionString = connectionString;
         Path = path;
@@ -28,7 +28,7 @@ public sealed class EmbeddedStore
 
     public string Path { get; }
 
-    public ILedger Ledger { get; }
+    public SqliteLedger Ledger { get; }
 
     public VoucherCodes Codes { get; }
 

@@ -65,6 +65,26 @@ public abstract class ClusterFixture<TSelf> : IAsyncLifetime
         }
     }
 
+    /// <summary>Every voucher of a campaign in the ledger, shard by shard in issue order.</summary>
+    public async Task<IReadOnlyList<VoucherRecord>> LedgerVouchersAsync(string campaignId, int shards = CampaignDefinition.MaxShards)
+    {
+        var number = await Store.Ledger.FindCampaignNumberAsync(campaignId) ?? throw new InvalidOperationException($"no campaign '{campaignId}' in the directory");
+        var vouchers = new List<VoucherRecord>();
+        for (var shard = 0; shard < shards; shard++)
+        {
+            vouchers.AddRange(await Store.Ledger.LoadShardVouchersAsync(number, shard));
+        }
+
+        return vouchers;
+    }
+
+    /// <summary>The ledger's row of a voucher, by its code.</summary>
+    public async Task<VoucherRecord?> LedgerVoucherAsync(string code)
+    {
+        var read = Store.Codes.Read(code);
+        return read.Key is { } key ? await Store.Ledger.GetVoucherAsync(key) : null;
+    }
+
     /// <summary>The ledger the grains are given: the store's own unless a fixture stands something in front of it.</summary>
     protected virtual ILedger LedgerForGrains(ILedger ledger) => ledger;
 

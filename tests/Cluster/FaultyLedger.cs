@@ -38,7 +38,9 @@ public class FaultyLedger : DispatchProxy
     /// <summary>The next call to <paramref name="method"/> (an <see cref="ILedger"/> method name) fails as <paramref name="fault"/> says.</summary>
     public void FailNext(string method, LedgerFault fault)
     {
-        if (typeof(ILedger).GetMethod(method) is not { } found || !found.ReturnType.IsAssignableTo(typeof(Task)))
+        // ILedger is made of role interfaces: its methods are theirs.
+        var found = typeof(ILedger).GetInterfaces().Append(typeof(ILedger)).Select(role => role.GetMethod(method)).FirstOrDefault(m => m is not null);
+        if (found is null || !found.ReturnType.IsAssignableTo(typeof(Task)))
         {
             throw new ArgumentException($"ILedger has no asynchronous method '{method}'", nameof(method));
         }

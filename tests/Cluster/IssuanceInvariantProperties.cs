@@ -154,11 +154,7 @@ public sealed class IssuanceInvariantProperties(ClusterFixture fixture)
             Assert.Single(request.Select(a => a.Code).Distinct());
         }
 
-        var vouchers = new List<Grains.Ledger.VoucherRecord>();
-        for (var shard = 0; shard < drop.Shards; shard++)
-        {
-            vouchers.AddRange(await ledger.LoadShardVouchersAsync(id, shard));
-        }
+        var vouchers = await fixture.LedgerVouchersAsync(id, drop.Shards);
 
         Assert.Equal(totals.Issued, vouchers.Count);
         Assert.Subset(vouchers.Select(v => v.Code).ToHashSet(), acknowledged.Select(a => a.Code).ToHashSet());

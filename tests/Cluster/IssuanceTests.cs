@@ -74,11 +74,7 @@ public sealed class IssuanceTests(ClusterFixture fixture)
         var totals = await ledger.GetCampaignTotalsAsync(id, fixture.Clock.GetUtcNow());
         Assert.Equal(5_000, totals.Issued);
         Assert.Equal(5_000 * 2_000L, totals.IssuedLiabilityCents);
-        var stored = new List<Grains.Ledger.VoucherRecord>();
-        for (var shard = 0; shard < 8; shard++)
-        {
-            stored.AddRange(await ledger.LoadShardVouchersAsync(id, shard));
-        }
+        var stored = await fixture.LedgerVouchersAsync(id, 8);
 
         // Every acknowledged voucher is in the ledger, under the request that got it.
         Assert.Equal(
@@ -113,8 +109,52 @@ public sealed class IssuanceTests(ClusterFixture fixture)
         Assert.True(later.Replayed);
         Assert.Equal(outcomes[0].Voucher!.Code, later.Voucher!.Code);
 
-        var reused = await IssueAsync(id, 4, claim with { UserId = "mallory" });
+        var reused = await IssueAsync(id, 4, claim with { District = "xuhui" });
         Assert.Equal(Refusal.IdempotencyKeyReused, reused.Refusal);
+
+        // The key is the request id for its user: another user's claim with it is that user's own.
+        var mallorys = await IssueAsync(id, 4, claim with { UserId = "mallory" });
+        Assert.False(mallorys.Replayed);
+        Assert.NotEqual(later.Voucher.Code, mallorys.Voucher!.Code);
+    }
+
+    [Fact]
+    public async Task A_duplicate_activation_of_a_shard_issues_nothing_twice()
+    {
+        // Orleans can run two activations of one shard while a silo fails. Here the second is forced:
+        // it takes the shard's next epoch in the ledger and reads the shard's rows, while the first
+        // still runs.
+        var campaign = await fixture.StartCampaignAsync(d => d with { ShardCount = 1 });
+        var id = campaign.GetPrimaryKeyString();
+        var alices = (await IssueAsync(id, 1, new IssueClaim(Channel, "alice", "claim-a", ""))).Voucher!;
+        var ledger = fixture.Store.Ledger;
+        var second = await ledger.ActivateShardAsync(id, 0);
+        var seen = await ledger.LoadShardVouchersAsync(second.CampaignNumber, 0);
+
+        // Bob's claim reaches the first activation: its write is fenced off, nothing is issued.
+        var stale = await IssueAsync(id, 1, new IssueClaim(Channel, "bob", "claim-b", ""));
+        Assert.Equal(Refusal.Unavailable, stale.Refusal);
+        Assert.Equal([alices.Code], (await fixture.LedgerVouchersAsync(id, 1)).Select(v => v.Code));
+
+        // The second activation issues bob's claim as its books (what it read) allow: the next seq.
+        var key = new Grains.Ledger.VoucherKey(second.CampaignNumber, 0, seen[^1].Seq + 1);
+        var bobs = alices with { Code = fixture.Store.Codes.CodeFor(key), Seq = key.Seq, UserId = "bob", RequestId = "claim-b" };
+        await ledger.CommitIssueBatchAsync(new Grains.Ledger.IssueBatch(id, second.CampaignNumber, 0, second.Epoch, [bobs]));
+
+        // Bob's partner retries: the retry reaches a fresh activation, rebuilt from the ledger, and
+        // gets bob's one voucher back.
+        IssueOutcome retried;
+        var attempts = 0;
+        do
+        {
+            retried = await IssueAsync(id, 1, new IssueClaim(Channel, "bob", "claim-b", ""));
+        }
+        while (retried.Refusal == Refusal.Unavailable && ++attempts < 50 && await Task.Delay(100).ContinueWith(_ => true));
+
+        Assert.True(retried.Replayed);
+        Assert.Equal(bobs.Code, retried.Voucher!.Code);
+        Assert.Equal(Refusal.UserLimitReached, (await IssueAsync(id, 1, new IssueClaim(Channel, "bob", "claim-b2", ""))).Refusal);
+        Assert.Equal(["alice", "bob"], (await fixture.LedgerVouchersAsync(id, 1)).Select(v => v.UserId));
     }
 
     [Fact]
@@ -152,9 +192,10 @@ public sealed class IssuanceTests(ClusterFixture fixture)
     public async Task A_shard_whose_memory_is_behind_the_ledger_gives_back_only_what_the_ledger_holds_and_no_stock_is_lost()
     {
         var (id, perShard) = await DropWithEveryShardLeasedAsync();
-        // Shard 1's unspent units leave its lease behind its back (as another activation would).
+        // Another activation of shard 1 takes over and gives its unspent units back behind the live one's back.
         var ledger = fixture.Store.Ledger;
-        Assert.True(await ledger.ReturnLeaseAsync(id, 1, StockCapacity.SharedPool, units: 100, keep: 0) > 0);
+        var other = await ledger.ActivateShardAsync(id, 1);
+        Assert.True(await ledger.ReturnLeaseAsync(id, 1, other.Epoch, StockCapacity.SharedPool, units: 100, keep: 0) > 0);
 
         var shard = fixture.Grains.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(id, 1));
         Assert.Equal(0, await shard.SurrenderAsync(StockCapacity.SharedPool));
@@ -311,7 +352,7 @@ public sealed class IssuanceTests(ClusterFixture fixture)
         Assert.Equal(300, acknowledged.Select(o => o.Voucher!.Code).Distinct().Count());
         foreach (var code in acknowledged.Select(o => o.Voucher!.Code).Distinct())
         {
-            Assert.NotNull(await fixture.Store.Ledger.GetVoucherAsync(code));
+            Assert.NotNull(await fixture.LedgerVoucherAsync(code));
         }
     }
 

@@ -79,7 +79,7 @@ public sealed class RedemptionTests(ClusterFixture fixture)
         await voucher.GetAsync(); // activation one caches ISSUED
 
         // A write behind the grain's back, as a second activation during a silo failure would make.
-        var row = (await fixture.Store.Ledger.GetVoucherAsync(code))!;
+        var row = (await fixture.LedgerVoucherAsync(code))!;
         var step = VoucherRedemption.Redeem(row, [], await fixture.Grains.GetGrain<IMerchantGrain>(shopA).GetAsync(), "a-1", 20_000, fixture.Clock.GetUtcNow());
         Assert.True(await fixture.Store.Ledger.TryTransitionAsync(step.After, row.Version, step.Event!));
 

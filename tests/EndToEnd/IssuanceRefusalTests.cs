@@ -155,19 +155,21 @@ public sealed class IssuanceRefusalTests(SiloFixture silo)
     }
 
     [Fact]
-    public async Task A_request_id_reused_for_another_user_is_IDEMPOTENCY_KEY_REUSED()
+    public async Task A_request_id_is_its_user_s_and_repeated_for_another_district_is_IDEMPOTENCY_KEY_REUSED()
     {
         var campaign = await silo.StartedCampaignAsync();
         var first = await silo.Partner.IssueVoucherAsync(campaign.CampaignId, "user-alice", "req-shared");
 
         await Expect.RefusedAsync(StatusCode.FailedPrecondition, "IDEMPOTENCY_KEY_REUSED",
-            () => silo.Partner.IssueVoucherAsync(campaign.CampaignId, "user-bob", "req-shared"));
+            () => silo.Partner.IssueVoucherAsync(campaign.CampaignId, "user-alice", "req-shared", district: "xuhui"));
+        var bobs = await silo.Partner.IssueVoucherAsync(campaign.CampaignId, "user-bob", "req-shared");
 
-        var stats = await silo.StatsAsync(campaign.CampaignId);
-        Assert.Equal(1, stats.Issued);
-        var bobsWallet = await silo.Partner.Vouchers.ListUserVouchersAsync(new ListUserVouchersRequest { UserId = "user-bob" });
-        Assert.Empty(bobsWallet.Vouchers);
+        Assert.False(bobs.Replayed);
+        Assert.Equal("user-bob", bobs.Voucher.UserId);
+        Assert.NotEqual(first.Voucher.Code, bobs.Voucher.Code);
+        Assert.Equal(2, (await silo.StatsAsync(campaign.CampaignId)).Issued);
         Assert.Equal("user-alice", (await silo.Partner.GetVoucherAsync(first.Voucher.Code)).UserId);
+        Assert.Equal("", (await silo.Partner.GetVoucherAsync(first.Voucher.Code)).District);
     }
 
     [Fact]

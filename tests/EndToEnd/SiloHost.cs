@@ -49,10 +49,20 @@ public sealed class SiloHost : IAsyncDisposable
     public Uri HttpAddress => new($"http://127.0.0.1:{HttpPort}");
 
     /// <param name="settings">More configuration, as command-line arguments (e.g. "--Campaigns:RateLimits:PartnerClaimsPerSecond=3").</param>
-    public static async Task<SiloHost> StartAsync(params string[] settings)
+    public static Task<SiloHost> StartAsync(params string[] settings) => StartAsync(DateTimeOffset.UtcNow, database: null, settings);
+
+    /// <param name="now">Where the silo's clock starts.</param>
+    /// <param name="database">A database file to start on (copied into the data directory), instead of a new one.</param>
+    public static async Task<SiloHost> StartAsync(DateTimeOffset now, string? database, params string[] settings)
     {
         var directory = Path.Combine(Path.GetTempPath(), "campaigns-e2e-" + Guid.NewGuid().ToString("N"));
-        var host = new SiloHost(new FakeTimeProvider(DateTimeOffset.UtcNow), directory) { _settings = settings };
+        if (database is not null)
+        {
+            Directory.CreateDirectory(directory);
+            File.Copy(database, Path.Combine(directory, Silo.Storage.EmbeddedStore.FileName));
+        }
+
+        var host = new SiloHost(new FakeTimeProvider(now), directory) { _settings = settings };
         try
         {
             await host.StartAppAsync();

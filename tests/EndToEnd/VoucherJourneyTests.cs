@@ -166,7 +166,7 @@ public sealed class VoucherJourneyTests(SiloFixture silo)
             new() { UserId = "user-b", RequestId = "req-b", District = "Xuhui" },
             new() { UserId = "user-a", RequestId = "req-a2" },                        // a second voucher for user-a
             new() { UserId = "user-c", RequestId = "req-c", District = "Atlantis" },  // not a campaign district
-            new() { UserId = "user-d", RequestId = "req-z" },                         // req-z was user-z's
+            new() { UserId = "user-z", RequestId = "req-z", District = "Xuhui" },    // req-z was user-z's, for no district
             new() { UserId = "user-z", RequestId = "req-z" },                         // a retry of user-z's claim
             new() { UserId = "", RequestId = "req-nobody" },
             new() { UserId = "user-e", RequestId = "req-e" },

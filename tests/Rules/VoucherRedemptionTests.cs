@@ -31,7 +31,9 @@ public sealed class VoucherRedemptionTests
     {
         Code = "7K3M9Q2XH4T8V6W1N5P0R2ZA",
         CampaignId = CampaignId,
+        CampaignNumber = 1,
         Shard = 3,
+        Seq = 1,
         UserId = "user-1",
         Channel = "alipay",
         RequestId = "claim-1",

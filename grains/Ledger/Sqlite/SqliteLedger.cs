@@ -12,11 +12,11 @@ namespace Campaigns.Grains.Ledger.Sqlite;
 /// Microsoft.Data.Sqlite runs synchronously even behind its async methods, so this class calls
 /// the synchronous ones and is asynchronous only where it waits for the write gate.
 /// </remarks>
-public sealed class SqliteLedger : ILedger, IDisposable
+public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
 {
     private const int SqliteConstraintUnique = 2067;
 
-    private static readonly string VoucherByCode = $"SELECT {VoucherColumns} FROM vouchers WHERE code = @code;";
+    private static readonly string VoucherByKey = $"SELECT {VoucherColumns} FROM vouchers WHERE row_key = @key;";
 
     private static readonly string EventsByCode = $"SELECT {EventColumns} FROM redemption_events WHERE code = @code ORDER BY sequence;";
 
@@ -27,7 +27,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
     private readonly SqliteWriter _writer;
     private readonly SqliteReaders _readers;
 
-    // Voucher transitions not yet answered, by code; see DurableFor.
+    // Voucher transitions not yet answered, by packed key; see DurableFor.
     private readonly WritesInFlight _transitionsInFlight = new();
 
     public SqliteLedger(string connectionString)
@@ -94,68 +94,47 @@ public sealed class SqliteLedger : ILedger, IDisposable
 
     // ---- issuance ----
 
-    public Task<IssueBatchResult> CommitIssueBatchAsync(IssueBatch batch)
-    {
-        if (batch.Vouchers.Count == 0)
+    public Task<ShardActivation> ActivateShardAsync(string campaignId, int shard) =>
+        WriteAsync(transaction =>
         {
-            return Task.FromResult(new IssueBatchResult(new HashSet<string>()));
-        }
+            using var next = Command(transaction.Connection!, transaction,
+                """
+                INSERT INTO shard_epochs (campaign_id, shard, epoch) VALUES (@campaign, @shard, 1)
+                ON CONFLICT (campaign_id, shard) DO UPDATE SET epoch = epoch + 1
+                RETURNING epoch;
+                """,
+                ("campaign", campaignId), ("shard", shard));
+            var epoch = (long)next.ExecuteScalar()!;
+            return new ShardActivation(epoch, CampaignNumber(transaction, campaignId));
+        });
 
-        if (batch.Vouchers.FirstOrDefault(v => v.CampaignId != batch.CampaignId || v.Shard != batch.Shard) is { } stray)
+    public Task<IReadOnlyList<VoucherRecord>> LoadShardVouchersAsync(int campaignNumber, int shard)
+    {
+        var (first, last) = VoucherKey.ShardRange(campaignNumber, shard);
+        return Durable(ReadAll(
+            $"SELECT {VoucherColumns} FROM vouchers WHERE row_key BETWEEN @first AND @last ORDER BY row_key;",
+            ReadVoucher, ("first", first), ("last", last)));
+    }
+
+    public Task CommitIssueBatchAsync(IssueBatch batch)
+    {
+        if (batch.Vouchers.FirstOrDefault(v => v.CampaignId != batch.CampaignId || v.CampaignNumber != batch.CampaignNumber || v.Shard != batch.Shard) is { } stray)
         {
             // The lease charged is the batch's; a voucher of another shard would be charged to the wrong one.
             throw new ArgumentException(
-                $"voucher {stray.Code} belongs to {stray.CampaignId}/{stray.Shard}, not to the batch's {batch.CampaignId}/{batch.Shard}", nameof(batch));
+                $"voucher {stray.Key} of {stray.CampaignId} does not belong to the batch's {batch.CampaignId}/{batch.Shard}", nameof(batch));
         }
 
         return WriteAsync(transaction =>
         {
-            var taken = new HashSet<string>(StringComparer.Ordinal);
+            // First, so that a newer activation's epoch, once taken, refuses everything after it.
+            Fence(transaction, batch.CampaignId, batch.Shard, batch.Epoch);
+
             var issuedByPool = new Dictionary<string, long>(StringComparer.Ordinal);
-
             var insertVoucher = _writer.Statement(transaction, InsertVoucher, VoucherInsertColumns);
-            // The limits are counted from the vouchers, the batch's own included, through ix_vouchers_user.
-            var countUser = batch.PerUserLimit > 0
-                ? _writer.Statement(transaction,
-                    "SELECT COUNT(*) FROM vouchers WHERE user_id = @user AND campaign_id = @campaign;",
-                    ["user", "campaign"])
-                : null;
-            var countUserDay = batch.PerUserDailyLimit > 0
-                ? _writer.Statement(transaction,
-                    "SELECT COUNT(*) FROM vouchers WHERE user_id = @user AND campaign_id = @campaign AND issued_day = @day;",
-                    ["user", "campaign", "day"])
-                : null;
-
             foreach (var voucher in batch.Vouchers)
             {
-                if (insertVoucher.Execute(transaction, voucher, BindVoucher) == 0)
-                {
-                    taken.Add(voucher.RequestId);
-                    continue;
-                }
-
-                // The counts are the ledger's, not the grain's: a grain that missed a write
-                // (duplicate activation) is caught here rather than over-issuing a user.
-                if (countUser is not null)
-                {
-                    var userIssued = (long)countUser.Scalar(transaction, voucher.UserId, batch.CampaignId)!;
-                    if (userIssued > batch.PerUserLimit)
-                    {
-                        throw new LedgerConflictException(
-                            $"user {voucher.UserId} would hold {userIssued} vouchers of {batch.CampaignId}, past the limit of {batch.PerUserLimit}");
-                    }
-                }
-
-                if (countUserDay is not null)
-                {
-                    var dayIssued = (long)countUserDay.Scalar(transaction, voucher.UserId, batch.CampaignId, DayNumber(voucher.IssuedDay))!;
-                    if (dayIssued > batch.PerUserDailyLimit)
-                    {
-                        throw new LedgerConflictException(
-                            $"user {voucher.UserId} would hold {dayIssued} vouchers of {batch.CampaignId} on {voucher.IssuedDay:yyyy-MM-dd}, past the daily limit of {batch.PerUserDailyLimit}");
-                    }
-                }
-
+                insertVoucher.Execute(transaction, voucher, BindVoucher);
                 issuedByPool[voucher.Pool] = issuedByPool.GetValueOrDefault(voucher.Pool) + 1;
             }
 
@@ -176,19 +155,45 @@ public sealed class SqliteLedger : ILedger, IDisposable
                 }
             }
 
-            return new IssueBatchResult(taken);
+            return true;
         });
     }
 
-    public Task<IReadOnlyList<VoucherRecord>> LoadShardVouchersAsync(string campaignId, int shard) =>
-        Durable(ReadAll(
-            $"SELECT {VoucherColumns} FROM vouchers WHERE campaign_id = @campaign AND shard = @shard;",
-            ReadVoucher, ("campaign", campaignId), ("shard", shard)));
+    /// <summary>Refuses the write unless <paramref name="epoch"/> is still the shard's (the update also holds the row until commit).</summary>
+    private void Fence(SqliteTransaction transaction, string campaignId, int shard, long epoch)
+    {
+        var held = _writer.Statement(transaction,
+            "UPDATE shard_epochs SET epoch = epoch WHERE campaign_id = @campaign AND shard = @shard AND epoch = @epoch;",
+            ["campaign", "shard", "epoch"]);
+        if (held.Execute(transaction, campaignId, shard, epoch) == 0)
+        {
+            throw new LedgerFencedException($"shard {campaignId}/{shard} has an epoch newer than {epoch}: a later activation holds it");
+        }
+    }
 
-    public Task<VoucherRecord?> FindByRequestAsync(string campaignId, string channel, string requestId) =>
-        Durable(ReadAll(
-            $"SELECT {VoucherColumns} FROM vouchers WHERE campaign_id = @campaign AND channel = @channel AND request_id = @request;",
-            ReadVoucher, ("campaign", campaignId), ("channel", channel), ("request", requestId)).SingleOrDefault());
+    private static int CampaignNumber(SqliteTransaction transaction, string campaignId)
+    {
+        using var number = Command(transaction.Connection!, transaction,
+            "SELECT number FROM campaign_directory WHERE campaign_id = @campaign;", ("campaign", campaignId));
+        return number.ExecuteScalar() is long found
+            ? (int)found
+            : throw new InvalidOperationException($"campaign '{campaignId}' is not in the campaign directory");
+    }
+
+    // ---- leases ----
+
+    public Task<long> ActivateCampaignAsync(string campaignId) =>
+        WriteAsync(transaction =>
+        {
+            using var next = Command(transaction.Connection!, transaction,
+                """
+                INSERT INTO campaign_epochs (campaign_id, epoch) VALUES (@campaign, 1)
+                ON CONFLICT (campaign_id) DO UPDATE SET epoch = epoch + 1
+                RETURNING epoch;
+                """,
+                ("campaign", campaignId));
+            return (long)next.ExecuteScalar()!;
+        });
 
     public Task<IReadOnlyList<StockLeaseRecord>> LoadLeasesAsync(string campaignId) =>
         Durable(ReadAll(
@@ -196,33 +201,53 @@ public sealed class SqliteLedger : ILedger, IDisposable
             row => new StockLeaseRecord(row.GetInt32(0), row.GetString(1), row.GetInt64(2), row.GetInt64(3)),
             ("campaign", campaignId)));
 
-    public Task<bool> GrantLeaseAsync(string campaignId, int shard, string pool, long amount, long poolCapacity)
+    public Task<bool> GrantLeaseAsync(string campaignId, long campaignEpoch, int shard, string pool, long amount, long poolCapacity)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amount);
         return WriteAsync(transaction =>
         {
-            // The capacity check and the grant are one statement in one write transaction, so two
-            // grants racing for the pool's last units cannot both pass it.
+            using var fence = Command(transaction.Connection!, transaction,
+                "UPDATE campaign_epochs SET epoch = epoch WHERE campaign_id = @campaign AND epoch = @epoch;",
+                ("campaign", campaignId), ("epoch", campaignEpoch));
+            if (fence.ExecuteNonQuery() == 0)
+            {
+                throw new LedgerFencedException($"campaign {campaignId} has an epoch newer than {campaignEpoch}: a later activation holds it");
+            }
+
+            // The capacity check and the addition are one conditional update of the pool's total.
+            using var total = Command(transaction.Connection!, transaction,
+                """
+                INSERT INTO lease_pools (campaign_id, pool, granted) VALUES (@campaign, @pool, 0) ON CONFLICT (campaign_id, pool) DO NOTHING;
+                UPDATE lease_pools SET granted = granted + @amount
+                WHERE campaign_id = @campaign AND pool = @pool AND granted + @amount <= @capacity;
+                """,
+                ("campaign", campaignId), ("pool", pool), ("amount", amount), ("capacity", poolCapacity));
+            total.ExecuteNonQuery();
+            if (Changes(transaction) == 0)
+            {
+                return false;
+            }
+
             using var grant = Command(transaction.Connection!, transaction,
                 """
-                INSERT INTO stock_leases (campaign_id, shard, pool, granted, issued)
-                SELECT @campaign, @shard, @pool, @amount, 0
-                WHERE (SELECT COALESCE(SUM(granted), 0) FROM stock_leases WHERE campaign_id = @campaign AND pool = @pool) + @amount <= @capacity
+                INSERT INTO stock_leases (campaign_id, shard, pool, granted, issued) VALUES (@campaign, @shard, @pool, @amount, 0)
                 ON CONFLICT (campaign_id, shard, pool) DO UPDATE SET granted = granted + excluded.granted;
                 """,
-                ("campaign", campaignId), ("shard", shard), ("pool", pool), ("amount", amount), ("capacity", poolCapacity));
-            var granted = grant.ExecuteNonQuery() == 1;
-            return granted;
+                ("campaign", campaignId), ("shard", shard), ("pool", pool), ("amount", amount));
+            grant.ExecuteNonQuery();
+            return true;
         });
     }
 
-    public Task<long> ReturnLeaseAsync(string campaignId, int shard, string pool, long units, long keep)
+    public Task<long> ReturnLeaseAsync(string campaignId, int shard, long shardEpoch, string pool, long units, long keep)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(units);
         ArgumentOutOfRangeException.ThrowIfNegative(keep);
         return WriteAsync(transaction =>
         {
-            // Read and cut in one write transaction: no commit can spend or grant in between.
+            // The fence holds the shard's epoch row, so none of its commits runs between the read
+            // and the cut; a grant in between only adds, and what is cut was unspent at the read.
+            Fence(transaction, campaignId, shard, shardEpoch);
             using var unspent = Command(transaction.Connection!, transaction,
                 "SELECT MIN(@units, granted - issued - @keep) FROM stock_leases WHERE campaign_id = @campaign AND shard = @shard AND pool = @pool;",
                 ("campaign", campaignId), ("shard", shard), ("pool", pool), ("units", units), ("keep", keep));
@@ -232,27 +257,61 @@ public sealed class SqliteLedger : ILedger, IDisposable
             }
 
             using var cut = Command(transaction.Connection!, transaction,
-                "UPDATE stock_leases SET granted = granted - @returned WHERE campaign_id = @campaign AND shard = @shard AND pool = @pool;",
+                """
+                UPDATE stock_leases SET granted = granted - @returned WHERE campaign_id = @campaign AND shard = @shard AND pool = @pool;
+                UPDATE lease_pools SET granted = granted - @returned WHERE campaign_id = @campaign AND pool = @pool;
+                """,
                 ("campaign", campaignId), ("shard", shard), ("pool", pool), ("returned", returned));
             cut.ExecuteNonQuery();
             return returned;
         });
     }
 
+    /// <summary>Rows the last statement on this connection changed.</summary>
+    private static long Changes(SqliteTransaction transaction)
+    {
+        using var changes = Command(transaction.Connection!, transaction, "SELECT changes();");
+        return (long)changes.ExecuteScalar()!;
+    }
+
     // ---- vouchers and redemption ----
 
-    public Task<VoucherRecord?> GetVoucherAsync(string code) =>
-        DurableFor(code, ReadAll(VoucherByCode, ReadVoucher, ("code", code)).SingleOrDefault());
+    public Task<VoucherKey?> FindLegacyCodeAsync(string code) =>
+        Durable(ReadAll("SELECT row_key FROM legacy_codes WHERE code = @code;", row => (VoucherKey?)VoucherKey.Unpack(row.GetInt64(0)), ("code", code))
+            .SingleOrDefault());
 
-    public Task<(VoucherRecord? Voucher, IReadOnlyList<RedemptionEventRecord> Events)> GetVoucherWithEventsAsync(string code)
+    public Task<VoucherRecord?> GetVoucherAsync(VoucherKey key) =>
+        DurableFor(key, ReadAll(VoucherByKey, ReadVoucher, ("key", key.Packed)).SingleOrDefault());
+
+    public Task<IReadOnlyList<VoucherRecord>> GetVouchersAsync(IReadOnlyList<VoucherKey> keys)
+    {
+        var found = _readers.Read(reader =>
+        {
+            var vouchers = new List<VoucherRecord>(keys.Count);
+            foreach (var key in keys)
+            {
+                using var row = reader.Command(VoucherByKey, ("key", key.Packed)).ExecuteReader();
+                if (row.Read())
+                {
+                    vouchers.Add(ReadVoucher(row));
+                }
+            }
+
+            return vouchers;
+        });
+
+        return Durable<IReadOnlyList<VoucherRecord>>(found);
+    }
+
+    public Task<(VoucherRecord? Voucher, IReadOnlyList<RedemptionEventRecord> Events)> GetVoucherWithEventsAsync(VoucherKey key)
     {
         // This is every redemption's first read. A voucher still at version 1 has never moved
         // (each transition writes version + 1 and its event together), so it has no events to
-        // look up: most vouchers at a till are read with one index lookup instead of two.
+        // look up: most vouchers at a till are read with one lookup instead of two.
         var (voucher, events) = _readers.Read(reader =>
         {
             VoucherRecord? voucher;
-            using (var row = reader.Command(VoucherByCode, ("code", code)).ExecuteReader())
+            using (var row = reader.Command(VoucherByKey, ("key", key.Packed)).ExecuteReader())
             {
                 voucher = row.Read() ? ReadVoucher(row) : null;
             }
@@ -260,7 +319,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
             var events = new List<RedemptionEventRecord>();
             if (voucher is { Version: > 1 })
             {
-                using var rows = reader.Command(EventsByCode, ("code", code)).ExecuteReader();
+                using var rows = reader.Command(EventsByCode, ("code", voucher.Code)).ExecuteReader();
                 while (rows.Read())
                 {
                     events.Add(ReadEvent(rows));
@@ -270,7 +329,7 @@ public sealed class SqliteLedger : ILedger, IDisposable
             return (voucher, events);
         });
 
-        return DurableFor<(VoucherRecord?, IReadOnlyList<RedemptionEventRecord>)>(code, (voucher, events));
+        return DurableFor<(VoucherRecord?, IReadOnlyList<RedemptionEventRecord>)>(key, (voucher, events));
     }
 
     public Task<bool> TryTransitionAsync(VoucherRecord next, long expectedVersion, RedemptionEventRecord redemptionEvent)
@@ -291,7 +350,8 @@ public sealed class SqliteLedger : ILedger, IDisposable
     private async Task<bool> TransitionAsync(VoucherRecord next, long expectedVersion, RedemptionEventRecord redemptionEvent)
     {
         // Registered before the write is queued, cleared once it is answered (on disk, or failed).
-        _transitionsInFlight.Begin(next.Code);
+        var key = next.Key.Packed;
+        _transitionsInFlight.Begin(key);
         try
         {
             return await WriteAsync(transaction =>
@@ -302,11 +362,11 @@ public sealed class SqliteLedger : ILedger, IDisposable
                     """
                     UPDATE vouchers SET status = @status, version = @version, merchant_id = @merchant, order_id = @order,
                         order_amount_cents = @amount, discount_cents = @discount, reserved_until = @reservedUntil, redeemed_at = @redeemedAt
-                    WHERE code = @code AND version = @expected;
+                    WHERE row_key = @key AND version = @expected;
                     """,
-                    "status", "version", "merchant", "order", "amount", "discount", "reservedUntil", "redeemedAt", "code", "expected")
+                    "status", "version", "merchant", "order", "amount", "discount", "reservedUntil", "redeemedAt", "key", "expected")
                     .Execute(transaction, Text(next.Status), next.Version, next.MerchantId, next.OrderId, next.OrderAmountCents,
-                        next.DiscountCents, Millis(next.ReservedUntil), Millis(next.RedeemedAt), next.Code, expectedVersion);
+                        next.DiscountCents, Millis(next.ReservedUntil), Millis(next.RedeemedAt), key, expectedVersion);
                 if (moved == 0)
                 {
                     return false;
@@ -341,21 +401,12 @@ public sealed class SqliteLedger : ILedger, IDisposable
         }
         finally
         {
-            _transitionsInFlight.End(next.Code);
+            _transitionsInFlight.End(key);
         }
     }
 
     /// <summary>A transition whose event the ledger already holds: nothing of it is written.</summary>
     private sealed class TransitionRefusedException : Exception;
-
-    public Task<IReadOnlyList<VoucherRecord>> ListUserVouchersAsync(string userId, string? campaignId, string? channel) =>
-        Durable(ReadAll(
-            $"""
-            SELECT {VoucherColumns} FROM vouchers
-            WHERE user_id = @user AND (@campaign IS NULL OR campaign_id = @campaign) AND (@channel IS NULL OR channel = @channel)
-            ORDER BY issued_at DESC, code DESC;
-            """,
-            ReadVoucher, ("user", userId), ("campaign", campaignId), ("channel", channel)));
 
     // ---- reporting ----
 
@@ -380,7 +431,9 @@ public sealed class SqliteLedger : ILedger, IDisposable
                 SUM(status = 'RESERVED' AND reserved_until > @asOf AND valid_until > @asOf),
                 SUM(status = 'REDEEMED'),
                 SUM(status <> 'REDEEMED' AND valid_until <= @asOf)
-            FROM vouchers WHERE campaign_id = @campaign
+            FROM vouchers
+            WHERE row_key BETWEEN (SELECT number << 39 FROM campaign_directory WHERE campaign_id = @campaign)
+                AND (SELECT ((number + 1) << 39) - 1 FROM campaign_directory WHERE campaign_id = @campaign)
             GROUP BY channel, district;
             """,
             ("campaign", campaignId), ("asOf", asOfMillis)))
@@ -499,15 +552,22 @@ public sealed class SqliteLedger : ILedger, IDisposable
 
     // ---- directory and secrets ----
 
-    public Task RegisterCampaignAsync(string campaignId, DateTimeOffset createdAt) =>
+    public Task<int> RegisterCampaignAsync(string campaignId, DateTimeOffset createdAt) =>
         WriteAsync(transaction =>
         {
             using var register = Command(transaction.Connection!, transaction,
                 "INSERT INTO campaign_directory (campaign_id, created_at) VALUES (@campaign, @createdAt) ON CONFLICT (campaign_id) DO NOTHING;",
                 ("campaign", campaignId), ("createdAt", Millis(createdAt)));
             register.ExecuteNonQuery();
-            return true;
+            var number = CampaignNumber(transaction, campaignId);
+            return number <= VoucherKey.MaxCampaignNumber
+                ? number
+                : throw new InvalidOperationException($"the campaign directory is full ({VoucherKey.MaxCampaignNumber} campaigns)");
         });
+
+    public Task<int?> FindCampaignNumberAsync(string campaignId) =>
+        Durable(ReadAll("SELECT number FROM campaign_directory WHERE campaign_id = @campaign;", row => (int?)row.GetInt32(0), ("campaign", campaignId))
+            .SingleOrDefault());
 
     public Task<IReadOnlyList<string>> ListCampaignIdsAsync(string? after, int limit)
     {
@@ -555,8 +615,8 @@ public sealed class SqliteLedger : ILedger, IDisposable
     /// every redemption's first read, and under load some commit is nearly always being synced.
     /// A voucher's code reaches no caller before its issue is on disk, so only transitions count.
     /// </summary>
-    private Task<T> DurableFor<T>(string code, T result) =>
-        _transitionsInFlight.Answered(code) is { } inFlight ? After(inFlight, result) : Unfenced(result);
+    private Task<T> DurableFor<T>(VoucherKey key, T result) =>
+        _transitionsInFlight.Answered(key.Packed) is { } inFlight ? After(inFlight, result) : Unfenced(result);
 
     /// <summary>
     /// The result, unless a WAL flush has failed: the read may then have seen commits that never

@@ -11,7 +11,7 @@ internal static class SqliteLedgerRows
 {
     /// <summary>The column list <see cref="ReadVoucher"/> expects, in order.</summary>
     public const string VoucherColumns =
-        "code, campaign_id, shard, user_id, channel, request_id, district, status, version, " +
+        "row_key, code, campaign_id, user_id, channel, request_id, district, status, version, " +
         "kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents, " +
         "valid_from, valid_until, issued_at, issued_day, pool, " +
         "merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at";
@@ -19,19 +19,18 @@ internal static class SqliteLedgerRows
     /// <summary>Columns written at issue, in the order <see cref="BindVoucher"/> binds them; each is bound as <c>@column</c>.</summary>
     public static readonly string[] VoucherInsertColumns = [.. VoucherColumns.Split(", "), "liability_cents"];
 
-    /// <summary>Issues a voucher unless its (campaign, channel, request id) is already taken. Built once: the writer looks statements up by their text.</summary>
+    /// <summary>Appends a voucher at its key. Built once: the writer looks statements up by their text.</summary>
     public static readonly string InsertVoucher = $"""
         INSERT INTO vouchers ({string.Join(", ", VoucherInsertColumns)})
-        VALUES ({string.Join(", ", VoucherInsertColumns.Select(c => "@" + c))})
-        ON CONFLICT (campaign_id, channel, request_id) DO NOTHING;
+        VALUES ({string.Join(", ", VoucherInsertColumns.Select(c => "@" + c))});
         """;
 
     /// <summary>Binds a voucher's values to <see cref="InsertVoucher"/>, in the order of <see cref="VoucherInsertColumns"/>.</summary>
     public static void BindVoucher(PreparedStatement.Parameters p, VoucherRecord v)
     {
-        p.Text(0, v.Code);
-        p.Text(1, v.CampaignId);
-        p.Number(2, v.Shard);
+        p.Number(0, v.Key.Packed);
+        p.Text(1, v.Code);
+        p.Text(2, v.CampaignId);
         p.Text(3, v.UserId);
         p.Text(4, v.Channel);
         p.Text(5, v.RequestId);
@@ -73,11 +72,19 @@ internal static class SqliteLedgerRows
         "sequence, type, code, campaign_id, merchant_id, merchant_district, order_id, refund_id, " +
         "order_amount_cents, discount_cents, occurred_at";
 
-    public static VoucherRecord ReadVoucher(SqliteDataReader row) => new()
+    public static VoucherRecord ReadVoucher(SqliteDataReader row)
     {
-        Code = row.GetString(0),
-        CampaignId = row.GetString(1),
-        Shard = row.GetInt32(2),
+        var key = VoucherKey.Unpack(row.GetInt64(0));
+        return ReadVoucher(row, key);
+    }
+
+    private static VoucherRecord ReadVoucher(SqliteDataReader row, VoucherKey key) => new()
+    {
+        CampaignNumber = key.CampaignNumber,
+        Shard = key.Shard,
+        Seq = key.Seq,
+        Code = row.GetString(1),
+        CampaignId = row.GetString(2),
         UserId = row.GetString(3),
         Channel = row.GetString(4),
         RequestId = row.GetString(5),

@@ -120,5 +120,96 @@ internal static class SqliteLedgerSchema
             DROP TABLE IF EXISTS user_claims;
             DROP TABLE IF EXISTS user_daily_claims;
             """),
+        (4, """
+            -- Append-ordered: a voucher's row is keyed by (campaign number, shard, seq) packed into the
+            -- rowid (VoucherKey.Packed: number << 39 | shard << 32 | seq), so a shard's commit appends
+            -- at the end of its own range. No other index on the table: idempotency and per-user
+            -- limits are kept by each shard, the only writer of its users, behind its epoch.
+            CREATE TABLE campaign_numbers (
+                number      INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+                campaign_id TEXT    NOT NULL UNIQUE,
+                created_at  INTEGER NOT NULL
+            );
+            INSERT INTO campaign_numbers (campaign_id, created_at)
+                SELECT campaign_id, created_at FROM (
+                    SELECT campaign_id, created_at FROM campaign_directory
+                    UNION ALL
+                    SELECT campaign_id, MIN(issued_at) FROM vouchers
+                    WHERE campaign_id NOT IN (SELECT campaign_id FROM campaign_directory) GROUP BY campaign_id)
+                ORDER BY created_at, campaign_id;
+            DROP TABLE campaign_directory;
+            ALTER TABLE campaign_numbers RENAME TO campaign_directory;
+            CREATE INDEX ix_campaign_directory_created ON campaign_directory (created_at, campaign_id);
+
+            CREATE TABLE voucher_rows (
+                row_key            INTEGER NOT NULL PRIMARY KEY,
+                code               TEXT    NOT NULL,
+                campaign_id        TEXT    NOT NULL,
+                user_id            TEXT    NOT NULL,
+                channel            TEXT    NOT NULL,
+                request_id         TEXT    NOT NULL,
+                district           TEXT    NOT NULL,
+                status             TEXT    NOT NULL CHECK (status IN ('ISSUED', 'RESERVED', 'REDEEMED')),
+                version            INTEGER NOT NULL,
+                kind               TEXT    NOT NULL,
+                face_value_cents   INTEGER NOT NULL,
+                min_spend_cents    INTEGER NOT NULL,
+                percent_off        INTEGER NOT NULL,
+                fold               INTEGER NOT NULL,
+                max_discount_cents INTEGER NOT NULL,
+                liability_cents    INTEGER NOT NULL,
+                valid_from         INTEGER NOT NULL,
+                valid_until        INTEGER NOT NULL,
+                issued_at          INTEGER NOT NULL,
+                issued_day         INTEGER NOT NULL,
+                pool               TEXT    NOT NULL,
+                merchant_id        TEXT,
+                order_id           TEXT,
+                order_amount_cents INTEGER NOT NULL DEFAULT 0,
+                discount_cents     INTEGER NOT NULL DEFAULT 0,
+                reserved_until     INTEGER,
+                redeemed_at        INTEGER
+            );
+            -- Vouchers issued before keep their codes: each shard's in issue order.
+            INSERT INTO voucher_rows
+                SELECT (d.number << 39) | (v.shard << 32) | ROW_NUMBER() OVER (PARTITION BY v.campaign_id, v.shard ORDER BY v.issued_at, v.code),
+                    v.code, v.campaign_id, v.user_id, v.channel, v.request_id, v.district, v.status, v.version, v.kind,
+                    v.face_value_cents, v.min_spend_cents, v.percent_off, v.fold, v.max_discount_cents, v.liability_cents,
+                    v.valid_from, v.valid_until, v.issued_at, v.issued_day, v.pool, v.merchant_id, v.order_id,
+                    v.order_amount_cents, v.discount_cents, v.reserved_until, v.redeemed_at
+                FROM vouchers v JOIN campaign_directory d ON d.campaign_id = v.campaign_id;
+            -- Their codes carry no key: this table finds their rows. Nothing is added to it after.
+            CREATE TABLE legacy_codes (
+                code    TEXT    NOT NULL PRIMARY KEY,
+                row_key INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            INSERT INTO legacy_codes (code, row_key) SELECT code, row_key FROM voucher_rows;
+            DROP TABLE vouchers;
+            ALTER TABLE voucher_rows RENAME TO vouchers;
+
+            -- Fences: each activation of a shard or campaign takes the next epoch, and every write it
+            -- makes updates its epoch row on the condition that the epoch is still its own.
+            CREATE TABLE shard_epochs (
+                campaign_id TEXT    NOT NULL,
+                shard       INTEGER NOT NULL,
+                epoch       INTEGER NOT NULL,
+                PRIMARY KEY (campaign_id, shard)
+            ) WITHOUT ROWID;
+            CREATE TABLE campaign_epochs (
+                campaign_id TEXT    NOT NULL PRIMARY KEY,
+                epoch       INTEGER NOT NULL
+            ) WITHOUT ROWID;
+
+            -- What each pool has granted over all shards: a grant is one conditional update of this
+            -- row, so the capacity check holds without a single writer.
+            CREATE TABLE lease_pools (
+                campaign_id TEXT    NOT NULL,
+                pool        TEXT    NOT NULL,
+                granted     INTEGER NOT NULL CHECK (granted >= 0),
+                PRIMARY KEY (campaign_id, pool)
+            ) WITHOUT ROWID;
+            INSERT INTO lease_pools (campaign_id, pool, granted)
+                SELECT campaign_id, pool, SUM(granted) FROM stock_leases GROUP BY campaign_id, pool;
+            """),
     ];
 }

@@ -1,16 +1,16 @@
 namespace Campaigns.Grains.Ledger.Sqlite;
 
 /// <summary>
-/// Writes under way, by key (a voucher code): each is registered before it is queued and ended
+/// Writes under way, by key (a voucher's packed row key): each is registered before it is queued and ended
 /// once it is answered. <see cref="Answered"/> gives what to wait for before a read of that key
 /// may be handed on: nothing when no write of it is under way.
 /// </summary>
 internal sealed class WritesInFlight
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, Entry> _entries = [];
 
-    public void Begin(string key)
+    public void Begin(long key)
     {
         lock (_lock)
         {
@@ -23,7 +23,7 @@ internal sealed class WritesInFlight
         }
     }
 
-    public void End(string key)
+    public void End(long key)
     {
         TaskCompletionSource? done = null;
         lock (_lock)
@@ -40,7 +40,7 @@ internal sealed class WritesInFlight
     }
 
     /// <summary>Completes when every write of <paramref name="key"/> under way now has been answered; null if there are none.</summary>
-    public Task? Answered(string key)
+    public Task? Answered(long key)
     {
         lock (_lock)
         {
