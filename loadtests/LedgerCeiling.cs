@@ -101,9 +101,19 @@ public sealed class LedgerCeiling(LoadSettings settings, TextWriter log)
             await LoadRunner.ClosedLoopAsync("warm-up", settings.Workers, warmUp, One, firstSequence: 800_000_000);
             log.WriteLine($"  warm-up: {warmUp.TotalSeconds:0.#} s");
 
-            var most = await Metered(() => LoadRunner.ClosedLoopAsync(Single, settings.Workers, settings.Duration, One));
-            var half = await Metered(() => LoadRunner.OpenLoopAsync(Single, most.PerSecond / 2, settings.Duration, One, firstSequence: 100_000_000));
-            var batches = await Metered(() => LoadRunner.ClosedLoopAsync(Batches, Shards, settings.Duration, Thousand));
+            // What each run appended to the WAL, as the checkpointer (every 100 ms) counted it.
+            async Task<LoadResult> Logged(Func<Task<LoadResult>> run)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(300));
+                ledger.TakeActivity();
+                var result = await Metered(run);
+                await Task.Delay(TimeSpan.FromMilliseconds(300));
+                return result with { LogBytes = ledger.TakeActivity().LogBytes };
+            }
+
+            var most = await Logged(() => LoadRunner.ClosedLoopAsync(Single, settings.Workers, settings.Duration, One));
+            var half = await Logged(() => LoadRunner.OpenLoopAsync(Single, most.PerSecond / 2, settings.Duration, One, firstSequence: 100_000_000));
+            var batches = await Logged(() => LoadRunner.ClosedLoopAsync(Batches, Shards, settings.Duration, Thousand));
             return [most, half, batches with { Succeeded = batches.Succeeded * BatchItems }];
         }
         finally

@@ -15,6 +15,15 @@ public sealed record LoadResult(string Name, string Mode, long Succeeded, long F
     /// <summary>The warm-up before the scenario's first run, on that run.</summary>
     public WarmUp? WarmUp { get; init; }
 
+    /// <summary>Bytes the ledger appended to its write-ahead log during the run, when the run could count them.</summary>
+    public long? LogBytes { get; init; }
+
+    /// <summary>What the tool checked after the run (a flash drop's invariants), when it checked anything.</summary>
+    public IReadOnlyList<Check>? Checks { get; init; }
+
+    /// <summary>The silo's peak resident memory, when the run reads it.</summary>
+    public long? PeakMemoryBytes { get; init; }
+
     /// <summary>Processor time the silo and the tool spent during the run, when it was metered.</summary>
     public CpuUse? Cpu { get; init; }
 
@@ -29,6 +38,9 @@ public sealed record LoadResult(string Name, string Mode, long Succeeded, long F
     public static double Milliseconds(LongHistogram ticks, double p) =>
         ticks.TotalCount == 0 ? 0 : ticks.GetValueAtPercentile(p) / (double)TimeSpan.TicksPerMillisecond;
 }
+
+/// <summary>One thing the tool checked after a run, and whether it held.</summary>
+public sealed record Check(string What, bool Held, string Detail);
 
 /// <summary>Processor time (all threads, user and system) of the silo's process and the tool's own.</summary>
 public sealed record CpuUse(TimeSpan Silo, TimeSpan Tool)
@@ -57,10 +69,12 @@ public static class LoadRunner
 {
     /// <summary>
     /// Runs <paramref name="operation"/> with <paramref name="workers"/> concurrent callers for
-    /// <paramref name="duration"/>. The operation gets a sequence number unique across workers.
+    /// <paramref name="duration"/>, or until it has made <paramref name="calls"/> calls. The
+    /// operation gets a sequence number unique across workers, from <paramref name="firstSequence"/> + 1.
     /// </summary>
-    public static async Task<LoadResult> ClosedLoopAsync(string name, int workers, TimeSpan duration, Func<long, Task> operation, long firstSequence = 0)
+    public static async Task<LoadResult> ClosedLoopAsync(string name, int workers, TimeSpan duration, Func<long, Task> operation, long firstSequence = 0, long? calls = null)
     {
+        var last = calls is { } count ? firstSequence + count : long.MaxValue;
         var histogram = NewHistogram();
         var errors = new Dictionary<string, long>();
         long sequence = firstSequence, succeeded = 0, failed = 0;
@@ -69,10 +83,10 @@ public static class LoadRunner
         await Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(async () =>
         {
             var local = NewHistogram();
-            while (clock.Elapsed.Ticks < end)
+            while (clock.Elapsed.Ticks < end && Interlocked.Increment(ref sequence) is var n && n <= last)
             {
                 var started = Stopwatch.GetTimestamp();
-                var outcome = await RunAsync(operation, Interlocked.Increment(ref sequence));
+                var outcome = await RunAsync(operation, n);
                 local.RecordValue(Stopwatch.GetElapsedTime(started).Ticks);
                 Count(outcome, ref succeeded, ref failed, errors);
             }

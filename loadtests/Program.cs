@@ -11,7 +11,7 @@ const string Usage = """
     --repeat N, runs everything N times on a fresh silo each and judges each target on its
     median round. ledger measures the SQLite ledger alone, in the tool's process.
     """;
-string[] known = ["health", "issue", "batch", "soldout", "checkout", "ledger"];
+string[] known = ["health", "issue", "batch", "soldout", "checkout", "ledger", "flash", "rebuild"];
 
 if (args is ["--help"] or ["-h"])
 {
@@ -58,6 +58,8 @@ for (var round = 1; round <= repeat; round++)
                 "soldout" => await scenarios.SoldOutAsync(),
                 "checkout" => await scenarios.CheckoutAsync(),
                 "ledger" => await new LedgerCeiling(settings, Console.Out).RunAsync(),
+                "flash" => await scenarios.FlashAsync(),
+                "rebuild" => await scenarios.RebuildAsync(),
                 _ => throw new InvalidOperationException($"scenario '{name}' was accepted but has no runner"),
             };
         }

@@ -23,13 +23,25 @@ public static class Report
     /// </summary>
     private static readonly (string Name, string[] Scenarios, Func<Round, Measure?> Measure)[] Targets =
     [
-        ("IssueVoucher ≥ 70% of health-check throughput", ["health", "issue"], r => Both(Health(r), First(r, "issue"),
-            (h, i) => (i.PerSecond / h.PerSecond / 0.70, $"{i.PerSecond:N0}/s vs {h.PerSecond:N0}/s = {i.PerSecond / h.PerSecond:P0}"))),
-        ("IssueVoucher p99 < 25 ms at half its throughput", ["issue"], r => Both(Second(r, "issue"), Second(r, "issue"), LatencyUnder25)),
+        ("Ledger alone ≥ 150,000 vouchers/s in commits of 1,000", ["ledger"], r => Both(Third(r, "ledger"), Third(r, "ledger"),
+            (b, _) => (b.PerSecond / 150_000, $"{b.PerSecond:N0} vouchers/s"))),
+        ("Ledger alone: WAL bytes per voucher < 300 (commits of 1,000)", ["ledger"], r => Both(Third(r, "ledger"), Third(r, "ledger"),
+            (b, _) => b.LogBytes is { } bytes && b.Succeeded > 0
+                ? (300.0 / Math.Max(1, (double)bytes / b.Succeeded), $"{(double)bytes / b.Succeeded:N0} bytes a voucher")
+                : (0, "not counted"))),
         ("IssueVouchers ≥ 100,000 vouchers/s", ["batch"], r => Both(First(r, "batch"), First(r, "batch"),
             (b, _) => (b.PerSecond / 100_000, $"{b.PerSecond:N0} vouchers/s"))),
-        ("Sold-out rejections ≥ health-check throughput", ["health", "soldout"], r => Both(Health(r), First(r, "soldout"),
-            (h, s) => (s.PerSecond / h.PerSecond, $"{s.PerSecond:N0}/s vs {h.PerSecond:N0}/s"))),
+        ("IssueVoucher ≥ 50% of health-check throughput", ["health", "issue"], r => Both(Health(r), First(r, "issue"),
+            (h, i) => (i.PerSecond / h.PerSecond / 0.50, $"{i.PerSecond:N0}/s vs {h.PerSecond:N0}/s = {i.PerSecond / h.PerSecond:P0}"))),
+        ("IssueVoucher p99 < 25 ms at half its throughput", ["issue"], r => Both(Second(r, "issue"), Second(r, "issue"), LatencyUnder25)),
+        ("Sold-out rejections ≥ 75% of health-check throughput", ["health", "soldout"], r => Both(Health(r), First(r, "soldout"),
+            (h, s) => (s.PerSecond / h.PerSecond / 0.75, $"{s.PerSecond:N0}/s vs {h.PerSecond:N0}/s = {s.PerSecond / h.PerSecond:P0}"))),
+        ("Flash drop of 1,000,000 claims: every invariant holds, silo peak memory < 1 GiB", ["flash"], r => Both(First(r, "flash"), First(r, "flash"),
+            (f, _) => (f.Checks!.All(c => c.Held) && f.PeakMemoryBytes < (1L << 30) ? 1 : 0,
+                $"{string.Join("; ", f.Checks!.Select(c => $"{(c.Held ? "" : "BROKEN: ")}{c.What} ({c.Detail})"))}; peak {f.PeakMemoryBytes / 1_048_576.0:N0} MiB; {f.PerSecond:N0} claims/s"))),
+        ("A shard of 200,000 vouchers answers its first claim within 1 s of a restart", ["rebuild"], r => Both(First(r, "rebuild"), First(r, "rebuild"),
+            (f, _) => (f.Checks!.All(c => c.Held) ? 1_000 / Math.Max(1, f.Percentile(100)) : 0,
+                $"{f.Percentile(100):N0} ms; {string.Join("; ", f.Checks!.Select(c => $"{(c.Held ? "" : "BROKEN: ")}{c.What}"))}"))),
         ("RedeemVoucher ≥ 50% of IssueVoucher throughput", ["issue", "checkout"], r => Both(First(r, "issue"), First(r, "checkout"),
             (i, c) => (c.PerSecond / i.PerSecond / 0.5, $"{c.PerSecond:N0}/s vs {i.PerSecond:N0}/s = {c.PerSecond / i.PerSecond:P0}"))),
         ("RedeemVoucher p99 < 25 ms at half its throughput", ["checkout"], r => Both(Second(r, "checkout"), Second(r, "checkout"), LatencyUnder25)),
@@ -147,7 +159,7 @@ public static class Report
         md.AppendLine("The SQLite ledger on its own (`ledger`: the shards' issue batches committed in the tool's process, no gRPC, no grains). The service's issuing sits under these figures:").AppendLine();
         foreach (var (round, single, half, batches, health) in measured)
         {
-            var share = health is null ? "" : string.Create(Inv, $" = {single!.PerSecond / health.PerSecond:P0} of the health check (IssueVoucher's target: 70 %)");
+            var share = health is null ? "" : string.Create(Inv, $" = {single!.PerSecond / health.PerSecond:P0} of the health check (IssueVoucher's target: 50 %)");
             var tail = half is null ? "" : string.Create(Inv, $"; p99 {half.Percentile(99):0.00} ms at {half.PerSecond:N0}/s");
             var thousands = batches is null ? "" : string.Create(Inv, $"; {batches.PerSecond:N0} vouchers/s in commits of 1,000 = {batches.PerSecond / 100_000:P0} of IssueVouchers' 100,000/s");
             md.AppendLine(Inv, $"- {round}{single!.PerSecond:N0} single-voucher commits/s{share}{tail}{thousands}");

@@ -100,6 +100,107 @@ public sealed class Scenarios(SiloProcess silo, LoadSettings settings, TextWrite
         return [await Metered(() => LoadRunner.ClosedLoopAsync("IssueVoucher, sold out", settings.Workers, settings.Duration, Refused)) with { WarmUp = warmUp }];
     }
 
+    /// <summary>
+    /// A flash drop: 1,000,000 IssueVoucher calls for 100,000 vouchers, every tenth a retry of the
+    /// claim nine before it (same user, same request id). Afterwards the tool checks what a drop
+    /// must keep: exactly the stock issued, one voucher per request, every retry answered with its
+    /// claim's voucher, every acknowledged voucher readable; and the silo's peak memory.
+    /// </summary>
+    public async Task<IReadOnlyList<LoadResult>> FlashAsync()
+    {
+        const int Stock = 100_000, Claims = 1_000_000;
+        var campaign = await CampaignAsync("flash", stock: Stock, peak: 20_000);
+        var partner = await PartnerAsync();
+        var codes = new string?[Claims];
+        var replays = new bool[Claims];
+        static long Origin(long i) => i % 10 == 9 ? i - 9 : i;
+        async Task Claim(long n)
+        {
+            var i = n - 1;
+            var origin = Origin(i);
+            using var call = partner.Vouchers.IssueVoucherAsync(new IssueVoucherRequest
+            {
+                CampaignId = campaign, UserId = settings.Ids.User("fan", origin), RequestId = settings.Ids.Request("tap", origin),
+            });
+            await ((Task)call.ResponseAsync).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (call.ResponseAsync.Exception?.InnerException is RpcException refused && refused.Reason() == "SOLD_OUT")
+            {
+                return; // the expected answer for nine claims in ten
+            }
+
+            var answer = await call.ResponseAsync;
+            codes[i] = answer.Voucher.Code;
+            replays[i] = answer.Replayed;
+        }
+
+        var drop = await Metered(() => LoadRunner.ClosedLoopAsync("flash drop: 1,000,000 claims, 100,000 vouchers", settings.Workers, TimeSpan.FromMinutes(10), Claim, calls: Claims));
+        var peak = silo.PeakMemoryBytes;
+
+        var stats = await _organiser.Admin.GetCampaignStatsAsync(new GetCampaignRequest { CampaignId = campaign });
+        var acknowledged = codes.Where(c => c is not null).ToList();
+        var retries = Enumerable.Range(0, Claims).Where(i => i % 10 == 9 && codes[i] is not null).ToList();
+        var sample = acknowledged.Take(1_000).ToList();
+        var readable = 0;
+        foreach (var code in sample)
+        {
+            readable += (await partner.Vouchers.GetVoucherAsync(new GetVoucherRequest { Code = code })).Code == code ? 1 : 0;
+        }
+
+        var firsts = Enumerable.Range(0, Claims).Where(i => i % 10 != 9 && codes[i] is not null).Select(i => codes[i]!).ToList();
+        Check[] checks =
+        [
+            new("exactly the stock issued", stats.Issued == Stock && stats.Remaining == 0, $"{stats.Issued:N0} issued, {stats.Remaining:N0} left"),
+            new("one voucher per request", firsts.Distinct(StringComparer.Ordinal).Count() == firsts.Count && firsts.Count <= Stock,
+                $"{firsts.Count:N0} first claims answered with {firsts.Distinct(StringComparer.Ordinal).Count():N0} codes"),
+            new("every answered retry got its claim's voucher", retries.All(i => codes[Origin(i)] is null || codes[Origin(i)] == codes[i]),
+                $"{retries.Count:N0} retries answered, {retries.Count(i => replays[i]):N0} of them as replays"),
+            new("every acknowledged voucher is in the ledger", acknowledged.Distinct(StringComparer.Ordinal).Count() == stats.Issued && readable == sample.Count,
+                $"{acknowledged.Distinct(StringComparer.Ordinal).Count():N0} codes acknowledged; {readable:N0} of {sample.Count:N0} read back"),
+            new("no call failed but with SOLD_OUT", drop.Failed == 0, $"{drop.Failed:N0} failed"),
+        ];
+        foreach (var check in checks)
+        {
+            log.WriteLine($"  {(check.Held ? "held" : "BROKEN")}: {check.What} ({check.Detail})");
+        }
+
+        return [drop with { Checks = checks, PeakMemoryBytes = peak }];
+    }
+
+    /// <summary>
+    /// A shard holding 200,000 vouchers, its silo killed and started again: how long the first
+    /// claim takes (the campaign's and the shard's activation, the rebuild from its rows, a lease
+    /// and the claim's commit), and whether a repeat of a claim made before is still a replay.
+    /// </summary>
+    public async Task<IReadOnlyList<LoadResult>> RebuildAsync()
+    {
+        const int Vouchers = 200_000;
+        var campaign = await CampaignAsync("rebuild", stock: 1_000_000, peak: 1); // one shard
+        var partner = await PartnerAsync();
+        log.WriteLine($"  issuing {Vouchers:N0} vouchers into one shard...");
+        var issued = await LoadRunner.ClosedLoopAsync("setup", settings.BatchWorkers, TimeSpan.FromMinutes(10), n =>
+        {
+            var request = new IssueVouchersRequest { CampaignId = campaign };
+            for (var i = 0; i < 1_000; i++)
+            {
+                var item = ((n - 1) * 1_000) + i;
+                request.Items.Add(new IssueVouchersItem { UserId = settings.Ids.User("r", item), RequestId = settings.Ids.Request("r", item) });
+            }
+
+            return partner.Vouchers.IssueVouchersAsync(request).ResponseAsync;
+        }, calls: Vouchers / 1_000);
+        if (issued.Failed > 0)
+        {
+            throw new IOException($"{issued.Failed} of the setup's batches failed");
+        }
+
+        await silo.RestartAsync();
+        var first = await LoadRunner.ClosedLoopAsync("first claim after a restart (shard of 200,000 vouchers)", 1, TimeSpan.FromMinutes(1),
+            _ => partner.IssueVoucherAsync(campaign, settings.Ids.User("after", 0), settings.Ids.Request("after", 0)), calls: 1);
+        var repeat = await partner.IssueVoucherAsync(campaign, settings.Ids.User("r", 17), settings.Ids.Request("r", 17));
+        Check[] checks = [new("a claim made before the restart is replayed", repeat.Replayed, repeat.Replayed ? "replayed" : "issued anew")];
+        return [first with { Checks = checks, PeakMemoryBytes = silo.PeakMemoryBytes }];
+    }
+
     /// <summary>RedeemVoucher at the till for vouchers issued beforehand: the most, then latency at half of it.</summary>
     public async Task<IReadOnlyList<LoadResult>> CheckoutAsync()
     {

@@ -10,18 +10,22 @@ namespace Campaigns.LoadTests;
 /// <summary>
 /// A real silo in its own process (Release build, embedded SQLite in a fresh temp directory) on
 /// free loopback ports, so the load tool measures exactly what `dotnet run --project silo` serves.
-/// Killed and cleaned up on dispose.
+/// It can be killed and started again on the same data and ports (a crash and an operator's
+/// restart). Killed and cleaned up on dispose.
 /// </summary>
 public sealed class SiloProcess : IAsyncDisposable
 {
-    private readonly Process _process;
     private readonly string _dataDirectory;
+    private readonly string _repositoryRoot;
+    private readonly int[] _ports;
+    private Process _process = null!;
 
-    private SiloProcess(Process process, string dataDirectory, Uri address, string organiserKey)
+    private SiloProcess(string repositoryRoot, string dataDirectory, int[] ports, string organiserKey)
     {
-        _process = process;
+        _repositoryRoot = repositoryRoot;
         _dataDirectory = dataDirectory;
-        Address = address;
+        _ports = ports;
+        Address = new Uri($"http://127.0.0.1:{ports[0]}");
         OrganiserKey = organiserKey;
     }
 
@@ -82,6 +86,17 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The most memory the silo's process has held so far (its peak resident set); null where the platform does not say.</summary>
+    public long? PeakMemoryBytes
+    {
+        get
+        {
+            var status = $"/proc/{_process.Id}/status";
+            var line = File.Exists(status) ? File.ReadLines(status).FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)) : null;
+            return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        }
+    }
+
     /// <summary>The shards' group-commit reports ("Shard … committed N vouchers in M batches …").</summary>
     public List<string> BatchLog { get; } = [];
 
@@ -90,49 +105,66 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public static async Task<SiloProcess> StartAsync(string repositoryRoot)
     {
-        var siloDll = Path.Combine(repositoryRoot, "silo", "bin", "Release", "net10.0", "Campaigns.Silo.dll");
+        var siloDll = SiloDll(repositoryRoot);
         if (!File.Exists(siloDll))
         {
             throw new InvalidOperationException($"Build the silo first: dotnet build -c Release {Path.Combine(repositoryRoot, "silo")}");
         }
 
         var data = Path.Combine(Path.GetTempPath(), "campaigns-load-" + Guid.NewGuid().ToString("N"));
-        var key = "load-" + Guid.NewGuid().ToString("N");
-        var grpcPort = FreePort();
+        var silo = new SiloProcess(repositoryRoot, data, [FreePort(), FreePort(), FreePort(), FreePort()], "load-" + Guid.NewGuid().ToString("N"));
+        await silo.LaunchAsync();
+        return silo;
+    }
+
+    /// <summary>Kills the silo (as a crash would) and starts it again on the same data directory and ports.</summary>
+    public async Task RestartAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+        await LaunchAsync();
+    }
+
+    private static string SiloDll(string repositoryRoot) => Path.Combine(repositoryRoot, "silo", "bin", "Release", "net10.0", "Campaigns.Silo.dll");
+
+    private async Task LaunchAsync()
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList =
             {
-                siloDll,
-                $"--Campaigns:GrpcPort={grpcPort}", $"--Campaigns:HttpPort={FreePort()}",
-                $"--Orleans:SiloPort={FreePort()}", $"--Orleans:GatewayPort={FreePort()}",
-                $"--Campaigns:DataDirectory={data}", $"--Campaigns:Auth:BootstrapOrganiserKey={key}",
+                SiloDll(_repositoryRoot),
+                $"--Campaigns:GrpcPort={_ports[0]}", $"--Campaigns:HttpPort={_ports[1]}",
+                $"--Orleans:SiloPort={_ports[2]}", $"--Orleans:GatewayPort={_ports[3]}",
+                $"--Campaigns:DataDirectory={_dataDirectory}", $"--Campaigns:Auth:BootstrapOrganiserKey={OrganiserKey}",
                 "--Logging:LogLevel:Default=Warning",
                 "--Logging:LogLevel:Campaigns.Grains.Issuance=Information",
                 "--Logging:LogLevel:Campaigns.Silo.Hosting.LedgerActivityLog=Information",
                 "--Logging:Console:FormatterName=simple", "--Logging:Console:FormatterOptions:SingleLine=true",
             },
-            WorkingDirectory = repositoryRoot,
+            WorkingDirectory = _repositoryRoot,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the silo");
-        var silo = new SiloProcess(process, data, new Uri($"http://127.0.0.1:{grpcPort}"), key);
+        _process = process;
         process.OutputDataReceived += (_, e) =>
         {
-            // The shards' and the ledger's activity lines, from "Shard …" or "Ledger …" on.
             if (e.Data is { } warning && (warning.StartsWith("warn:", StringComparison.Ordinal) || warning.StartsWith("fail:", StringComparison.Ordinal) || warning.StartsWith("crit:", StringComparison.Ordinal)))
             {
                 // The silo's warnings and errors, as they happen: the first place to look when a run goes wrong.
                 Console.Error.WriteLine("silo: " + warning);
             }
 
-            if (e.Data is { } line && (line.Contains("committed", StringComparison.Ordinal) || line.Contains("Ledger stalled", StringComparison.Ordinal)))
+            // The shards' and the ledger's activity lines, from "Shard …" or "Ledger …" on.
+            if (e.Data is { } line && (line.Contains("committed", StringComparison.Ordinal) || line.Contains("rebuilt", StringComparison.Ordinal)
+                || line.Contains("Ledger stalled", StringComparison.Ordinal)))
             {
                 var at = line.IndexOf("Shard", StringComparison.Ordinal) is var shard and >= 0 ? shard : line.IndexOf("Ledger ", StringComparison.Ordinal);
-                lock (silo.BatchLog)
+                lock (BatchLog)
                 {
-                    silo.BatchLog.Add(line[Math.Max(at, 0)..]);
+                    BatchLog.Add(line[Math.Max(at, 0)..]);
                 }
             }
         };
@@ -140,8 +172,7 @@ public sealed class SiloProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        await silo.WaitUntilServingAsync(TimeSpan.FromSeconds(60));
-        return silo;
+        await WaitUntilServingAsync(TimeSpan.FromSeconds(60));
     }
 
     public async ValueTask DisposeAsync()

@@ -23,16 +23,28 @@ public sealed class ShardBooks
     /// <summary>Vouchers written by this shard.</summary>
     public int Issued => _issued.Count;
 
-    /// <summary>A voucher now in the ledger: it counts for its request id and against its user's limits.</summary>
-    public void Remember(VoucherRecord voucher)
+    /// <summary>Makes room for <paramref name="vouchers"/> more, so a rebuild does not grow the books step by step.</summary>
+    public void Expect(int vouchers)
     {
-        _issued[(voucher.Channel, voucher.UserId, voucher.RequestId)] = new IssuedRequest(voucher.District, voucher.Key);
-        Book(_users, voucher.UserId).Add(voucher.IssuedDay, voucher.Seq);
-        LastSeq = Math.Max(LastSeq, voucher.Seq);
+        _issued.EnsureCapacity(_issued.Count + vouchers);
+        _users.EnsureCapacity(_users.Count + vouchers);
+    }
+
+    /// <summary>A voucher now in the ledger: it counts for its request id and against its user's limits.</summary>
+    public void Remember(VoucherRecord voucher) =>
+        Remember(new ShardIssue(voucher.Seq, voucher.UserId, voucher.Channel, voucher.RequestId, voucher.District, voucher.IssuedDay));
+
+    /// <summary>A voucher read back from the ledger when the shard rebuilds its books.</summary>
+    public void Remember(ShardIssue issue)
+    {
+        _issued[(issue.Channel, issue.UserId, issue.RequestId)] = new IssuedRequest(issue.District, issue.Seq);
+        Book(_users, issue.UserId).Add(issue.IssuedDay, issue.Seq);
+        LastSeq = Math.Max(LastSeq, issue.Seq);
     }
 
     /// <summary>The voucher a channel's request id issued to a user, if any.</summary>
-    public IssuedRequest? IssuedFor(string channel, string userId, string requestId) => _issued.GetValueOrDefault((channel, userId, requestId));
+    public IssuedRequest? IssuedFor(string channel, string userId, string requestId) =>
+        _issued.TryGetValue((channel, userId, requestId), out var issued) ? issued : null;
 
     /// <summary>Why <paramref name="userId"/> may not claim one more on <paramref name="day"/>, counting claims in flight; null if they may.</summary>
     public (Refusal Reason, string Message)? LimitRefusal(string userId, DateOnly day, int perUserLimit, int perUserDailyLimit)
@@ -68,7 +80,7 @@ public sealed class ShardBooks
     /// <summary>The keys of a user's vouchers from this shard, newest first.</summary>
     public IReadOnlyList<VoucherKey> KeysOf(string userId, int campaignNumber, int shard) =>
         _users.TryGetValue(userId, out var book)
-            ? [.. book.Seqs.AsEnumerable().Reverse().Select(seq => new VoucherKey(campaignNumber, shard, seq))]
+            ? [.. book.Seqs.Reverse().Select(seq => new VoucherKey(campaignNumber, shard, seq))]
             : [];
 
     private static UserBook Book(Dictionary<string, UserBook> books, string userId)
@@ -82,18 +94,33 @@ public sealed class ShardBooks
     }
 
     /// <summary>One user's vouchers: how many, how many per issuance day, and their seqs in issue order.</summary>
+    /// <remarks>
+    /// Most users hold one voucher of a campaign, claimed on one day: that one is kept in fields,
+    /// and lists are made only for a second. A shard rebuilds its books for every user it has, on
+    /// the first claim after a restart, so each allocation here is paid hundreds of thousands of times.
+    /// </remarks>
     private sealed class UserBook
     {
-        // Most users hold one voucher of a campaign, on one day: a list beats a dictionary here.
-        private readonly List<(DateOnly Day, int Count)> _days = new(1);
+        private DateOnly _day;
+        private int _onDay;
+        private List<(DateOnly Day, int Count)>? _otherDays;
+        private long _seq;
+        private List<long>? _laterSeqs;
 
         public int Count { get; private set; }
 
-        public List<long> Seqs { get; } = new(1);
+        /// <summary>The seqs, oldest first.</summary>
+        public IEnumerable<long> Seqs =>
+            _seq == 0 ? [] : _laterSeqs is null ? [_seq] : _laterSeqs.Prepend(_seq);
 
         public int On(DateOnly day)
         {
-            foreach (var (d, count) in _days)
+            if (_onDay > 0 && _day == day)
+            {
+                return _onDay;
+            }
+
+            foreach (var (d, count) in _otherDays ?? [])
             {
                 if (d == day)
                 {
@@ -104,45 +131,67 @@ public sealed class ShardBooks
             return 0;
         }
 
+        /// <summary>One more on <paramref name="day"/>; <paramref name="seq"/> 0 for a claim not yet written.</summary>
         public void Add(DateOnly day, long seq)
         {
             Count++;
             if (seq > 0)
             {
-                Seqs.Add(seq);
+                if (_seq == 0)
+                {
+                    _seq = seq;
+                }
+                else
+                {
+                    (_laterSeqs ??= []).Add(seq);
+                }
             }
 
-            for (var i = 0; i < _days.Count; i++)
+            if (_onDay == 0 || _day == day)
             {
-                if (_days[i].Day == day)
+                (_day, _onDay) = (day, _onDay + 1);
+                return;
+            }
+
+            _otherDays ??= [];
+            for (var i = 0; i < _otherDays.Count; i++)
+            {
+                if (_otherDays[i].Day == day)
                 {
-                    _days[i] = (day, _days[i].Count + 1);
+                    _otherDays[i] = (day, _otherDays[i].Count + 1);
                     return;
                 }
             }
 
-            _days.Add((day, 1));
+            _otherDays.Add((day, 1));
         }
 
-        /// <summary>Takes one off <paramref name="day"/>; true when the book is empty after.</summary>
+        /// <summary>Takes one claim not yet written off <paramref name="day"/>; true when the book is empty after.</summary>
         public bool Remove(DateOnly day)
         {
             Count--;
-            for (var i = 0; i < _days.Count; i++)
+            if (_onDay > 0 && _day == day)
             {
-                if (_days[i].Day == day)
+                _onDay--;
+            }
+            else if (_otherDays is not null)
+            {
+                for (var i = 0; i < _otherDays.Count; i++)
                 {
-                    var left = _days[i].Count - 1;
-                    if (left == 0)
+                    if (_otherDays[i].Day == day)
                     {
-                        _days.RemoveAt(i);
-                    }
-                    else
-                    {
-                        _days[i] = (day, left);
-                    }
+                        var left = _otherDays[i].Count - 1;
+                        if (left == 0)
+                        {
+                            _otherDays.RemoveAt(i);
+                        }
+                        else
+                        {
+                            _otherDays[i] = (day, left);
+                        }
 
-                    break;
+                        break;
+                    }
                 }
             }
 
@@ -151,5 +200,5 @@ public sealed class ShardBooks
     }
 }
 
-/// <summary>What a user's request id issued: for which district, and the voucher's key.</summary>
-public sealed record IssuedRequest(string District, VoucherKey Key);
+/// <summary>What a user's request id issued: for which district, and the voucher's seq in its shard.</summary>
+public readonly record struct IssuedRequest(string District, long Seq);

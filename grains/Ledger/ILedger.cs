@@ -25,8 +25,11 @@ public interface IIssuingLedger
     /// </summary>
     Task<ShardActivation> ActivateShardAsync(string campaignId, int shard);
 
-    /// <summary>A shard's vouchers in issue order (its key range, read in order): what it rebuilds its books from.</summary>
+    /// <summary>A shard's vouchers in issue order (its key range, read in order), whole.</summary>
     Task<IReadOnlyList<VoucherRecord>> LoadShardVouchersAsync(int campaignNumber, int shard);
+
+    /// <summary>What a shard rebuilds its books from: who claimed each of its vouchers, and how, in issue order.</summary>
+    Task<IReadOnlyList<ShardIssue>> LoadShardIssuesAsync(int campaignNumber, int shard);
 
     /// <summary>
     /// Appends a shard's batch in one transaction: checks the batch's epoch first (an update of the

@@ -94,6 +94,9 @@ public sealed record IssueBatch(
     long Epoch,
     IReadOnlyList<VoucherRecord> Vouchers);
 
+/// <summary>Of one voucher, what its shard's books need: its place, and the claim that got it.</summary>
+public readonly record struct ShardIssue(long Seq, string UserId, string Channel, string RequestId, string District, DateOnly IssuedDay);
+
 /// <summary>What a shard's activation took from the ledger: its fence, and its campaign's number.</summary>
 public sealed record ShardActivation(long Epoch, int CampaignNumber);
 
@@ -141,7 +144,7 @@ public sealed record SettlementTotals(
 
 /// <summary>
 /// A window of the ledger writer's work: transactions committed, the slowest commit and the
-/// slowest flush of the log to disk (the first signs of a stalling disk), and how often the
-/// log started over.
+/// slowest flush of the log to disk (the first signs of a stalling disk), how often the log
+/// started over, and how many bytes were appended to it (counted at each checkpoint).
 /// </summary>
-public sealed record LedgerActivity(long Commits, TimeSpan SlowestCommit, TimeSpan SlowestFlush, long LogRestarts);
+public sealed record LedgerActivity(long Commits, TimeSpan SlowestCommit, TimeSpan SlowestFlush, long LogRestarts, long LogBytes = 0);

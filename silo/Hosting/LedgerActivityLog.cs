@@ -43,8 +43,9 @@ public sealed class LedgerActivityLog(ILedgerDiagnostics ledger, ILogger<LedgerA
         if (activity.Commits > 0 || activity.LogRestarts > 0)
         {
             logger.LogInformation(
-                "Ledger committed {Commits} transactions over {Seconds:0} s (slowest commit {CommitMs:0.0} ms, slowest flush {FlushMs:0.0} ms, log restarts {Restarts})",
-                activity.Commits, Every.TotalSeconds, activity.SlowestCommit.TotalMilliseconds, activity.SlowestFlush.TotalMilliseconds, activity.LogRestarts);
+                "Ledger committed {Commits} transactions over {Seconds:0} s (slowest commit {CommitMs:0.0} ms, slowest flush {FlushMs:0.0} ms, log restarts {Restarts}, {LogMegabytes:0.0} MB appended to the log)",
+                activity.Commits, Every.TotalSeconds, activity.SlowestCommit.TotalMilliseconds, activity.SlowestFlush.TotalMilliseconds, activity.LogRestarts,
+                activity.LogBytes / 1e6);
         }
     }
 }

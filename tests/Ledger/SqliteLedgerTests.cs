@@ -86,6 +86,9 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
         await Commit(2, first, second);
 
         Assert.Equal([first, second], await _ledger.LoadShardVouchersAsync(_number, 2));
+        Assert.Equal(
+            [new ShardIssue(first.Seq, "u1", Channel, "r1", "", first.IssuedDay), new ShardIssue(second.Seq, "u2", Channel, "r2", "pudong", second.IssuedDay)],
+            await _ledger.LoadShardIssuesAsync(_number, 2));
         Assert.Empty(await _ledger.LoadShardVouchersAsync(_number, 1));
         Assert.Equal([new StockLeaseRecord(2, "", 10, 2)], await _ledger.LoadLeasesAsync(Campaign));
         Assert.Equal(second, await _ledger.GetVoucherAsync(second.Key));

@@ -113,7 +113,31 @@ public sealed class SqliteWriterTests : IDisposable
         Assert.True(activity.SlowestCommit < activity.SlowestFlush);
 
         var next = writer.TakeActivity();
-        Assert.Equal(new LedgerActivity(0, TimeSpan.Zero, TimeSpan.Zero, 0), next);
+        Assert.Equal((0L, TimeSpan.Zero, TimeSpan.Zero, 0L), (next.Commits, next.SlowestCommit, next.SlowestFlush, next.LogRestarts));
+    }
+
+    [Fact]
+    public async Task Its_activity_counts_the_bytes_appended_to_the_WAL()
+    {
+        Execute(Open(), "CREATE TABLE b (k INTEGER PRIMARY KEY, v BLOB NOT NULL);");
+        using var writer = new SqliteWriter(Open, _ => { }, new SqliteWriter.WalUpkeep(TimeSpan.FromMilliseconds(10), RestartFrames: 1_000_000, QuietAfter: TimeSpan.FromMinutes(1)));
+        writer.TakeActivity();
+
+        // 100 commits of one 40 KiB row each: about ten 4 KiB pages (and their 24-byte headers) a commit.
+        for (var k = 0; k < 100; k++)
+        {
+            await writer.WriteAsync(transaction =>
+            {
+                using var insert = transaction.Connection!.CreateCommand();
+                insert.Transaction = transaction;
+                insert.CommandText = $"INSERT INTO b (k, v) VALUES ({k}, zeroblob(40960));";
+                return insert.ExecuteNonQuery();
+            });
+        }
+
+        await Task.Delay(300); // the checkpointer counts what it finds
+        var bytes = writer.TakeActivity().LogBytes;
+        Assert.InRange(bytes, 100 * 40_960, 100 * 14 * (4_096 + 24));
     }
 
     [Fact]

@@ -20,11 +20,11 @@ public sealed class LedgerActivityLogTests
     [Fact]
     public void A_busy_ledger_logs_its_commits_and_slowest_times()
     {
-        Log(new LedgerActivity(2_439, TimeSpan.FromMilliseconds(12.9), TimeSpan.FromMilliseconds(18.2), 8));
+        Log(new LedgerActivity(2_439, TimeSpan.FromMilliseconds(12.9), TimeSpan.FromMilliseconds(18.2), 8, LogBytes: 41_250_000));
 
         var (level, text) = Assert.Single(_logger.Lines);
         Assert.Equal(LogLevel.Information, level);
-        Assert.Equal("Ledger committed 2439 transactions over 10 s (slowest commit 12.9 ms, slowest flush 18.2 ms, log restarts 8)", text);
+        Assert.Equal("Ledger committed 2439 transactions over 10 s (slowest commit 12.9 ms, slowest flush 18.2 ms, log restarts 8, 41.3 MB appended to the log)", text);
     }
 
     [Fact]

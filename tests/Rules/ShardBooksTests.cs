@@ -43,7 +43,7 @@ public sealed class ShardBooksTests
     {
         var voucher = Written("alice", "r1", district: "huangpu");
 
-        Assert.Equal(new IssuedRequest("huangpu", voucher.Key), _books.IssuedFor("alipay", "alice", "r1"));
+        Assert.Equal(new IssuedRequest("huangpu", voucher.Seq), _books.IssuedFor("alipay", "alice", "r1"));
         Assert.Null(_books.IssuedFor("meituan", "alice", "r1"));
         Assert.Null(_books.IssuedFor("alipay", "bob", "r1"));
         Assert.Equal(1, _books.Issued);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 using static Campaigns.Grains.Ledger.Sqlite.SqliteLedgerRows;
 
 namespace Campaigns.Grains.Ledger.Sqlite;
@@ -114,6 +115,49 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
         return Durable(ReadAll(
             $"SELECT {VoucherColumns} FROM vouchers WHERE row_key BETWEEN @first AND @last ORDER BY row_key;",
             ReadVoucher, ("first", first), ("last", last)));
+    }
+
+    public Task<IReadOnlyList<ShardIssue>> LoadShardIssuesAsync(int campaignNumber, int shard)
+    {
+        // The first claim after a restart waits for this read of the shard's every row, so it runs
+        // on SQLite's statement API directly: through a data reader it took twice as long.
+        var (first, last) = VoucherKey.ShardRange(campaignNumber, shard);
+        var issues = _readers.Read(reader =>
+        {
+            var db = reader.Handle;
+            SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v2(db,
+                "SELECT row_key, user_id, channel, request_id, district, issued_day FROM vouchers WHERE row_key BETWEEN ?1 AND ?2 ORDER BY row_key;",
+                out var statement), db);
+            using (statement)
+            {
+                raw.sqlite3_bind_int64(statement, 1, first);
+                raw.sqlite3_bind_int64(statement, 2, last);
+                // Channels and districts repeat across a shard's rows: one string each, not one per row.
+                var shared = new Dictionary<string, string>(StringComparer.Ordinal);
+                string Shared(string value) => shared.TryGetValue(value, out var known) ? known : shared[value] = value;
+                var found = new List<ShardIssue>();
+                int rc;
+                while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+                {
+                    found.Add(new ShardIssue(
+                        VoucherKey.Unpack(raw.sqlite3_column_int64(statement, 0)).Seq,
+                        raw.sqlite3_column_text(statement, 1).utf8_to_string(),
+                        Shared(raw.sqlite3_column_text(statement, 2).utf8_to_string()),
+                        raw.sqlite3_column_text(statement, 3).utf8_to_string(),
+                        Shared(raw.sqlite3_column_text(statement, 4).utf8_to_string()),
+                        Day(raw.sqlite3_column_int64(statement, 5))));
+                }
+
+                if (rc != raw.SQLITE_DONE)
+                {
+                    SqliteException.ThrowExceptionForRC(rc, db);
+                }
+
+                return found;
+            }
+        });
+
+        return Durable<IReadOnlyList<ShardIssue>>(issues);
     }
 
     public Task CommitIssueBatchAsync(IssueBatch batch)

@@ -76,6 +76,9 @@ internal sealed class SqliteReaders(Func<SqliteConnection> open) : IDisposable
             return command;
         }
 
+        /// <summary>The connection's SQLite handle, for reads that go below Microsoft.Data.Sqlite (see <see cref="SqliteLedger.LoadShardIssuesAsync"/>).</summary>
+        public SQLitePCL.sqlite3 Handle => connection.Handle!;
+
         public void Dispose()
         {
             foreach (var command in _commands.Values)

@@ -75,6 +75,8 @@ internal sealed class SqliteWriter : IDisposable
     private long _slowestFlushTicks;
     private long _activityCommits;
     private long _activityRestarts;
+    private long _walBytes;
+    private long _activityWalBytes;
     private volatile bool _walLong;
     private long _sealing;
     private long _durable;
@@ -350,6 +352,8 @@ internal sealed class SqliteWriter : IDisposable
         // After an attempt a reader held up, the next waits as long again as the quiet so far (at
         // most a minute): a long export may be reading, and each attempt holds off the writer.
         var truncateAfter = _upkeep.QuietAfter;
+        var walFrames = 0L;
+        var pageBytes = 0L;
         // Also once more on the way out, so a stopped ledger leaves its commits in the file.
         while (!_stopping.Wait(_upkeep.CheckpointEvery) || Volatile.Read(ref _commits) != checkpointed)
         {
@@ -359,7 +363,12 @@ internal sealed class SqliteWriter : IDisposable
                 if (commits != checkpointed)
                 {
                     connection ??= _open();
-                    _walLong = Checkpoint(connection) > _upkeep.RestartFrames;
+                    var frames = Checkpoint(connection);
+                    _walLong = frames > _upkeep.RestartFrames;
+                    // Frames counted at each checkpoint; fewer than last time means the WAL started over.
+                    pageBytes = pageBytes > 0 ? pageBytes : PageSize(connection);
+                    Interlocked.Add(ref _walBytes, (frames >= walFrames ? frames - walFrames : frames) * (pageBytes + WalFrameHeaderBytes));
+                    walFrames = frames;
                     checkpointed = commits;
                     lastCommitSeen = Stopwatch.GetTimestamp();
                     emptied = false;
@@ -434,6 +443,15 @@ internal sealed class SqliteWriter : IDisposable
     /// PASSIVE: copies what no reader still needs, and never waits for anyone. Returns how many
     /// frames the WAL holds.
     /// </summary>
+    private const long WalFrameHeaderBytes = 24;
+
+    private static long PageSize(SqliteConnection connection)
+    {
+        using var pageSize = connection.CreateCommand();
+        pageSize.CommandText = "PRAGMA page_size;";
+        return (long)pageSize.ExecuteScalar()!;
+    }
+
     private static long Checkpoint(SqliteConnection connection)
     {
         using var checkpoint = connection.CreateCommand();
@@ -516,16 +534,18 @@ internal sealed class SqliteWriter : IDisposable
     /// <summary>How often the writer has cleared the WAL to start over.</summary>
     internal long WalRestarts => Volatile.Read(ref _walRestarts);
 
-    /// <summary>Commits, the slowest commit and flush, and WAL restarts since the last call.</summary>
+    /// <summary>Commits, the slowest commit and flush, WAL restarts and WAL bytes written (as of the last checkpoint) since the last call.</summary>
     public LedgerActivity TakeActivity()
     {
         var commits = Volatile.Read(ref _commits);
         var restarts = Volatile.Read(ref _walRestarts);
+        var walBytes = Volatile.Read(ref _walBytes);
         return new LedgerActivity(
             commits - Interlocked.Exchange(ref _activityCommits, commits),
             Stopwatch.GetElapsedTime(0, Interlocked.Exchange(ref _slowestCommitTicks, 0)),
             Stopwatch.GetElapsedTime(0, Interlocked.Exchange(ref _slowestFlushTicks, 0)),
-            restarts - Interlocked.Exchange(ref _activityRestarts, restarts));
+            restarts - Interlocked.Exchange(ref _activityRestarts, restarts),
+            walBytes - Interlocked.Exchange(ref _activityWalBytes, walBytes));
     }
 
     private static void RaiseTo(ref long field, long value)
