@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using Campaigns.Grains.Campaigns;
 using Campaigns.Grains.Issuance;
 using Campaigns.Grains.Ledger;
-using Campaigns.Grains.Ledger.Sqlite;
+using Campaigns.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 
 namespace Campaigns.LoadTests;

@@ -1,5 +1,5 @@
 using Campaigns.Silo.Hosting;
-using Campaigns.Silo.Storage;
+using Campaigns.Storage.Sqlite;
 using Microsoft.Extensions.Options;
 
 var app = await CampaignsHost.BuildAsync(args);

@@ -1,6 +1,6 @@
 using System.Net;
 using Campaigns.Silo.Api;
-using Campaigns.Silo.Storage;
+using Campaigns.Storage.Sqlite;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Campaigns.Silo.Hosting;
@@ -33,7 +33,8 @@ public static class CampaignsHost
 
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(ports.SiloPort, ports.GatewayPort, serviceId: ServiceId, clusterId: ServiceId)
-            .AddCampaignGrains(store));
+            .AddEmbeddedStorage(store)
+            .AddCampaignGrains());
 
         builder.Services.AddGrpc(grpc =>
         {

@@ -3,7 +3,7 @@ using Campaigns.Grains.Common;
 using Campaigns.Grains.Issuance;
 using Campaigns.Grains.Ledger;
 using Campaigns.Silo.Hosting;
-using Campaigns.Silo.Storage;
+using Campaigns.Storage.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.TestingHost;
@@ -142,7 +142,7 @@ public abstract class ClusterFixture<TSelf> : IAsyncLifetime
         public void Configure(ISiloBuilder siloBuilder)
         {
             siloBuilder.Services.AddKeyedSingleton<TimeProvider>(CampaignClock.Key, s_clock!);
-            siloBuilder.AddCampaignGrains(s_store!);
+            siloBuilder.AddEmbeddedStorage(s_store!).AddCampaignGrains();
             // Registered last, so it is the ledger every grain resolves.
             siloBuilder.Services.AddSingleton(s_ledger!);
         }

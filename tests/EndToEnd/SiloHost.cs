@@ -59,7 +59,7 @@ public sealed class SiloHost : IAsyncDisposable
         if (database is not null)
         {
             Directory.CreateDirectory(directory);
-            File.Copy(database, Path.Combine(directory, Silo.Storage.EmbeddedStore.FileName));
+            File.Copy(database, Path.Combine(directory, Storage.Sqlite.EmbeddedStore.FileName));
         }
 
         var host = new SiloHost(new FakeTimeProvider(now), directory) { _settings = settings };

@@ -1,5 +1,5 @@
 using Campaigns.Grains.Ledger;
-using Campaigns.Grains.Ledger.Sqlite;
+using Campaigns.Storage.Sqlite;
 using Campaigns.Tests.Ledger.Fixtures;
 using Microsoft.Data.Sqlite;
 

@@ -1,4 +1,4 @@
-using Campaigns.Grains.Ledger.Sqlite;
+using Campaigns.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 
 namespace Campaigns.Tests.Ledger;

@@ -1,4 +1,4 @@
-using Campaigns.Silo.Storage;
+using Campaigns.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;

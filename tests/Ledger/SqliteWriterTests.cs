@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Campaigns.Grains.Ledger;
-using Campaigns.Grains.Ledger.Sqlite;
+using Campaigns.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 
 namespace Campaigns.Tests.Ledger;

@@ -1,9 +1,10 @@
 using System.Runtime.CompilerServices;
+using Campaigns.Grains.Ledger;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
-using static Campaigns.Grains.Ledger.Sqlite.SqliteLedgerRows;
+using static Campaigns.Storage.Sqlite.SqliteLedgerRows;
 
-namespace Campaigns.Grains.Ledger.Sqlite;
+namespace Campaigns.Storage.Sqlite;
 
 /// <summary>
 /// The voucher ledger in one SQLite file: the embedded default's backend. Register one instance
@@ -28,6 +29,8 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
     private readonly SqliteWriter _writer;
     private readonly SqliteReaders _readers;
 
+    private int _disposed;
+
     // Voucher transitions not yet answered, by packed key; see DurableFor.
     private readonly WritesInFlight _transitionsInFlight = new();
 
@@ -48,10 +51,14 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
 
     public LedgerActivity TakeActivity() => _writer.TakeActivity();
 
+    /// <summary>Stops the writer once its queue is done (its last checkpoint included); safe to call again.</summary>
     public void Dispose()
     {
-        _writer.Dispose();
-        _readers.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _writer.Dispose();
+            _readers.Dispose();
+        }
     }
 
     public Task EnsureSchemaAsync(CancellationToken cancellationToken = default)

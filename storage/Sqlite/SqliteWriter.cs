@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using Campaigns.Grains.Ledger;
 using Microsoft.Data.Sqlite;
 
-namespace Campaigns.Grains.Ledger.Sqlite;
+namespace Campaigns.Storage.Sqlite;
 
 /// <summary>
 /// SQLite's one writer, as a dedicated thread with one connection. It takes every write that is

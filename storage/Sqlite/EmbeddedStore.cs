@@ -1,10 +1,9 @@
 using System.Security.Cryptography;
 using Campaigns.Grains.Issuance;
 using Campaigns.Grains.Ledger;
-using Campaigns.Grains.Ledger.Sqlite;
 using Microsoft.Data.Sqlite;
 
-namespace Campaigns.Silo.Storage;
+namespace Campaigns.Storage.Sqlite;
 
 /// <summary>
 /// The embedded default's storage: one SQLite file holding both the Orleans grain state and the

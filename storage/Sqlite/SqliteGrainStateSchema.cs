@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace Campaigns.Silo.Storage;
+namespace Campaigns.Storage.Sqlite;
 
 /// <summary>
 /// The SQLite schema for Orleans' ADO.NET grain storage: the package ships no scripts, so this is

@@ -1,4 +1,4 @@
-namespace Campaigns.Grains.Ledger.Sqlite;
+namespace Campaigns.Storage.Sqlite;
 
 /// <summary>
 /// The SQLite ledger's tables, as numbered migrations. <c>schema_version</c> records every

@@ -1,7 +1,8 @@
 using Campaigns.Grains.Campaigns;
+using Campaigns.Grains.Ledger;
 using Microsoft.Data.Sqlite;
 
-namespace Campaigns.Grains.Ledger.Sqlite;
+namespace Campaigns.Storage.Sqlite;
 
 /// <summary>
 /// How ledger records map to SQLite columns. Enums are stored as upper-case words and times as

@@ -1,7 +1,7 @@
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
-namespace Campaigns.Grains.Ledger.Sqlite;
+namespace Campaigns.Storage.Sqlite;
 
 /// <summary>
 /// One SQL statement, parsed once and re-bound per row: a group commit of a thousand vouchers

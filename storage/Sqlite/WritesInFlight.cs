@@ -1,4 +1,4 @@
-namespace Campaigns.Grains.Ledger.Sqlite;
+namespace Campaigns.Storage.Sqlite;
 
 /// <summary>
 /// Writes under way, by key (a voucher's packed row key): each is registered before it is queued and ended
