@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Campaigns.Grains.Common;
+using Campaigns.Grains.Ledger;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
@@ -100,7 +101,7 @@ public sealed class ApiInterceptor(CallAuthorizer authorizer, ILogger<ApiInterce
                 return ApiErrors.ToRpcException(refusal);
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
                 return new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled"));
-            case DbException or TimeoutException or OrleansException or IOException:
+            case LedgerUnavailableException or LedgerFencedException or DbException or TimeoutException or OrleansException or IOException:
                 logger.LogWarning(ex, "{Method}: transient failure", context.Method);
                 return ApiErrors.ToRpcException(Refusal.Unavailable, "the service is briefly unavailable; retry with the same idempotency key");
             default:

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Campaigns.Grains.Ledger;
 using Microsoft.Data.Sqlite;
 
 namespace Campaigns.Storage.Sqlite;
@@ -28,6 +29,11 @@ internal sealed class SqliteReaders(Func<SqliteConnection> open) : IDisposable
         try
         {
             result = read(reader);
+        }
+        catch (Exception ex) when (SqliteFaults.Classify(ex, "the ledger could not be read") is LedgerUnavailableException unavailable)
+        {
+            reader.Dispose();
+            throw unavailable;
         }
         catch
         {

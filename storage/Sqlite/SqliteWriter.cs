@@ -232,9 +232,10 @@ internal sealed class SqliteWriter : IDisposable
             {
                 // The transaction did not commit: nothing of this group is stored. A fresh
                 // connection next time, in case this one is what broke.
+                var unavailable = SqliteFaults.Classify(ex, "the ledger could not commit");
                 foreach (var write in group)
                 {
-                    write.Fail(ex);
+                    write.Fail(unavailable);
                 }
 
                 _committed.Add(new Committed([], null, sequence));
@@ -282,7 +283,7 @@ internal sealed class SqliteWriter : IDisposable
                 // Whether the commits reached the disk is unknown: none of them is acknowledged,
                 // and nothing after them will be (see Fault). Their callers see the ledger
                 // unavailable; every write is idempotent, so retries after a restart are safe.
-                failure = _fenced = new IOException(
+                failure = _fenced = new LedgerUnavailableException(
                     $"the ledger's WAL could not be flushed to disk ({ex.Message}); it answers no more writes or reads until the silo restarts", ex);
             }
 

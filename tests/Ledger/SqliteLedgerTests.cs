@@ -423,11 +423,11 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
         using var failing = new SqliteLedger(_database.ConnectionString, _ => throw new IOException("disk gone"));
         Assert.Null(failing.Fault);
 
-        await Assert.ThrowsAsync<IOException>(() => failing.ActivateShardAsync(Campaign, 0));
+        await Assert.ThrowsAsync<LedgerUnavailableException>(() => failing.ActivateShardAsync(Campaign, 0));
 
         Assert.Contains("disk gone", failing.Fault);
-        await Assert.ThrowsAsync<IOException>(() => failing.CommitIssueBatchAsync(Batch(0, Epoch(0), Voucher("u1", "r1"))));
-        await Assert.ThrowsAsync<IOException>(() => failing.GrantLeaseAsync(Campaign, _campaignEpoch, 1, "", 5, 1_000_000));
+        await Assert.ThrowsAsync<LedgerUnavailableException>(() => failing.CommitIssueBatchAsync(Batch(0, Epoch(0), Voucher("u1", "r1"))));
+        await Assert.ThrowsAsync<LedgerUnavailableException>(() => failing.GrantLeaseAsync(Campaign, _campaignEpoch, 1, "", 5, 1_000_000));
         Assert.Null(_ledger.Fault);
         Assert.Equal(10, Assert.Single(await _ledger.LoadLeasesAsync(Campaign)).Granted);
     }
@@ -442,14 +442,14 @@ public sealed class SqliteLedgerTests : IAsyncLifetime
         _flushesFail = true;
         _flushesFlow.Set();
 
-        await Assert.ThrowsAsync<IOException>(() => redemption.WaitAsync(TimeSpan.FromSeconds(10)));
-        await Assert.ThrowsAsync<IOException>(() => read.WaitAsync(TimeSpan.FromSeconds(10)));
-        await Assert.ThrowsAsync<IOException>(() => totals.WaitAsync(TimeSpan.FromSeconds(10)));
+        await Assert.ThrowsAsync<LedgerUnavailableException>(() => redemption.WaitAsync(TimeSpan.FromSeconds(10)));
+        await Assert.ThrowsAsync<LedgerUnavailableException>(() => read.WaitAsync(TimeSpan.FromSeconds(10)));
+        await Assert.ThrowsAsync<LedgerUnavailableException>(() => totals.WaitAsync(TimeSpan.FromSeconds(10)));
         // Later reads too, even of a voucher the failed commit did not touch: the ledger has stopped.
-        var later = await Assert.ThrowsAsync<IOException>(() => _ledger.GetVoucherAsync(bystander.Key));
+        var later = await Assert.ThrowsAsync<LedgerUnavailableException>(() => _ledger.GetVoucherAsync(bystander.Key));
         Assert.Contains("restarts", later.Message);
-        await Assert.ThrowsAsync<IOException>(() => _ledger.GetVouchersAsync([bystander.Key]));
-        await Assert.ThrowsAsync<IOException>(async () =>
+        await Assert.ThrowsAsync<LedgerUnavailableException>(() => _ledger.GetVouchersAsync([bystander.Key]));
+        await Assert.ThrowsAsync<LedgerUnavailableException>(async () =>
         {
             await foreach (var _ in _ledger.ExportRedemptionEventsAsync(Campaign))
             {

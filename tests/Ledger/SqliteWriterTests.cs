@@ -56,18 +56,18 @@ public sealed class SqliteWriterTests : IDisposable
         });
         Assert.Null(writer.Fault);
 
-        var failed = await Assert.ThrowsAsync<IOException>(() => writer.WriteAsync(transaction => Insert(transaction, "a")));
+        var failed = await Assert.ThrowsAsync<LedgerUnavailableException>(() => writer.WriteAsync(transaction => Insert(transaction, "a")));
         Assert.Contains("disk gone", failed.Message);
         Assert.Contains("restarts", failed.Message);
         Assert.Same(failed, writer.Fault);
 
         // A later fsync could report success for pages the OS dropped: nothing more is written.
-        await Assert.ThrowsAsync<IOException>(() => writer.WriteAsync(transaction => Insert(transaction, "b")));
+        await Assert.ThrowsAsync<LedgerUnavailableException>(() => writer.WriteAsync(transaction => Insert(transaction, "b")));
         Assert.Equal(1L, _database.Scalar("SELECT COUNT(*) FROM t"));
         Assert.Equal(1, _flushes);
         // The row "a" is in the database, where readers would see it, but may not be on disk:
         // no read is let through any more.
-        Assert.Same(failed, await Assert.ThrowsAsync<IOException>(() => writer.WhenDurableAsync().WaitAsync(TimeSpan.FromSeconds(10))));
+        Assert.Same(failed, await Assert.ThrowsAsync<LedgerUnavailableException>(() => writer.WhenDurableAsync().WaitAsync(TimeSpan.FromSeconds(10))));
     }
 
     [Fact]

@@ -96,14 +96,22 @@ public sealed class ApiInterceptorTests
         Assert.Equal("INVALID_ARGUMENT", Reason(context));
     }
 
-    [Fact]
-    public async Task A_storage_fault_is_UNAVAILABLE_so_the_caller_retries_with_the_same_key()
+    public static TheoryData<Exception> StorageFaults =>
+    [
+        new SqliteException("database is locked", 5),
+        new Campaigns.Grains.Ledger.LedgerUnavailableException("the ledger could not commit"),
+        new Campaigns.Grains.Ledger.LedgerFencedException("a newer activation holds the shard"),
+    ];
+
+    [Theory]
+    [MemberData(nameof(StorageFaults))]
+    public async Task A_storage_fault_is_UNAVAILABLE_so_the_caller_retries_with_the_same_key(Exception fault)
     {
         var context = new FakeCallContext(ListCampaigns, OrganiserKey);
         await _interceptor.UnaryServerHandler<IssueVoucherRequest, IssueVoucherResponse>(new IssueVoucherRequest(), context, async (_, _) =>
         {
             await Task.Yield();
-            throw new SqliteException("database is locked", 5);
+            throw fault;
         });
 
         Assert.Equal(StatusCode.Unavailable, context.Status.StatusCode);
