@@ -146,6 +146,7 @@ public static class ProtoMapping
         DiscountCents = r.DiscountCents,
         PayableCents = r.PayableCents,
         RedeemedAt = r.RedeemedAt.ToProto(),
+        Replayed = r.Replayed,
     };
 
     public static Proto.Merchant ToProto(this MerchantProfile m) => new()

@@ -20,6 +20,8 @@ public sealed class ApiErrorsTests
             "CAMPAIGN_NOT_ACTIVE", "CAMPAIGN_NOT_STARTED", "CAMPAIGN_ENDED", "VOUCHER_ALREADY_REDEEMED", "VOUCHER_RESERVED",
             "VOUCHER_EXPIRED", "VOUCHER_NOT_YET_VALID", "VOUCHER_NOT_REDEEMED", "REFUND_WINDOW_CLOSED", "MERCHANT_NOT_ENROLLED",
             "MERCHANT_OUT_OF_DISTRICT", "MIN_SPEND_NOT_MET", "IDEMPOTENCY_KEY_REUSED", "INVALID_TRANSITION",
+            // Added to API.md's list: a repeat of a refunded order (docs/api-guide.md, §4).
+            "ORDER_REFUNDED",
         ],
         [StatusCode.ResourceExhausted] =
             ["SOLD_OUT", "BUDGET_EXHAUSTED", "USER_LIMIT_REACHED", "USER_DAILY_LIMIT_REACHED", "CHANNEL_QUOTA_EXHAUSTED", "RATE_LIMITED"],

@@ -144,6 +144,8 @@ internal static class Views
         ("discount", Money.FormatWithCents(r.DiscountCents)),
         ("payable", Money.FormatWithCents(r.PayableCents)),
         ("redeemed", TimeText.Local(r.RedeemedAt)),
+        // A cashier must not read a retry's answer as a second discount granted now.
+        ("replayed", r.Replayed ? "yes: this order had already redeemed the voucher; nothing changed" : null),
     ]);
 
     public static void Merchant(Report report, Merchant m) => report.Fields(
