@@ -10,12 +10,31 @@ namespace Campaigns.Cli;
 /// </summary>
 internal static class Flags
 {
-    public static Option<string> Text(string name, string description, bool required = false, string? helpName = null) => new(name)
+    /// <summary>
+    /// A text flag. Given, it must say something: an explicitly empty id or key is a mistake
+    /// (a quoting slip in a script), never a request for the server's default.
+    /// </summary>
+    public static Option<string> Text(string name, string description, bool required = false, string? helpName = null, bool allowEmpty = false)
     {
-        Description = description,
-        Required = required,
-        HelpName = helpName,
-    };
+        var option = new Option<string>(name)
+        {
+            Description = description,
+            Required = required,
+            HelpName = helpName,
+        };
+        if (!allowEmpty)
+        {
+            option.Validators.Add(result =>
+            {
+                if (result.Tokens.Count > 0 && string.IsNullOrWhiteSpace(result.Tokens[^1].Value))
+                {
+                    result.AddError(required ? $"{name} must not be empty." : $"{name} must not be empty; leave {name} out instead.");
+                }
+            });
+        }
+
+        return option;
+    }
 
     /// <summary>An amount in cents; <c>¥12.34</c> is read as yuan.</summary>
     public static Option<long> Money(string name, string description, bool required = false) =>

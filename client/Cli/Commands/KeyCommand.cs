@@ -18,7 +18,7 @@ internal static class KeyCommand
     {
         var role = Flags.Enum<Role>("--role", "What the key may do", required: true);
         var principal = Flags.Text("--principal", "Organiser id, partner id (= issuing channel) or merchant id (registered first)", required: true);
-        var description = Flags.Text("--description", "A note on what the key is for");
+        var description = Flags.Text("--description", "A note on what the key is for", allowEmpty: true);
         var command = new Command("create", "Create a key; its secret is shown once") { role, principal, description };
         command.SetSessionAction(async (session, parse, ct) =>
         {

@@ -1,0 +1,37 @@
+using Campaigns.Cli;
+
+namespace Campaigns.Tests.Client;
+
+/// <summary>What the <c>campaigns</c> tool refuses before sending anything: exit 1 and a plain message.</summary>
+public sealed class CliArgumentTests
+{
+    [Theory]
+    [InlineData("campaign", "create", "--id", "", "--name", "Drop", "--kind", "amount-off", "--face-value", "2000", "--stock", "10", "--valid-days", "7")]
+    [InlineData("campaign", "create", "--id", " ", "--name", "Drop", "--kind", "amount-off", "--face-value", "2000", "--stock", "10", "--valid-days", "7")]
+    public async Task An_explicitly_empty_campaign_id_is_refused_not_replaced_by_a_generated_one(params string[] args)
+    {
+        var (exit, output, error) = await RunAsync(args);
+
+        Assert.Equal((ExitCode.Usage, ""), (exit, output));
+        Assert.StartsWith("error: INVALID_ARGUMENT: --id must not be empty; leave --id out instead.", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_empty_request_id_names_the_flag_without_NET_wording()
+    {
+        var (exit, _, error) = await RunAsync("voucher", "issue", "spring", "--user", "alice", "--request-id", "");
+
+        Assert.Equal(ExitCode.Usage, exit);
+        Assert.StartsWith("error: INVALID_ARGUMENT: --request-id must not be empty.", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Parameter", error, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int Exit, string Out, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        // An address nothing listens on: a refusal before sending must not need a server.
+        var exit = await CampaignsCli.RunAsync(["--address", "http://127.0.0.1:1", .. args], output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+}
