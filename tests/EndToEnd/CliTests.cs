@@ -30,4 +30,22 @@ public sealed class CliTests(SiloFixture silo)
         Assert.Equal(2, secondRefund.ExitCode);
         Assert.StartsWith("error: ORDER_REFUNDED:", secondRefund.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_campaign_created_with_refund_days_0_keeps_0_and_reads_ended_once_its_window_has_passed()
+    {
+        var id = Scenario.NewId("cli");
+        var created = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "campaign", "create", "--id", id, "--name", "No refunds",
+            "--kind", "amount-off", "--face-value", "2000", "--stock", "10",
+            "--starts", silo.Clock.GetUtcNow().ToString("O"), "--ends", "1h", "--valid-days", "7", "--refund-days", "0");
+        Assert.Equal((0, ""), (created.ExitCode, created.Error));
+        Assert.Matches(@"refund window:\s+0 days", created.Out);
+
+        silo.Clock.Advance(TimeSpan.FromHours(1));
+        var shown = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "campaign", "show", id);
+        Assert.Matches(@"status:\s+ENDED", shown.Out);
+        var start = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "campaign", "start", id);
+        Assert.Equal(2, start.ExitCode);
+        Assert.StartsWith("error: CAMPAIGN_ENDED: the issuing window ended at", start.Error, StringComparison.Ordinal);
+    }
 }

@@ -67,7 +67,7 @@ internal static class CampaignCommand
             Description = "Claims per second expected at the peak of the drop; sets how many pool shards issue (server default 4 shards)",
             HelpName = "per-second",
         };
-        var refundDays = new Option<int>("--refund-days") { Description = "A refund restores the voucher within this many days (server default 7)" };
+        var refundDays = new Option<int>("--refund-days") { Description = "A refund restores the voucher within this many days (server default 7; 0 = no refunds)" };
         var districts = new Option<string[]>("--district") { Description = "A district where the campaign applies (repeatable; none = any)", HelpName = "district" };
         var quotas = Flags.ChannelQuotas("--channel-quota", "Stock reserved for one partner channel (repeatable)");
         var requestId = Flags.Text("--request-id", "Idempotency key when --id is omitted: a repeat returns the campaign the first call created");
@@ -101,16 +101,25 @@ internal static class CampaignCommand
                 MaxDiscountCents = parse.GetValue(maxDiscount),
                 TotalStock = parse.GetValue(stock),
                 BudgetCents = parse.GetValue(budget),
-                PerUserLimit = parse.GetValue(perUser),
                 PerUserDailyLimit = parse.GetValue(perUserDaily),
                 StartsAt = Timestamp.FromDateTimeOffset(startsAt),
                 EndsAt = Timestamp.FromDateTimeOffset(endsAt),
                 VoucherValidDays = parse.GetValue(validDays),
-                RefundWindowDays = parse.GetValue(refundDays),
                 ExpectedPeakClaimsPerSecond = parse.GetValue(peak),
                 RequestId = parse.GetValue(requestId) ?? "",
                 Districts = { parse.GetValue(districts) ?? [] },
             };
+            // Sent only when given, so the server's default applies otherwise and 0 stays 0.
+            if (parse.GetResult(perUser) is { Implicit: false })
+            {
+                request.PerUserLimit = parse.GetValue(perUser);
+            }
+
+            if (parse.GetResult(refundDays) is { Implicit: false })
+            {
+                request.RefundWindowDays = parse.GetValue(refundDays);
+            }
+
             if (parse.GetValue(validUntil) is { Length: > 0 } until)
             {
                 request.VoucherValidUntil = Timestamp.FromDateTimeOffset(TimeText.ParseInstant(until, now, startsAt));
