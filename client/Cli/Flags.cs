@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Numerics;
 using System.CommandLine.Parsing;
 using Campaigns.Client;
 
@@ -36,6 +38,14 @@ internal static class Flags
         return option;
     }
 
+    /// <summary>
+    /// A whole number of at least <paramref name="min"/>. Refused in the flag's own words: an
+    /// oversized or negative count is a typing error, not a "System.Int64" problem.
+    /// </summary>
+    public static Option<T> Whole<T>(string name, string description, T min, bool required = false)
+        where T : struct, IBinaryInteger<T>, IMinMaxValue<T> =>
+        Parsed(name, description, text => WholeNumber(text, min), required, "n");
+
     /// <summary>An amount in cents; <c>¥12.34</c> is read as yuan.</summary>
     public static Option<long> Money(string name, string description, bool required = false) =>
         Parsed(name, description + " (cents, or ¥12.34)", Client.Money.ParseCents, required, "cents");
@@ -61,6 +71,21 @@ internal static class Flags
         HelpName = helpName,
         CustomParser = result => One(result, name, parse),
     };
+
+    private static T WholeNumber<T>(string text, T min)
+        where T : struct, IBinaryInteger<T>, IMinMaxValue<T>
+    {
+        if (T.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+        {
+            return value >= min ? value
+                : throw new FormatException(min == T.Zero ? "must not be negative." : $"must be at least {min}.");
+        }
+
+        var digits = text.TrimStart('-', '+');
+        throw new FormatException(digits.Length > 0 && digits.All(char.IsAsciiDigit)
+            ? text.StartsWith('-') ? $"'{text}' is out of range." : $"'{text}' is too large (at most {T.MaxValue})."
+            : $"'{text}' is not a whole number.");
+    }
 
     private static T One<T>(ArgumentResult result, string name, Func<string, T> parse)
     {

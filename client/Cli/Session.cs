@@ -36,6 +36,11 @@ internal sealed class Session : IDisposable
         Recursive = true,
     };
 
+    /// <summary>Which key each command takes (silo/Api/Authentication.cs, AccessRules, decides).</summary>
+    public const string WrongRoleHint =
+        "hint: campaign, key, export, merchant register and merchant enroll need an organiser key; merchant show and merchant settlement "
+        + "an organiser key or that merchant's own; merchant join and redeem the merchant's own key; voucher a partner key (--key).";
+
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
 
     private Session(CampaignsClient client, bool json, TextWriter output, TextWriter error)
@@ -123,7 +128,7 @@ internal sealed class Session : IDisposable
                 await error.WriteLineAsync("hint: the server did not answer in time; it may be overloaded or still starting.");
                 return ExitCode.Unreachable;
             case StatusCode.PermissionDenied when failure.Reason == "WRONG_ROLE":
-                await error.WriteLineAsync("hint: campaign/merchant/key/export need an organiser key, voucher a partner key, redeem a merchant key (--key).");
+                await error.WriteLineAsync(WrongRoleHint);
                 return ExitCode.Refused;
             case StatusCode.Unauthenticated:
                 await error.WriteLineAsync("hint: check the API key given with --key or CAMPAIGNS_API_KEY.");

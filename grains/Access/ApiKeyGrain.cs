@@ -55,7 +55,7 @@ public sealed class ApiKeyGrain(
 
     public async Task<ApiKeyRecord> RevokeAsync()
     {
-        var key = state.State.Key ?? throw CampaignsException.Invalid("key_id", "no such key");
+        var key = state.State.Key ?? throw new CampaignsException(Refusal.ApiKeyNotFound, $"no API key '{this.GetPrimaryKeyString()}'");
         if (key.RevokedAt is not null)
         {
             return key;

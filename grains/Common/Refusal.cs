@@ -42,6 +42,7 @@ public enum Refusal
 
     // Added after v1's first reasons; appended so the values of the others stay as they were.
     OrderRefunded,
+    ApiKeyNotFound,
 }
 
 public static class RefusalNames

@@ -26,6 +26,40 @@ public sealed class CliArgumentTests
         Assert.DoesNotContain("Parameter", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--stock", "99999999999999999999", "--stock: '99999999999999999999' is too large (at most 9223372036854775807).")]
+    [InlineData("--stock", "ten", "--stock: 'ten' is not a whole number.")]
+    [InlineData("--valid-days", "-3", "--valid-days: must be at least 1.")]
+    [InlineData("--refund-days", "-1", "--refund-days: must not be negative.")]
+    public async Task A_bad_count_is_named_in_the_flags_own_words(string flag, string value, string message)
+    {
+        List<string> args = ["campaign", "create", "--name", "Drop", "--kind", "amount-off", "--face-value", "2000", "--stock", "10", "--valid-days", "7"];
+        if (args.IndexOf(flag) is var index and >= 0)
+        {
+            args[index + 1] = value;
+        }
+        else
+        {
+            args.AddRange([flag, value]);
+        }
+
+        var (exit, _, error) = await RunAsync([.. args]);
+
+        Assert.Equal(ExitCode.Usage, exit);
+        Assert.Equal([$"error: INVALID_ARGUMENT: {message}", "see: campaigns campaign create --help"], Lines(error));
+    }
+
+    [Fact]
+    public async Task A_negative_top_up_says_so_rather_than_asking_for_stock()
+    {
+        var (exit, _, error) = await RunAsync("campaign", "add-stock", "spring", "--request-id", "top-up-1", "--stock", "-5");
+
+        Assert.Equal(ExitCode.Usage, exit);
+        Assert.Equal(["error: INVALID_ARGUMENT: --stock: must not be negative.", "see: campaigns campaign add-stock --help"], Lines(error));
+    }
+
+    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     private static async Task<(int Exit, string Out, string Error)> RunAsync(params string[] args)
     {
         using var output = new StringWriter();

@@ -32,6 +32,27 @@ public sealed class CliTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task A_wrong_role_hint_says_which_key_a_merchant_command_takes()
+    {
+        var partnerKey = (await silo.CreateKeyAsync(Role.Partner, "partner-hint")).Secret;
+
+        var shown = await silo.RunAsync(partnerKey, "merchant", "show", SiloFixture.MerchantId);
+
+        Assert.Equal(2, shown.ExitCode);
+        Assert.Contains("error: WRONG_ROLE:", shown.Error, StringComparison.Ordinal);
+        Assert.Contains("merchant show and merchant settlement an organiser key or that merchant's own", shown.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Revoking_an_unknown_key_exits_2_with_API_KEY_NOT_FOUND()
+    {
+        var revoked = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "key", "revoke", "key_000000000001");
+
+        Assert.Equal(2, revoked.ExitCode);
+        Assert.StartsWith("error: API_KEY_NOT_FOUND: no API key 'key_000000000001'", revoked.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_campaign_created_with_refund_days_0_keeps_0_and_reads_ended_once_its_window_has_passed()
     {
         var id = Scenario.NewId("cli");
