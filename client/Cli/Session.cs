@@ -1,4 +1,7 @@
 using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Authentication;
 using Campaigns.Client;
 using Google.Protobuf;
 using Grpc.Core;
@@ -43,13 +46,16 @@ internal sealed class Session : IDisposable
 
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
 
-    private Session(CampaignsClient client, bool json, TextWriter output, TextWriter error)
+    private Session(Uri address, CampaignsClient client, bool json, TextWriter output, TextWriter error)
     {
+        Address = address;
         Client = client;
         Json = json;
         Out = output;
         Error = error;
     }
+
+    public Uri Address { get; }
 
     public CampaignsClient Client { get; }
 
@@ -67,6 +73,7 @@ internal sealed class Session : IDisposable
         try
         {
             session = Open(parse, error);
+            await RequireKnownHostAsync(session.Address, cancellationToken);
         }
         catch (FormatException e)
         {
@@ -87,6 +94,13 @@ internal sealed class Session : IDisposable
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return ExitCode.Cancelled;
+            }
+            catch (RpcException e) when (IsTlsFailure(e))
+            {
+                // An https:// address at an h2c endpoint: the command line is wrong, not the server.
+                await error.WriteLineAsync($"error: INVALID_ARGUMENT: --address: no TLS at {session.Address}; the silo speaks h2c (plain HTTP/2): "
+                    + $"use http://{session.Address.Authority} unless a TLS proxy serves this address.");
+                return ExitCode.Usage;
             }
             catch (RpcException e)
             {
@@ -164,14 +178,49 @@ internal sealed class Session : IDisposable
 
     private static Session Open(ParseResult parse, TextWriter error)
     {
+        var address = ParseAddress(parse.GetValue(AddressOption) ?? DefaultAddress);
         var options = new CampaignsClientOptions
         {
-            Address = ParseAddress(parse.GetValue(AddressOption) ?? DefaultAddress),
+            Address = address,
             ApiKey = parse.GetValue(KeyOption) ?? "",
             OnRetry = retry => error.WriteLine(
                 $"retrying: {retry.Error.Reason()} from {retry.Method}; attempt {retry.NextAttempt} in {retry.Delay.TotalSeconds:0.0}s"),
         };
-        return new Session(new CampaignsClient(options), parse.GetValue(JsonOption), parse.InvocationConfiguration.Output, error);
+        return new Session(address, new CampaignsClient(options), parse.GetValue(JsonOption), parse.InvocationConfiguration.Output, error);
+    }
+
+    /// <summary>
+    /// A host name that does not resolve is a typing error (<c>--address not-a-url</c>): said at
+    /// once, instead of after five retries of UNAVAILABLE.
+    /// </summary>
+    private static async Task RequireKnownHostAsync(Uri address, CancellationToken cancellationToken)
+    {
+        if (address.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6)
+        {
+            return;
+        }
+
+        try
+        {
+            await Dns.GetHostAddressesAsync(address.DnsSafeHost, cancellationToken);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData)
+        {
+            throw new FormatException($"--address: no host named '{address.Host}' ({address}); give the silo's address, e.g. {DefaultAddress}.");
+        }
+    }
+
+    private static bool IsTlsFailure(RpcException e)
+    {
+        for (var inner = e.Status.DebugException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is AuthenticationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
 

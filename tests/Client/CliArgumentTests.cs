@@ -58,6 +58,19 @@ public sealed class CliArgumentTests
         Assert.Equal(["error: INVALID_ARGUMENT: --stock: must not be negative.", "see: campaigns campaign add-stock --help"], Lines(error));
     }
 
+    [Fact]
+    public async Task An_address_naming_no_host_is_refused_at_once_without_retries()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var exit = await CampaignsCli.RunAsync(["--address", "not-a-url", "campaign", "list"], output, error);
+
+        Assert.Equal(ExitCode.Usage, exit);
+        Assert.Equal(["error: INVALID_ARGUMENT: --address: no host named 'not-a-url' (http://not-a-url/); give the silo's address, e.g. http://127.0.0.1:5000."],
+            Lines(error.ToString()));
+    }
+
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static async Task<(int Exit, string Out, string Error)> RunAsync(params string[] args)

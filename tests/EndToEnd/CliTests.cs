@@ -32,6 +32,19 @@ public sealed class CliTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task An_https_address_at_the_h2c_silo_is_a_usage_error_that_says_to_use_http()
+    {
+        var https = "https://" + silo.Host.GrpcAddress.Authority;
+
+        var listed = await Cli.RunAtAsync(https, SiloHost.BootstrapOrganiserKey, "campaign", "list");
+
+        Assert.Equal((1, ""), (listed.ExitCode, listed.Out));
+        Assert.StartsWith($"error: INVALID_ARGUMENT: --address: no TLS at {https}/; the silo speaks h2c", listed.Error, StringComparison.Ordinal);
+        Assert.Contains($"use http://{silo.Host.GrpcAddress.Authority}", listed.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", listed.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_wrong_role_hint_says_which_key_a_merchant_command_takes()
     {
         var partnerKey = (await silo.CreateKeyAsync(Role.Partner, "partner-hint")).Secret;
