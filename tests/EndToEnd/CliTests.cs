@@ -45,6 +45,34 @@ public sealed class CliTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task A_refused_export_to_a_file_leaves_no_partial_file_behind()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"export-{Guid.NewGuid():N}.csv");
+
+        var export = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "export", "no-such-campaign", "--output", path);
+
+        Assert.Equal(2, export.ExitCode);
+        Assert.StartsWith("error: CAMPAIGN_NOT_FOUND:", export.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(path + ".partial"), "no header-only .partial file");
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
+    public async Task Export_with_json_and_no_output_file_prints_only_json_lines_events_then_the_summary()
+    {
+        var (campaign, voucher, merchantId, merchant) = await silo.RedeemableVoucherAsync();
+        await merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-1", 20_000);
+
+        var export = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "--json", "export", campaign.CampaignId);
+
+        Assert.Equal((0, ""), (export.ExitCode, export.Error));
+        var records = export.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(ExportRecord.Parser.ParseJson).ToList();
+        Assert.Equal([ExportRecord.RecordOneofCase.Event, ExportRecord.RecordOneofCase.Summary], records.Select(r => r.RecordCase));
+        Assert.Equal("order-1", records[0].Event.OrderId);
+        Assert.Equal(1, records[1].Summary.Events);
+    }
+
+    [Fact]
     public async Task A_wrong_role_hint_says_which_key_a_merchant_command_takes()
     {
         var partnerKey = (await silo.CreateKeyAsync(Role.Partner, "partner-hint")).Secret;

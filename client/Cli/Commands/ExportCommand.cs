@@ -11,6 +11,9 @@ namespace Campaigns.Cli;
 /// </summary>
 internal static class ExportCommand
 {
+    /// <summary>A file export reports its progress on stderr every this many events.</summary>
+    private const int ProgressEvery = 10_000;
+
     public static Command Create()
     {
         var campaign = new Argument<string>("campaign") { Description = "The campaign to export" };
@@ -21,9 +24,19 @@ internal static class ExportCommand
             var path = parse.GetValue(output);
             var partial = path is null ? null : path + ".partial";
             int exitCode;
-            await using (var writer = partial is null ? null : new StreamWriter(partial, false, new UTF8Encoding(false)))
+            try
             {
-                exitCode = await ExportAsync(session, parse.GetValue(campaign)!, writer ?? session.Out, toFile: path is not null, ct);
+                await using var writer = partial is null ? null : new StreamWriter(partial, false, new UTF8Encoding(false));
+                exitCode = writer is null && session.Json
+                    ? await ExportJsonAsync(session, parse.GetValue(campaign)!, ct)
+                    : await ExportAsync(session, parse.GetValue(campaign)!, writer ?? session.Out, toFile: path is not null, ct);
+            }
+            catch (Exception) when (partial is not null)
+            {
+                // Refused or cut off: there is nothing to verify, so no file is left behind; an
+                // interrupted export is run again from the start.
+                File.Delete(partial);
+                throw;
             }
 
             if (path is not null && partial is not null)
@@ -64,6 +77,11 @@ internal static class ExportCommand
 
                     lastSequence = record.Event.Sequence;
                     await csv.WriteAsync(tally.Add(record.Event) + "\n");
+                    if (toFile && tally.Events % ProgressEvery == 0)
+                    {
+                        await session.Error.WriteLineAsync($"exported {Views.Count(tally.Events)} events");
+                    }
+
                     break;
                 case ExportRecord.RecordOneofCase.Summary when summary is null:
                     summary = record.Summary;
@@ -102,6 +120,44 @@ internal static class ExportCommand
         else
         {
             new Report(session.Error).Fields(SummaryFields(summary));
+        }
+
+        return ExitCode.Ok;
+    }
+
+    /// <summary>
+    /// <c>--json</c> without <c>--output</c>: every record as one line of JSON, events then the
+    /// summary, so standard output is JSON throughout. Checked against the summary like the CSV.
+    /// </summary>
+    private static async Task<int> ExportJsonAsync(Session session, string campaignId, CancellationToken ct)
+    {
+        using var tally = new RedemptionExportTally();
+        ExportSummary? summary = null;
+        await foreach (var record in session.Client.ExportRedemptionEventsAsync(campaignId, ct))
+        {
+            if (summary is not null)
+            {
+                await session.Error.WriteLineAsync("error: EXPORT_MISMATCH: the stream sent records after its summary.");
+                return ExitCode.Mismatch;
+            }
+
+            if (record.RecordCase == ExportRecord.RecordOneofCase.Event)
+            {
+                tally.Add(record.Event);
+            }
+            else
+            {
+                summary = record.Summary;
+            }
+
+            session.Print(record, _ => { });
+        }
+
+        List<string> differences = summary is null ? ["the stream ended without its summary"] : [.. tally.Differences(summary)];
+        if (differences.Count > 0)
+        {
+            await session.Error.WriteLineAsync($"error: EXPORT_MISMATCH: the export does not match the server's summary: {string.Join("; ", differences)}");
+            return ExitCode.Mismatch;
         }
 
         return ExitCode.Ok;
