@@ -65,7 +65,7 @@ public sealed record CampaignDefinition
 
         if (BudgetCents > 0 && BudgetCents < Terms.LiabilityCents)
         {
-            throw CampaignsException.Invalid("budget_cents", $"is below one voucher's liability ({Terms.LiabilityCents} cents)");
+            throw CampaignsException.Invalid("budget_cents", $"is below one voucher's liability of {MoneyText.Of(Terms.LiabilityCents)}");
         }
 
         if (PerUserLimit < 1)

@@ -138,7 +138,7 @@ public sealed class CampaignGrain(
                 return earlier.AdditionalStock == additionalStock && earlier.AdditionalBudgetCents == additionalBudgetCents
                     ? current
                     : throw new CampaignsException(Refusal.IdempotencyKeyReused,
-                        $"request_id '{requestId}' already added {earlier.AdditionalStock} vouchers and {earlier.AdditionalBudgetCents} cents");
+                        $"request_id '{requestId}' already added {earlier.AdditionalStock} vouchers and {MoneyText.Of(earlier.AdditionalBudgetCents)}");
             }
 
             if (current.Status == CampaignStatus.Ended)

@@ -28,7 +28,7 @@ public sealed record VoucherTerms(
         if (orderAmountCents < MinSpendCents)
         {
             throw new CampaignsException(Refusal.MinSpendNotMet,
-                $"the order ({orderAmountCents} cents) is below the voucher's minimum spend of {MinSpendCents} cents");
+                $"the order of {MoneyText.Of(orderAmountCents)} is below the voucher's minimum spend of {MoneyText.Of(MinSpendCents)}");
         }
 
         var discount = Kind switch

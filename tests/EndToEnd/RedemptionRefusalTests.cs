@@ -183,7 +183,8 @@ public sealed class RedemptionRefusalTests(SiloFixture silo)
     public async Task An_order_below_the_minimum_spend_is_MIN_SPEND_NOT_MET()
     {
         var (_, voucher, merchantId, merchant) = await silo.RedeemableVoucherAsync();
-        await Expect.RefusedAsync(Precondition, "MIN_SPEND_NOT_MET", () => merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-small", 9_999));
+        var error = await Expect.RefusedAsync(Precondition, "MIN_SPEND_NOT_MET", () => merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-small", 9_999));
+        Assert.Equal("the order of ¥99.99 (9999 cents) is below the voucher's minimum spend of ¥100.00 (10000 cents)", error.ErrorMessage());
         await Expect.RefusedAsync(Precondition, "MIN_SPEND_NOT_MET", () => merchant.ReserveVoucherAsync(voucher.Code, merchantId, "order-small", 9_999));
         Assert.Equal(VoucherStatus.Issued, (await silo.Partner.GetVoucherAsync(voucher.Code)).Status);
 
