@@ -73,6 +73,21 @@ public sealed class CliTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task Stats_show_issuing_past_a_channel_quota_as_shared_stock_and_label_what_districts_count()
+    {
+        var campaign = await silo.StartedCampaignAsync(r => r.ChannelQuotas[SiloFixture.PartnerId] = 1);
+        await silo.IssueAsync(campaign.CampaignId, "user-quota-1");
+        await silo.IssueAsync(campaign.CampaignId, "user-quota-2");
+
+        var stats = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "campaign", "stats", campaign.CampaignId);
+
+        Assert.Equal((0, ""), (stats.ExitCode, stats.Error));
+        Assert.Matches(@"CHANNEL\s+OWN_QUOTA\s+ISSUED\s+FROM_QUOTA\s+FROM_SHARED\s+REDEEMED", stats.Out);
+        Assert.Matches($@"{SiloFixture.PartnerId}\s+1\s+2\s+1\s+1\s+0", stats.Out);
+        Assert.Matches(@"DISTRICT\s+ISSUED_FOR\s+REDEEMED_AT", stats.Out);
+    }
+
+    [Fact]
     public async Task A_wrong_role_hint_says_which_key_a_merchant_command_takes()
     {
         var partnerKey = (await silo.CreateKeyAsync(Role.Partner, "partner-hint")).Secret;

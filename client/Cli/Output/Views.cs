@@ -67,20 +67,25 @@ internal static class Views
 
         if (s.ByChannel.Count > 0)
         {
+            // A channel draws on its own quota first, then on the shared stock: issued past the
+            // quota is shared stock, not an overrun, and the columns say so.
             report.Line();
+            report.Line("by channel: a channel issues from its own quota first, then from the shared stock");
             report.Table(
-                ["CHANNEL", "QUOTA", "ISSUED", "REDEEMED"],
+                ["CHANNEL", "OWN_QUOTA", "ISSUED", "FROM_QUOTA", "FROM_SHARED", "REDEEMED"],
                 s.ByChannel.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => (IReadOnlyList<string>)
                 [
-                    Blank(c.Key), c.Value.Quota == 0 ? "-" : Count(c.Value.Quota), Count(c.Value.Issued), Count(c.Value.Redeemed),
+                    Blank(c.Key), c.Value.Quota == 0 ? "-" : Count(c.Value.Quota), Count(c.Value.Issued),
+                    Count(Math.Min(c.Value.Issued, c.Value.Quota)), Count(Math.Max(0, c.Value.Issued - c.Value.Quota)), Count(c.Value.Redeemed),
                 ]));
         }
 
         if (s.ByDistrict.Count > 0)
         {
             report.Line();
+            report.Line("by district: ISSUED_FOR counts vouchers by the district they were issued for; REDEEMED_AT and DISCOUNT count redemptions by the merchant's district");
             report.Table(
-                ["DISTRICT", "ISSUED", "REDEEMED", "DISCOUNT", "DISCOUNT_CENTS"],
+                ["DISTRICT", "ISSUED_FOR", "REDEEMED_AT", "DISCOUNT", "DISCOUNT_CENTS"],
                 s.ByDistrict.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => (IReadOnlyList<string>)
                 [
                     Blank(d.Key), Count(d.Value.Issued), Count(d.Value.Redeemed), Money.Format(d.Value.RedeemedDiscountCents),
