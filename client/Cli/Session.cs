@@ -44,8 +44,6 @@ internal sealed class Session : IDisposable
         "hint: campaign, key, export, merchant register and merchant enroll need an organiser key; merchant show and merchant settlement "
         + "an organiser key or that merchant's own; merchant join and redeem the merchant's own key; voucher a partner key (--key).";
 
-    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
-
     private Session(Uri address, CampaignsClient client, bool json, TextWriter output, TextWriter error)
     {
         Address = address;
@@ -157,7 +155,7 @@ internal sealed class Session : IDisposable
     {
         if (Json)
         {
-            Out.WriteLine(Formatter.Format(message));
+            Out.WriteLine(JsonText.Format(message));
         }
         else
         {

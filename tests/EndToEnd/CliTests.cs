@@ -88,6 +88,23 @@ public sealed class CliTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task Json_output_writes_64_bit_counts_and_cents_as_numbers_and_ids_of_digits_as_strings()
+    {
+        var (campaign, voucher, merchantId, _) = await silo.RedeemableVoucherAsync();
+        var key = (await silo.CreateKeyAsync(Role.Merchant, merchantId)).Secret;
+
+        var redeemed = await silo.RunAsync(key, "--json", "redeem", "now", voucher.Code, "--merchant", merchantId, "--order", "12345", "--amount", "20000");
+        var stats = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "--json", "campaign", "stats", campaign.CampaignId);
+
+        Assert.Equal((0, 0), (redeemed.ExitCode, stats.ExitCode));
+        Assert.Contains("\"orderId\": \"12345\"", redeemed.Out, StringComparison.Ordinal);
+        Assert.Contains("\"orderAmountCents\": 20000, \"discountCents\": 2000, \"payableCents\": 18000", redeemed.Out, StringComparison.Ordinal);
+        Assert.Contains("\"totalStock\": 100, \"issued\": 1, \"remaining\": 99", stats.Out, StringComparison.Ordinal);
+        var parsed = CampaignStats.Parser.ParseJson(stats.Out);
+        Assert.Equal((1L, 1L), (parsed.Issued, parsed.Redeemed));
+    }
+
+    [Fact]
     public async Task A_wrong_role_hint_says_which_key_a_merchant_command_takes()
     {
         var partnerKey = (await silo.CreateKeyAsync(Role.Partner, "partner-hint")).Secret;
