@@ -46,6 +46,10 @@ internal static class Flags
         where T : struct, IBinaryInteger<T>, IMinMaxValue<T> =>
         Parsed(name, description, text => WholeNumber(text, min), required, "n");
 
+    /// <summary>The two flags of every listing: how many a page, and where the previous page ended.</summary>
+    public static (Option<int> Size, Option<string> Token) Paging() =>
+        (Whole("--page-size", "1-100 (server default 20)", 1), Text("--page-token", "The next_page_token of the previous page"));
+
     /// <summary>An amount in cents; <c>¥12.34</c> is read as yuan.</summary>
     public static Option<long> Money(string name, string description, bool required = false) =>
         Parsed(name, description + " (cents, or ¥12.34)", Client.Money.ParseCents, required, "cents");

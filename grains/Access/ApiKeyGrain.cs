@@ -42,9 +42,12 @@ public sealed class ApiKeyGrain(
             Description = description,
             CreatedAt = clock.GetUtcNow(),
         };
+        await GrainFactory.GetGrain<IIdDirectoryGrain>(IdDirectories.ApiKeys).AddAsync(record.KeyId);
         await state.ReplaceAsync(new ApiKeyState(record), _ => DeactivateOnIdle());
         return record;
     }
+
+    public Task<ApiKeyRecord?> FindAsync() => Task.FromResult(state.State.Key);
 
     public Task<Principal?> VerifyAsync(byte[] secretHash)
     {

@@ -105,6 +105,21 @@ public sealed class CliTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task Key_list_shows_key_ids_and_status_but_no_secret_and_merchant_list_shows_merchants()
+    {
+        var key = await silo.CreateKeyAsync(Role.Partner, "partner-cli-listed");
+
+        var keys = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "key", "list", "--page-size", "100");
+        var merchants = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "merchant", "list", "--page-size", "100");
+
+        Assert.Equal((0, ""), (keys.ExitCode, keys.Error));
+        Assert.Matches($@"{key.KeyId}\s+PARTNER\s+partner-cli-listed\s+live", keys.Out);
+        Assert.DoesNotContain(key.Secret.Split('.')[1], keys.Out, StringComparison.Ordinal);
+        Assert.Equal((0, ""), (merchants.ExitCode, merchants.Error));
+        Assert.Matches($@"{SiloFixture.MerchantId}\s+Fixture Noodles\s+{SiloFixture.MerchantDistrict}", merchants.Out);
+    }
+
+    [Fact]
     public async Task A_wrong_role_hint_says_which_key_a_merchant_command_takes()
     {
         var partnerKey = (await silo.CreateKeyAsync(Role.Partner, "partner-hint")).Secret;

@@ -156,8 +156,7 @@ internal static class CampaignCommand
     private static Command List()
     {
         var status = Flags.Enum<CampaignStatus>("--status", "Only campaigns in this status");
-        var pageSize = Flags.Whole("--page-size", "1-100 (server default 20)", 1);
-        var pageToken = Flags.Text("--page-token", "The next_page_token of the previous page");
+        var (pageSize, pageToken) = Flags.Paging();
         var command = new Command("list", "Campaigns, newest first") { status, pageSize, pageToken };
         command.SetSessionAction(async (session, parse, ct) =>
         {

@@ -8,8 +8,9 @@ internal static class KeyCommand
 {
     public static Command Create()
     {
-        var command = new Command("key", "Create and revoke API keys (organiser key)");
+        var command = new Command("key", "Create, list and revoke API keys (organiser key)");
         command.Add(CreateKey());
+        command.Add(List());
         command.Add(Revoke());
         return command;
     }
@@ -36,6 +37,12 @@ internal static class KeyCommand
         });
         return command;
     }
+
+    private static Command List() => Listing.Create(
+        "The keys created over the API, by key id; never a secret",
+        async (session, size, token, ct) => await session.Client.Access.ListApiKeysAsync(
+            new ListApiKeysRequest { PageSize = size, PageToken = token }, cancellationToken: ct),
+        Views.ApiKeyList);
 
     private static Command Revoke()
     {

@@ -38,10 +38,39 @@ internal static class Views
                 c.CampaignId, c.Name, EnumText.Display(c.Status), EnumText.Display(c.Kind), Count(c.TotalStock),
                 c.BudgetCents == 0 ? "-" : Money.Format(c.BudgetCents), TimeText.Local(c.StartsAt), TimeText.Local(c.EndsAt),
             ]));
-        if (list.NextPageToken.Length > 0)
+        More(report, "campaigns campaign list", list.NextPageToken);
+    }
+
+    public static void MerchantList(Report report, ListMerchantsResponse list)
+    {
+        report.Table(
+            ["MERCHANT", "NAME", "DISTRICT", "CATEGORY", "CAMPAIGNS", "REGISTERED"],
+            list.Merchants.Select(m => (IReadOnlyList<string>)
+            [
+                m.MerchantId, m.Name, m.District, m.Category, Count(m.CampaignIds.Count), TimeText.Local(m.RegisteredAt),
+            ]));
+        More(report, "campaigns merchant list", list.NextPageToken);
+    }
+
+    /// <summary>Keys as listed: never a secret (the server sends none, and none is shown).</summary>
+    public static void ApiKeyList(Report report, ListApiKeysResponse list)
+    {
+        report.Table(
+            ["KEY_ID", "ROLE", "PRINCIPAL", "STATUS", "CREATED", "DESCRIPTION"],
+            list.ApiKeys.Select(k => (IReadOnlyList<string>)
+            [
+                k.KeyId, EnumText.Display(k.Role), k.PrincipalId, k.Revoked ? "revoked " + TimeText.Local(k.RevokedAt) : "live",
+                TimeText.Local(k.CreatedAt), Blank(k.Description),
+            ]));
+        More(report, "campaigns key list", list.NextPageToken);
+    }
+
+    private static void More(Report report, string command, string nextPageToken)
+    {
+        if (nextPageToken.Length > 0)
         {
             report.Line();
-            report.Line($"more: campaigns campaign list --page-token {list.NextPageToken}");
+            report.Line($"more: {command} --page-token {nextPageToken}");
         }
     }
 
