@@ -120,6 +120,28 @@ public sealed class CliTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task An_export_to_a_file_reports_its_progress_and_leaves_the_verified_file()
+    {
+        var (campaign, voucher, merchantId, merchant) = await silo.RedeemableVoucherAsync();
+        await merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-1", 20_000);
+        await merchant.RefundRedemptionAsync(voucher.Code, merchantId, "order-1", "refund-1");
+        var path = Path.Combine(Path.GetTempPath(), $"export-{Guid.NewGuid():N}.csv");
+        try
+        {
+            var export = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "export", campaign.CampaignId, "--output", path, "--progress-every", "1");
+
+            Assert.Equal(0, export.ExitCode);
+            Assert.Equal(["exported 1 event", "exported 2 events"], export.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            Assert.Equal(4, File.ReadAllLines(path).Length); // header, two events, the checksum comment
+            Assert.False(File.Exists(path + ".partial"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task A_wrong_role_hint_says_which_key_a_merchant_command_takes()
     {
         var partnerKey = (await silo.CreateKeyAsync(Role.Partner, "partner-hint")).Secret;

@@ -11,14 +11,13 @@ namespace Campaigns.Cli;
 /// </summary>
 internal static class ExportCommand
 {
-    /// <summary>A file export reports its progress on stderr every this many events.</summary>
-    private const int ProgressEvery = 10_000;
-
     public static Command Create()
     {
         var campaign = new Argument<string>("campaign") { Description = "The campaign to export" };
         var output = Flags.Text("--output", "Write the CSV to this file (written as <file>.partial, renamed once verified); default standard output", helpName: "file.csv");
-        var command = new Command("export", "Export redemption events as CSV and verify the server's checksum (organiser key)") { campaign, output };
+        var progressEvery = Flags.Whole("--progress-every", "With --output: report progress on stderr every this many events (default 10000; 0 = never)", 0);
+        progressEvery.DefaultValueFactory = _ => 10_000;
+        var command = new Command("export", "Export redemption events as CSV and verify the server's checksum (organiser key)") { campaign, output, progressEvery };
         command.SetSessionAction(async (session, parse, ct) =>
         {
             var path = parse.GetValue(output);
@@ -29,7 +28,7 @@ internal static class ExportCommand
                 await using var writer = partial is null ? null : new StreamWriter(partial, false, new UTF8Encoding(false));
                 exitCode = writer is null && session.Json
                     ? await ExportJsonAsync(session, parse.GetValue(campaign)!, ct)
-                    : await ExportAsync(session, parse.GetValue(campaign)!, writer ?? session.Out, toFile: path is not null, ct);
+                    : await ExportAsync(session, parse.GetValue(campaign)!, writer ?? session.Out, toFile: path is not null, parse.GetValue(progressEvery), ct);
             }
             catch (Exception) when (partial is not null)
             {
@@ -56,7 +55,8 @@ internal static class ExportCommand
         return command;
     }
 
-    private static async Task<int> ExportAsync(Session session, string campaignId, TextWriter csv, bool toFile, CancellationToken ct)
+    /// <param name="progressEvery">With a file, report progress on stderr every this many events; 0 = never.</param>
+    private static async Task<int> ExportAsync(Session session, string campaignId, TextWriter csv, bool toFile, int progressEvery, CancellationToken ct)
     {
         using var tally = new RedemptionExportTally();
         ExportSummary? summary = null;
@@ -77,9 +77,9 @@ internal static class ExportCommand
 
                     lastSequence = record.Event.Sequence;
                     await csv.WriteAsync(tally.Add(record.Event) + "\n");
-                    if (toFile && tally.Events % ProgressEvery == 0)
+                    if (toFile && progressEvery > 0 && tally.Events % progressEvery == 0)
                     {
-                        await session.Error.WriteLineAsync($"exported {Views.Count(tally.Events)} events");
+                        await session.Error.WriteLineAsync($"exported {Views.Count(tally.Events)} event{(tally.Events == 1 ? "" : "s")}");
                     }
 
                     break;
