@@ -27,6 +27,13 @@ if (!Args.TryParse(args, known, out var options, out var problem))
 }
 
 var root = Args.RepositoryRoot();
+if (SiloProcess.MissingBuild(root) is { } missing)
+{
+    // Said before anything starts, as a usage error: an exception here would abort with 134.
+    Console.Error.WriteLine(missing);
+    return 2;
+}
+
 var settings = new LoadSettings(
     TimeSpan.FromSeconds(options.Numbers["duration"]),
     (int)options.Numbers["workers"],

@@ -100,15 +100,23 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>The shards' group-commit reports ("Shard … committed N vouchers in M batches …").</summary>
     public List<string> BatchLog { get; } = [];
 
+    private static string SiloDll(string repositoryRoot) =>
+        Path.Combine(repositoryRoot, "silo", "bin", "Release", "net10.0", "Campaigns.Silo.dll");
+
     // Linux reports thread times in USER_HZ ticks, 100 a second on every platform it runs on.
     private const double ClockTicksPerSecond = 100;
 
+    /// <summary>What to run when the Release build of the silo is missing; null when it is there.</summary>
+    public static string? MissingBuild(string repositoryRoot) => File.Exists(SiloDll(repositoryRoot))
+        ? null
+        : $"The silo is not built in Release ({SiloDll(repositoryRoot)} is missing). Build it first:\n"
+            + $"  dotnet build -c Release {Path.Combine(repositoryRoot, "silo")}";
+
     public static async Task<SiloProcess> StartAsync(string repositoryRoot)
     {
-        var siloDll = SiloDll(repositoryRoot);
-        if (!File.Exists(siloDll))
+        if (MissingBuild(repositoryRoot) is { } hint)
         {
-            throw new InvalidOperationException($"Build the silo first: dotnet build -c Release {Path.Combine(repositoryRoot, "silo")}");
+            throw new InvalidOperationException(hint);
         }
 
         var data = Path.Combine(Path.GetTempPath(), "campaigns-load-" + Guid.NewGuid().ToString("N"));
@@ -125,8 +133,6 @@ public sealed class SiloProcess : IAsyncDisposable
         _process.Dispose();
         await LaunchAsync();
     }
-
-    private static string SiloDll(string repositoryRoot) => Path.Combine(repositoryRoot, "silo", "bin", "Release", "net10.0", "Campaigns.Silo.dll");
 
     private async Task LaunchAsync()
     {

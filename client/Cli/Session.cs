@@ -1,4 +1,7 @@
 using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Authentication;
 using Campaigns.Client;
 using Google.Protobuf;
 using Grpc.Core;
@@ -36,15 +39,21 @@ internal sealed class Session : IDisposable
         Recursive = true,
     };
 
-    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
+    /// <summary>Which key each command takes (silo/Api/Authentication.cs, AccessRules, decides).</summary>
+    public const string WrongRoleHint =
+        "hint: campaign, key, export, merchant register and merchant enroll need an organiser key; merchant show and merchant settlement "
+        + "an organiser key or that merchant's own; merchant join and redeem the merchant's own key; voucher a partner key (--key).";
 
-    private Session(CampaignsClient client, bool json, TextWriter output, TextWriter error)
+    private Session(Uri address, CampaignsClient client, bool json, TextWriter output, TextWriter error)
     {
+        Address = address;
         Client = client;
         Json = json;
         Out = output;
         Error = error;
     }
+
+    public Uri Address { get; }
 
     public CampaignsClient Client { get; }
 
@@ -62,6 +71,7 @@ internal sealed class Session : IDisposable
         try
         {
             session = Open(parse, error);
+            await RequireKnownHostAsync(session.Address, cancellationToken);
         }
         catch (FormatException e)
         {
@@ -82,6 +92,13 @@ internal sealed class Session : IDisposable
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return ExitCode.Cancelled;
+            }
+            catch (RpcException e) when (IsTlsFailure(e))
+            {
+                // An https:// address at an h2c endpoint: the command line is wrong, not the server.
+                await error.WriteLineAsync($"error: INVALID_ARGUMENT: --address: no TLS at {session.Address}; the silo speaks h2c (plain HTTP/2): "
+                    + $"use http://{session.Address.Authority} unless a TLS proxy serves this address.");
+                return ExitCode.Usage;
             }
             catch (RpcException e)
             {
@@ -123,7 +140,7 @@ internal sealed class Session : IDisposable
                 await error.WriteLineAsync("hint: the server did not answer in time; it may be overloaded or still starting.");
                 return ExitCode.Unreachable;
             case StatusCode.PermissionDenied when failure.Reason == "WRONG_ROLE":
-                await error.WriteLineAsync("hint: campaign/merchant/key/export need an organiser key, voucher a partner key, redeem a merchant key (--key).");
+                await error.WriteLineAsync(WrongRoleHint);
                 return ExitCode.Refused;
             case StatusCode.Unauthenticated:
                 await error.WriteLineAsync("hint: check the API key given with --key or CAMPAIGNS_API_KEY.");
@@ -138,7 +155,7 @@ internal sealed class Session : IDisposable
     {
         if (Json)
         {
-            Out.WriteLine(Formatter.Format(message));
+            Out.WriteLine(JsonText.Format(message));
         }
         else
         {
@@ -159,14 +176,49 @@ internal sealed class Session : IDisposable
 
     private static Session Open(ParseResult parse, TextWriter error)
     {
+        var address = ParseAddress(parse.GetValue(AddressOption) ?? DefaultAddress);
         var options = new CampaignsClientOptions
         {
-            Address = ParseAddress(parse.GetValue(AddressOption) ?? DefaultAddress),
+            Address = address,
             ApiKey = parse.GetValue(KeyOption) ?? "",
             OnRetry = retry => error.WriteLine(
                 $"retrying: {retry.Error.Reason()} from {retry.Method}; attempt {retry.NextAttempt} in {retry.Delay.TotalSeconds:0.0}s"),
         };
-        return new Session(new CampaignsClient(options), parse.GetValue(JsonOption), parse.InvocationConfiguration.Output, error);
+        return new Session(address, new CampaignsClient(options), parse.GetValue(JsonOption), parse.InvocationConfiguration.Output, error);
+    }
+
+    /// <summary>
+    /// A host name that does not resolve is a typing error (<c>--address not-a-url</c>): said at
+    /// once, instead of after five retries of UNAVAILABLE.
+    /// </summary>
+    private static async Task RequireKnownHostAsync(Uri address, CancellationToken cancellationToken)
+    {
+        if (address.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6)
+        {
+            return;
+        }
+
+        try
+        {
+            await Dns.GetHostAddressesAsync(address.DnsSafeHost, cancellationToken);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData)
+        {
+            throw new FormatException($"--address: no host named '{address.Host}' ({address}); give the silo's address, e.g. {DefaultAddress}.");
+        }
+    }
+
+    private static bool IsTlsFailure(RpcException e)
+    {
+        for (var inner = e.Status.DebugException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is AuthenticationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
 

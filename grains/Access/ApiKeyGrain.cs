@@ -42,9 +42,12 @@ public sealed class ApiKeyGrain(
             Description = description,
             CreatedAt = clock.GetUtcNow(),
         };
+        await GrainFactory.GetGrain<IIdDirectoryGrain>(IdDirectories.ApiKeys).AddAsync(record.KeyId);
         await state.ReplaceAsync(new ApiKeyState(record), _ => DeactivateOnIdle());
         return record;
     }
+
+    public Task<ApiKeyRecord?> FindAsync() => Task.FromResult(state.State.Key);
 
     public Task<Principal?> VerifyAsync(byte[] secretHash)
     {
@@ -55,7 +58,7 @@ public sealed class ApiKeyGrain(
 
     public async Task<ApiKeyRecord> RevokeAsync()
     {
-        var key = state.State.Key ?? throw CampaignsException.Invalid("key_id", "no such key");
+        var key = state.State.Key ?? throw new CampaignsException(Refusal.ApiKeyNotFound, $"no API key '{this.GetPrimaryKeyString()}'");
         if (key.RevokedAt is not null)
         {
             return key;

@@ -10,6 +10,9 @@ public interface IApiKeyGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<Principal?> VerifyAsync(byte[] secretHash);
 
+    /// <summary>The key's record (its secret only as a hash), or null if no key has this id.</summary>
+    Task<ApiKeyRecord?> FindAsync();
+
     /// <summary>Revokes the key at once; revoking twice is harmless. VERIFY fails from then on.</summary>
     Task<ApiKeyRecord> RevokeAsync();
 }

@@ -65,12 +65,12 @@ public sealed record CampaignDefinition
 
         if (BudgetCents > 0 && BudgetCents < Terms.LiabilityCents)
         {
-            throw CampaignsException.Invalid("budget_cents", $"is below one voucher's liability ({Terms.LiabilityCents} cents)");
+            throw CampaignsException.Invalid("budget_cents", $"is below one voucher's liability of {MoneyText.Of(Terms.LiabilityCents)}");
         }
 
         if (PerUserLimit < 1)
         {
-            throw CampaignsException.Invalid("per_user_limit", "must be at least 1");
+            throw CampaignsException.Invalid("per_user_limit", "must be at least 1 (leave it unset for 1)");
         }
 
         if (PerUserDailyLimit < 0)
@@ -107,9 +107,12 @@ public sealed record CampaignDefinition
             throw CampaignsException.Invalid("voucher_valid_days", "or voucher_valid_until is required");
         }
 
-        if (VoucherValidUntil is { } until && until <= StartsAt)
+        // Refused rather than warned about: a voucher claimed after valid_until would be expired
+        // on receipt, and one claimed just before it nearly so.
+        if (VoucherValidUntil is { } until && until < EndsAt)
         {
-            throw CampaignsException.Invalid("voucher_valid_until", "must be after starts_at");
+            throw CampaignsException.Invalid("voucher_valid_until",
+                $"must not be before ends_at ({EndsAt:O}): a voucher claimed late in the window would expire before the window closes");
         }
 
         if (VoucherValidFrom is { } from && VoucherValidityEnd(from) <= from)

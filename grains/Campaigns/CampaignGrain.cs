@@ -107,6 +107,7 @@ public sealed class CampaignGrain(
                 return current;
             }
 
+            CampaignLifecycle.RequireWindowOpen(action, current.Definition.EndsAt, clock.GetUtcNow());
             var next = CampaignLifecycle.Apply(current.Status, action);
             await WriteAsync(state.State with { Status = next, UpdatedAt = clock.GetUtcNow() });
             logger.LogInformation("Campaign {CampaignId}: {From} -> {To}", CampaignId, current.Status, next);
@@ -143,7 +144,7 @@ public sealed class CampaignGrain(
                 return earlier.AdditionalStock == additionalStock && earlier.AdditionalBudgetCents == additionalBudgetCents
                     ? current
                     : throw new CampaignsException(Refusal.IdempotencyKeyReused,
-                        $"request_id '{requestId}' already added {earlier.AdditionalStock} vouchers and {earlier.AdditionalBudgetCents} cents");
+                        $"request_id '{requestId}' already added {earlier.AdditionalStock} vouchers and {MoneyText.Of(earlier.AdditionalBudgetCents)}");
             }
 
             if (current.Status == CampaignStatus.Ended)
@@ -330,7 +331,8 @@ public sealed class CampaignGrain(
             throw new CampaignsException(Refusal.CampaignNotFound, $"no campaign '{CampaignId}'");
         }
 
-        return new CampaignSnapshot(s.Definition, s.Status, s.CreatedAt, s.UpdatedAt, s.TotalStock, s.BudgetCents);
+        var status = CampaignLifecycle.StatusAt(s.Status, s.Definition.EndsAt, clock.GetUtcNow());
+        return new CampaignSnapshot(s.Definition, status, s.CreatedAt, s.UpdatedAt, s.TotalStock, s.BudgetCents);
     }
 
     private Task WriteAsync(CampaignState next) => state.ReplaceAsync(next, ex =>

@@ -24,6 +24,23 @@ public static class CampaignLifecycle
             $"cannot {action.ToString().ToLowerInvariant()} a campaign that is {current.ToString().ToUpperInvariant()}"),
     };
 
+    /// <summary>
+    /// The status as of <paramref name="now"/>: once the issuing window has passed the campaign
+    /// is ENDED, whatever was stored, so every reader sees what a claim would meet.
+    /// </summary>
+    public static CampaignStatus StatusAt(CampaignStatus stored, DateTimeOffset endsAt, DateTimeOffset now) =>
+        now >= endsAt ? CampaignStatus.Ended : stored;
+
+    /// <summary>Starting or resuming a campaign whose window has passed would issue nothing: CAMPAIGN_ENDED.</summary>
+    public static void RequireWindowOpen(CampaignAction action, DateTimeOffset endsAt, DateTimeOffset now)
+    {
+        if (action is CampaignAction.Start or CampaignAction.Resume && now >= endsAt)
+        {
+            throw new CampaignsException(Refusal.CampaignEnded,
+                $"the issuing window ended at {endsAt:O}; define a new campaign with a window ahead");
+        }
+    }
+
     /// <summary>True when repeating the action on a campaign already in its target status is a harmless retry.</summary>
     public static bool AlreadyDone(CampaignStatus current, CampaignAction action) => (current, action) switch
     {

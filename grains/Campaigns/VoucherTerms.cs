@@ -28,7 +28,7 @@ public sealed record VoucherTerms(
         if (orderAmountCents < MinSpendCents)
         {
             throw new CampaignsException(Refusal.MinSpendNotMet,
-                $"the order ({orderAmountCents} cents) is below the voucher's minimum spend of {MinSpendCents} cents");
+                $"the order of {MoneyText.Of(orderAmountCents)} is below the voucher's minimum spend of {MoneyText.Of(MinSpendCents)}");
         }
 
         var discount = Kind switch
@@ -77,7 +77,29 @@ public sealed record VoucherTerms(
             default:
                 throw CampaignsException.Invalid("kind", "must be AMOUNT_OFF, PERCENT_OFF or FOLD_PRICE");
         }
+
+        // A value the kind never reads is a mistake in the definition (a face value on a 3折
+        // campaign): refused rather than stored beside terms it does not change.
+        RefuseForeign("face_value_cents", FaceValueCents, DiscountKind.AmountOff);
+        RefuseForeign("percent_off", PercentOff, DiscountKind.PercentOff);
+        RefuseForeign("fold", Fold, DiscountKind.FoldPrice);
+        RefuseForeign("max_discount_cents", MaxDiscountCents, DiscountKind.PercentOff, DiscountKind.FoldPrice);
     }
+
+    private void RefuseForeign(string field, long value, params DiscountKind[] usedBy)
+    {
+        if (value != 0 && !usedBy.Contains(Kind))
+        {
+            throw CampaignsException.Invalid(field, $"does not apply to {KindName(Kind)} (only to {string.Join(" and ", usedBy.Select(KindName))}); leave it 0");
+        }
+    }
+
+    private static string KindName(DiscountKind kind) => kind switch
+    {
+        DiscountKind.AmountOff => "AMOUNT_OFF",
+        DiscountKind.PercentOff => "PERCENT_OFF",
+        _ => "FOLD_PRICE",
+    };
 
     private void RequireCap()
     {

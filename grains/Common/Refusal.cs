@@ -39,6 +39,10 @@ public enum Refusal
     ChannelQuotaExhausted,
     RateLimited,
     Unavailable,
+
+    // Added after v1's first reasons; appended so the values of the others stay as they were.
+    OrderRefunded,
+    ApiKeyNotFound,
 }
 
 public static class RefusalNames

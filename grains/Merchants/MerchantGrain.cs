@@ -28,6 +28,7 @@ public sealed class MerchantGrain(
                 : throw new CampaignsException(Refusal.MerchantExists, $"merchant '{MerchantId}' is already registered with a different profile");
         }
 
+        await GrainFactory.GetGrain<IIdDirectoryGrain>(IdDirectories.Merchants).AddAsync(MerchantId);
         await WriteAsync(candidate);
         return candidate;
     }

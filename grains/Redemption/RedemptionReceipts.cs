@@ -35,6 +35,10 @@ public sealed record RedemptionReceipt(
 {
     public long PayableCents => OrderAmountCents - DiscountCents;
 
+    /// <summary>The call repeated an earlier redemption of the order rather than redeeming now.</summary>
+    [Id(7)]
+    public bool Replayed { get; init; }
+
     public static RedemptionReceipt From(RedemptionEventRecord e) =>
         new(e.Code, e.CampaignId, e.MerchantId, e.OrderId, e.OrderAmountCents, e.DiscountCents, e.OccurredAt);
 }

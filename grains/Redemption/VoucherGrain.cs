@@ -32,7 +32,7 @@ public sealed class VoucherGrain(
     public async Task<ReservationReceipt> ReserveAsync(string merchantId, string orderId, long orderAmountCents, int holdSeconds)
     {
         var merchant = await MerchantAsync(merchantId);
-        var after = await ApplyAsync(v => VoucherRedemption.Reserve(v, _events, merchant, orderId, orderAmountCents,
+        var (after, _) = await ApplyAsync(v => VoucherRedemption.Reserve(v, _events, merchant, orderId, orderAmountCents,
             holdSeconds == 0 ? VoucherRedemption.DefaultHoldSeconds : holdSeconds, clock.LedgerNow()));
         // A replay of a reservation that has since been confirmed answers with its quote; the
         // hold's end is then the redemption time.
@@ -43,38 +43,38 @@ public sealed class VoucherGrain(
     public async Task<RedemptionReceipt> ConfirmAsync(string merchantId, string orderId)
     {
         var merchant = await MerchantAsync(merchantId);
-        await ApplyAsync(v => VoucherRedemption.Confirm(v, _events, merchant, orderId, clock.LedgerNow()));
+        var step = await ApplyAsync(v => VoucherRedemption.Confirm(v, _events, merchant, orderId, clock.LedgerNow()));
         DropOnceRedeemed();
-        return Receipt(orderId);
+        return Receipt(orderId, replayed: !step.Changes);
     }
 
     public async Task<VoucherView> CancelAsync(string merchantId, string orderId)
     {
         var merchant = await MerchantAsync(merchantId);
-        return View(await ApplyAsync(v => VoucherRedemption.Cancel(v, _events, merchant, orderId, clock.LedgerNow())));
+        return View((await ApplyAsync(v => VoucherRedemption.Cancel(v, _events, merchant, orderId, clock.LedgerNow()))).After);
     }
 
     public async Task<RedemptionReceipt> RedeemAsync(string merchantId, string orderId, long orderAmountCents)
     {
         var merchant = await MerchantAsync(merchantId);
-        await ApplyAsync(v => VoucherRedemption.Redeem(v, _events, merchant, orderId, orderAmountCents, clock.LedgerNow()));
+        var step = await ApplyAsync(v => VoucherRedemption.Redeem(v, _events, merchant, orderId, orderAmountCents, clock.LedgerNow()));
         DropOnceRedeemed();
-        return Receipt(orderId);
+        return Receipt(orderId, replayed: !step.Changes);
     }
 
     public async Task<VoucherView> RefundAsync(string merchantId, string orderId, string refundId)
     {
         var merchant = await MerchantAsync(merchantId);
         var campaign = await GrainFactory.GetGrain<ICampaignGrain>(Voucher().CampaignId).GetAsync();
-        return View(await ApplyAsync(v => VoucherRedemption.Refund(v, _events, merchant, orderId, refundId,
-            campaign.Definition.RefundWindowDays, clock.LedgerNow())));
+        return View((await ApplyAsync(v => VoucherRedemption.Refund(v, _events, merchant, orderId, refundId,
+            campaign.Definition.RefundWindowDays, clock.LedgerNow()))).After);
     }
 
     /// <summary>
     /// Decides on the cached row and writes conditionally. If the ledger moved under us (another
     /// activation wrote), reread and decide again: the second decision sees the winner's write.
     /// </summary>
-    private async Task<VoucherRecord> ApplyAsync(Func<VoucherRecord, RedemptionStep> decide)
+    private async Task<RedemptionStep> ApplyAsync(Func<VoucherRecord, RedemptionStep> decide)
     {
         for (var attempt = 0; attempt < 3; attempt++)
         {
@@ -82,7 +82,7 @@ public sealed class VoucherGrain(
             var step = decide(current);
             if (!step.Changes)
             {
-                return step.After;
+                return step;
             }
 
             bool written;
@@ -102,7 +102,7 @@ public sealed class VoucherGrain(
             {
                 _voucher = step.After;
                 _events.Add(step.Event!);
-                return step.After;
+                return step;
             }
 
             await ReloadAsync();
@@ -145,9 +145,9 @@ public sealed class VoucherGrain(
         }
     }
 
-    private RedemptionReceipt Receipt(string orderId) =>
+    private RedemptionReceipt Receipt(string orderId, bool replayed) =>
         RedemptionReceipt.From(VoucherRedemption.RedeemedEvent(_events, orderId)
-            ?? throw new InvalidOperationException($"voucher {Code}: no redemption event for order {orderId}"));
+            ?? throw new InvalidOperationException($"voucher {Code}: no redemption event for order {orderId}")) with { Replayed = replayed };
 
     private VoucherView View(VoucherRecord v) => new(v, VoucherRedemption.StatusAt(v, clock.LedgerNow()));
 

@@ -58,11 +58,10 @@ public static class VoucherRedemption
             return v.OrderAmountCents == orderAmountCents ? new RedemptionStep(v, null) : throw AmountChanged(orderId);
         }
 
-        if (RedeemedEvent(events, orderId) is not null)
+        if (RefundedEvent(events, orderId) is { } refund)
         {
             // The order redeemed this voucher before and was refunded: its key is spent.
-            throw new CampaignsException(Refusal.IdempotencyKeyReused,
-                $"order '{orderId}' already redeemed and refunded this voucher; use a new order id");
+            throw Refunded(refund);
         }
 
         RequireSpendable(v, StatusAt(v, now), merchant, now);
@@ -86,7 +85,9 @@ public static class VoucherRedemption
         Identifiers.RequireKey("order_id", orderId);
         if (RedeemedEvent(events, orderId) is { } done)
         {
-            return done.MerchantId == merchant.MerchantId ? new RedemptionStep(v, null) : throw NoReservation(orderId);
+            return done.MerchantId != merchant.MerchantId ? throw NoReservation(orderId)
+                : RefundedEvent(events, orderId) is { } refund ? throw Refunded(refund)
+                : new RedemptionStep(v, null);
         }
 
         if (v.Status != StoredVoucherStatus.Reserved || v.OrderId != orderId || v.MerchantId != merchant.MerchantId)
@@ -143,10 +144,13 @@ public static class VoucherRedemption
         RequireAmount(orderAmountCents);
         if (RedeemedEvent(events, orderId) is { } done)
         {
-            // Same merchant: a retry (same amount) or a changed request. Another merchant reusing
-            // the order id on a spent voucher is told what matters to it: the voucher is used.
+            // Same merchant: a retry (same amount) or a changed request, unless the order was
+            // refunded since: its old receipt must not pass for a discount granted now. Another
+            // merchant reusing the order id on a spent voucher is told what matters to it: the
+            // voucher is used.
             return done.MerchantId == merchant.MerchantId
-                ? done.OrderAmountCents == orderAmountCents ? new RedemptionStep(v, null) : throw AmountChanged(orderId)
+                ? RefundedEvent(events, orderId) is { } refund ? throw Refunded(refund)
+                : done.OrderAmountCents == orderAmountCents ? new RedemptionStep(v, null) : throw AmountChanged(orderId)
                 : v.Status == StoredVoucherStatus.Redeemed ? throw AlreadyRedeemed() : throw AmountChanged(orderId);
         }
 
@@ -183,6 +187,11 @@ public static class VoucherRedemption
                 : throw new CampaignsException(Refusal.IdempotencyKeyReused, $"refund_id '{refundId}' was already used for order '{earlier.OrderId}'");
         }
 
+        if (RefundedEvent(events, orderId) is { } done && done.MerchantId == merchant.MerchantId)
+        {
+            throw Refunded(done);
+        }
+
         if (v.Status != StoredVoucherStatus.Redeemed || v.OrderId != orderId || v.MerchantId != merchant.MerchantId)
         {
             throw new CampaignsException(Refusal.VoucherNotRedeemed, $"the voucher is not redeemed by order '{orderId}' at this merchant");
@@ -209,6 +218,10 @@ public static class VoucherRedemption
     /// <summary>The receipt of an order's redemption, from its ledger event.</summary>
     public static RedemptionEventRecord? RedeemedEvent(IReadOnlyList<RedemptionEventRecord> events, string orderId) =>
         events.FirstOrDefault(e => e.Type == RedemptionEventType.Redeemed && e.OrderId == orderId);
+
+    /// <summary>The refund of an order's redemption, if it was refunded: an order id redeems a voucher once.</summary>
+    private static RedemptionEventRecord? RefundedEvent(IReadOnlyList<RedemptionEventRecord> events, string orderId) =>
+        events.FirstOrDefault(e => e.Type == RedemptionEventType.Refunded && e.OrderId == orderId);
 
     /// <summary>
     /// The order holds a live reservation of the voucher or has redeemed it. Judged on the stored
@@ -278,6 +291,10 @@ public static class VoucherRedemption
             throw CampaignsException.Invalid("order_amount_cents", $"must be 1-{MaxOrderAmountCents}");
         }
     }
+
+    private static CampaignsException Refunded(RedemptionEventRecord refund) =>
+        new(Refusal.OrderRefunded,
+            $"order '{refund.OrderId}' was already refunded (refund '{refund.RefundId}' at {refund.OccurredAt:O}); its discount no longer stands, ring up a new order id to use the voucher again");
 
     private static CampaignsException AlreadyRedeemed() =>
         new(Refusal.VoucherAlreadyRedeemed, "the voucher has already been redeemed");

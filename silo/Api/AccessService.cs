@@ -17,6 +17,14 @@ public sealed class AccessService(IGrainFactory grains, VerifiedKeyCache verifie
         return record.ToProto(secret: token);
     }
 
+    public override async Task<ListApiKeysResponse> ListApiKeys(ListApiKeysRequest request, ServerCallContext context)
+    {
+        var (keys, next) = await Pages.ReadAsync(request.PageSize, request.PageToken,
+            grains.GetGrain<IIdDirectoryGrain>(IdDirectories.ApiKeys).PageAsync,
+            id => grains.GetGrain<IApiKeyGrain>(id).FindAsync());
+        return new ListApiKeysResponse { ApiKeys = { keys.Select(k => k.ToProto(secret: "")) }, NextPageToken = next };
+    }
+
     public override async Task<ApiKey> RevokeApiKey(RevokeApiKeyRequest request, ServerCallContext context)
     {
         var caller = context.Caller();

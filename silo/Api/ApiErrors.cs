@@ -27,7 +27,8 @@ public static class ApiErrors
         Refusal.InvalidArgument => StatusCode.InvalidArgument,
         Refusal.MissingApiKey or Refusal.InvalidApiKey => StatusCode.Unauthenticated,
         Refusal.WrongRole or Refusal.NotYourMerchant or Refusal.NotYourChannel => StatusCode.PermissionDenied,
-        Refusal.CampaignNotFound or Refusal.VoucherNotFound or Refusal.MerchantNotFound or Refusal.ReservationNotFound => StatusCode.NotFound,
+        Refusal.CampaignNotFound or Refusal.VoucherNotFound or Refusal.MerchantNotFound or Refusal.ReservationNotFound
+            or Refusal.ApiKeyNotFound => StatusCode.NotFound,
         Refusal.CampaignExists or Refusal.MerchantExists => StatusCode.AlreadyExists,
         Refusal.SoldOut or Refusal.BudgetExhausted or Refusal.UserLimitReached or Refusal.UserDailyLimitReached
             or Refusal.ChannelQuotaExhausted or Refusal.RateLimited => StatusCode.ResourceExhausted,

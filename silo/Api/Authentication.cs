@@ -100,6 +100,7 @@ public static class AccessRules
         ["/campaigns.v1.Merchants/GetMerchant"] = OrganiserOrMerchant,
         ["/campaigns.v1.Merchants/JoinCampaign"] = [Role.Merchant],
         ["/campaigns.v1.Merchants/GetSettlement"] = OrganiserOrMerchant,
+        ["/campaigns.v1.Merchants/ListMerchants"] = Organiser,
     };
 
     private static readonly Dictionary<string, Role[]>.AlternateLookup<ReadOnlySpan<char>> ByServiceSpan =

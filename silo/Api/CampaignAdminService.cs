@@ -11,9 +11,6 @@ namespace Campaigns.Silo.Api;
 
 public sealed class CampaignAdminService(IGrainFactory grains, ICampaignDirectory ledger, CampaignStatsReader stats) : CampaignAdmin.CampaignAdminBase
 {
-    public const int DefaultPageSize = 20;
-    public const int MaxPageSize = 100;
-
     public override async Task<Campaign> CreateCampaign(CreateCampaignRequest request, ServerCallContext context)
     {
         var organiser = context.Caller().PrincipalId;
@@ -33,53 +30,15 @@ public sealed class CampaignAdminService(IGrainFactory grains, ICampaignDirector
 
     public override async Task<ListCampaignsResponse> ListCampaigns(ListCampaignsRequest request, ServerCallContext context)
     {
-        if (request.PageSize is < 0 or > MaxPageSize)
-        {
-            throw CampaignsException.Invalid("page_size", $"must be 1-{MaxPageSize} (0 = {DefaultPageSize})");
-        }
-
         if (!Enum.IsDefined(request.Status))
         {
             throw CampaignsException.Invalid("status", "is not a campaign status");
         }
 
-        var pageSize = request.PageSize == 0 ? DefaultPageSize : request.PageSize;
-        var after = request.PageToken.Length > 0 ? request.PageToken : null;
-        if (after is not null)
-        {
-            Identifiers.RequireName("page_token", after);
-        }
-
-        var response = new ListCampaignsResponse();
-        // Read ids a page at a time until the page is full: a status filter may skip many.
-        while (response.Campaigns.Count < pageSize)
-        {
-            var ids = await ledger.ListCampaignIdsAsync(after, pageSize);
-            if (ids.Count == 0)
-            {
-                after = null;
-                break;
-            }
-
-            var found = await Task.WhenAll(ids.Select(id => Campaign(id).FindAsync()));
-            for (var i = 0; i < ids.Count && response.Campaigns.Count < pageSize; i++)
-            {
-                after = ids[i];
-                if (found[i] is { } campaign && (request.Status == Proto.CampaignStatus.Unspecified || campaign.Status.ToProto() == request.Status))
-                {
-                    response.Campaigns.Add(campaign.ToProto());
-                }
-            }
-
-            if (ids.Count < pageSize && response.Campaigns.Count < pageSize)
-            {
-                after = null;
-                break;
-            }
-        }
-
-        response.NextPageToken = after ?? "";
-        return response;
+        var (campaigns, next) = await Pages.ReadAsync(request.PageSize, request.PageToken, ledger.ListCampaignIdsAsync,
+            id => Campaign(id).FindAsync(),
+            campaign => request.Status == Proto.CampaignStatus.Unspecified || campaign.Status.ToProto() == request.Status);
+        return new ListCampaignsResponse { Campaigns = { campaigns.Select(c => c.ToProto()) }, NextPageToken = next };
     }
 
     public override async Task<Campaign> StartCampaign(CampaignActionRequest request, ServerCallContext context) =>

@@ -37,6 +37,14 @@ public sealed class MerchantsService(IGrainFactory grains, IReportingLedger ledg
         return totals.ToProto(request.MerchantId, request.CampaignId);
     }
 
+    public override async Task<ListMerchantsResponse> ListMerchants(ListMerchantsRequest request, ServerCallContext context)
+    {
+        var (merchants, next) = await Pages.ReadAsync(request.PageSize, request.PageToken,
+            grains.GetGrain<IIdDirectoryGrain>(IdDirectories.Merchants).PageAsync,
+            id => grains.GetGrain<IMerchantGrain>(id).FindAsync());
+        return new ListMerchantsResponse { Merchants = { merchants.Select(m => m.ToProto()) }, NextPageToken = next };
+    }
+
     private async Task<MerchantProfile> MerchantAsync(string merchantId, ServerCallContext context)
     {
         Identifiers.RequireName("merchant_id", merchantId);

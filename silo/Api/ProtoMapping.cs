@@ -42,14 +42,15 @@ public static class ProtoMapping
         Terms = new VoucherTerms(r.Kind.FromProto(), r.FaceValueCents, r.MinSpendCents, r.PercentOff, r.Fold, r.MaxDiscountCents),
         TotalStock = r.TotalStock,
         BudgetCents = r.BudgetCents,
-        PerUserLimit = r.PerUserLimit == 0 ? 1 : r.PerUserLimit,
+        // Presence, not zero, says "use the default": an explicit 0 is validated as 0.
+        PerUserLimit = r.HasPerUserLimit ? r.PerUserLimit : 1,
         PerUserDailyLimit = r.PerUserDailyLimit,
         StartsAt = r.StartsAt.FromProto("starts_at") ?? default,
         EndsAt = r.EndsAt.FromProto("ends_at") ?? default,
         VoucherValidDays = r.VoucherValidDays,
         VoucherValidUntil = r.VoucherValidUntil.FromProto("voucher_valid_until"),
         VoucherValidFrom = r.VoucherValidFrom.FromProto("voucher_valid_from"),
-        RefundWindowDays = r.RefundWindowDays == 0 ? 7 : r.RefundWindowDays,
+        RefundWindowDays = r.HasRefundWindowDays ? r.RefundWindowDays : 7,
         Districts = [.. r.Districts],
         ChannelQuotas = new Dictionary<string, long>(r.ChannelQuotas),
         ShardCount = CampaignDefinition.ShardsFor(r.ExpectedPeakClaimsPerSecond),
@@ -146,6 +147,7 @@ public static class ProtoMapping
         DiscountCents = r.DiscountCents,
         PayableCents = r.PayableCents,
         RedeemedAt = r.RedeemedAt.ToProto(),
+        Replayed = r.Replayed,
     };
 
     public static Proto.Merchant ToProto(this MerchantProfile m) => new()

@@ -153,6 +153,15 @@ public sealed class AccessAndRolesTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task Revoking_a_key_id_that_was_never_created_is_API_KEY_NOT_FOUND()
+    {
+        var error = await Expect.RefusedAsync(StatusCode.NotFound, "API_KEY_NOT_FOUND",
+            () => silo.Organiser.Access.RevokeApiKeyAsync(new RevokeApiKeyRequest { KeyId = "key_000000000000" }));
+
+        Assert.Contains("key_000000000000", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_organiser_key_created_over_the_api_can_run_campaigns()
     {
         var key = await silo.CreateKeyAsync(Role.Organiser, "city-bureau");

@@ -1,3 +1,4 @@
+using Campaigns.Client;
 using Campaigns.Proto;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -88,6 +89,45 @@ public sealed class RedemptionRefusalTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task A_till_repeating_the_redeem_of_a_refunded_order_is_told_ORDER_REFUNDED_not_handed_the_old_receipt()
+    {
+        var (_, voucher, merchantId, merchant) = await silo.RedeemableVoucherAsync();
+        var first = await merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-1", 20_000);
+        Assert.False(first.Replayed);
+        var repeat = await merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-1", 20_000);
+        Assert.True(repeat.Replayed, "a repeat of a live redemption says it is a replay");
+        Assert.Equal(first.RedeemedAt, repeat.RedeemedAt);
+        await merchant.RefundRedemptionAsync(voucher.Code, merchantId, "order-1", "refund-1");
+
+        // The discount of order-1 has been reversed: no call may answer as if it still stood.
+        var redeem = await Expect.RefusedAsync(Precondition, "ORDER_REFUNDED", () => merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-1", 20_000));
+        Assert.Contains("refund-1", redeem.ErrorMessage(), StringComparison.Ordinal);
+        await Expect.RefusedAsync(Precondition, "ORDER_REFUNDED", () => merchant.ConfirmRedemptionAsync(voucher.Code, merchantId, "order-1"));
+        await Expect.RefusedAsync(Precondition, "ORDER_REFUNDED", () => merchant.ReserveVoucherAsync(voucher.Code, merchantId, "order-1", 20_000));
+
+        Assert.Equal(VoucherStatus.Issued, (await silo.Partner.GetVoucherAsync(voucher.Code)).Status);
+        var settlement = await merchant.SettlementAsync(merchantId);
+        Assert.Equal((1, 1, 0L), (settlement.Redemptions, settlement.Refunds, settlement.NetSubsidyCents));
+    }
+
+    [Fact]
+    public async Task A_second_refund_of_a_refunded_order_with_a_new_refund_id_is_ORDER_REFUNDED()
+    {
+        var (_, voucher, merchantId, merchant) = await silo.RedeemableVoucherAsync();
+        await merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-1", 20_000);
+        await merchant.RefundRedemptionAsync(voucher.Code, merchantId, "order-1", "refund-1");
+
+        var error = await Expect.RefusedAsync(Precondition, "ORDER_REFUNDED", () => merchant.RefundRedemptionAsync(voucher.Code, merchantId, "order-1", "refund-2"));
+        Assert.Contains("already refunded", error.ErrorMessage(), StringComparison.Ordinal);
+
+        // Also once the voucher has been spent again by another order.
+        await merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-2", 20_000);
+        await Expect.RefusedAsync(Precondition, "ORDER_REFUNDED", () => merchant.RefundRedemptionAsync(voucher.Code, merchantId, "order-1", "refund-3"));
+        var settlement = await merchant.SettlementAsync(merchantId);
+        Assert.Equal((2, 1, 2_000L), (settlement.Redemptions, settlement.Refunds, settlement.NetSubsidyCents));
+    }
+
+    [Fact]
     public async Task A_refund_after_refund_window_days_is_REFUND_WINDOW_CLOSED()
     {
         var (campaign, voucher, merchantId, merchant) = await silo.RedeemableVoucherAsync(r => r.RefundWindowDays = 1);
@@ -143,7 +183,8 @@ public sealed class RedemptionRefusalTests(SiloFixture silo)
     public async Task An_order_below_the_minimum_spend_is_MIN_SPEND_NOT_MET()
     {
         var (_, voucher, merchantId, merchant) = await silo.RedeemableVoucherAsync();
-        await Expect.RefusedAsync(Precondition, "MIN_SPEND_NOT_MET", () => merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-small", 9_999));
+        var error = await Expect.RefusedAsync(Precondition, "MIN_SPEND_NOT_MET", () => merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-small", 9_999));
+        Assert.Equal("the order of ¥99.99 (9999 cents) is below the voucher's minimum spend of ¥100.00 (10000 cents)", error.ErrorMessage());
         await Expect.RefusedAsync(Precondition, "MIN_SPEND_NOT_MET", () => merchant.ReserveVoucherAsync(voucher.Code, merchantId, "order-small", 9_999));
         Assert.Equal(VoucherStatus.Issued, (await silo.Partner.GetVoucherAsync(voucher.Code)).Status);
 
@@ -158,7 +199,7 @@ public sealed class RedemptionRefusalTests(SiloFixture silo)
 
         await Expect.RefusedAsync(Precondition, "IDEMPOTENCY_KEY_REUSED", () => merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-1", 30_000));
         var retry = await merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-1", 20_000);
-        Assert.Equal(first, retry);
+        Assert.Equal(new Redemption(first) { Replayed = true }, retry);
 
         // A refund id is one refund: reusing it for another order is refused too.
         await merchant.RefundRedemptionAsync(voucher.Code, merchantId, "order-1", "refund-1");

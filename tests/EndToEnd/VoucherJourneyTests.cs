@@ -64,7 +64,10 @@ public sealed class VoucherJourneyTests(SiloFixture silo)
 
         var confirmed = await huangpu.ConfirmRedemptionAsync(voucher.Code, huangpuId, "order-hp-1");
         Assert.Equal((campaignId, huangpuId, 12_000L, 2_400L, 9_600L), (confirmed.CampaignId, confirmed.MerchantId, confirmed.OrderAmountCents, confirmed.DiscountCents, confirmed.PayableCents));
-        Assert.Equal(confirmed, await huangpu.ConfirmRedemptionAsync(voucher.Code, huangpuId, "order-hp-1"));
+        Assert.False(confirmed.Replayed);
+        var confirmedAgain = await huangpu.ConfirmRedemptionAsync(voucher.Code, huangpuId, "order-hp-1");
+        Assert.True(confirmedAgain.Replayed);
+        Assert.Equal(confirmed, new Redemption(confirmedAgain) { Replayed = false });
         var redeemed = await silo.Partner.GetVoucherAsync(voucher.Code);
         Assert.Equal((VoucherStatus.Redeemed, huangpuId, "order-hp-1", 2_400L), (redeemed.Status, redeemed.MerchantId, redeemed.OrderId, redeemed.DiscountCents));
 

@@ -37,8 +37,10 @@ public sealed class AccessRulesTests
         { "/campaigns.v1.Merchants/GetMerchant", OrganiserOrMerchant },
         { "/campaigns.v1.Merchants/JoinCampaign", Merchant },
         { "/campaigns.v1.Merchants/GetSettlement", OrganiserOrMerchant },
+        { "/campaigns.v1.Merchants/ListMerchants", Organiser },
         { "/campaigns.v1.Access/CreateApiKey", Organiser },
         { "/campaigns.v1.Access/RevokeApiKey", Organiser },
+        { "/campaigns.v1.Access/ListApiKeys", Organiser },
         { "/campaigns.v1.Reconciliation/ExportRedemptionEvents", Organiser },
     };
 
@@ -61,7 +63,7 @@ public sealed class AccessRulesTests
 
     [Theory]
     [InlineData("/campaigns.v1.Merchants/DeleteMerchant")]
-    [InlineData("/campaigns.v1.Merchants/ListMerchants")]
+    [InlineData("/campaigns.v1.Merchants/RenameMerchant")]
     [InlineData("/campaigns.v1.Settlements/Pay")]
     [InlineData("/campaigns.v2.CampaignAdmin/CreateCampaign")]
     public void A_campaigns_method_no_rule_names_is_closed_to_every_role(string method)

@@ -13,13 +13,16 @@ public sealed class ApiErrorsTests
         [StatusCode.InvalidArgument] = ["INVALID_ARGUMENT"],
         [StatusCode.Unauthenticated] = ["MISSING_API_KEY", "INVALID_API_KEY"],
         [StatusCode.PermissionDenied] = ["WRONG_ROLE", "NOT_YOUR_MERCHANT", "NOT_YOUR_CHANNEL"],
-        [StatusCode.NotFound] = ["CAMPAIGN_NOT_FOUND", "VOUCHER_NOT_FOUND", "MERCHANT_NOT_FOUND", "RESERVATION_NOT_FOUND"],
+        [StatusCode.NotFound] = ["CAMPAIGN_NOT_FOUND", "VOUCHER_NOT_FOUND", "MERCHANT_NOT_FOUND", "RESERVATION_NOT_FOUND",
+            "API_KEY_NOT_FOUND"], // added to API.md's list (docs/api-guide.md, §4)
         [StatusCode.AlreadyExists] = ["CAMPAIGN_EXISTS", "MERCHANT_EXISTS"],
         [StatusCode.FailedPrecondition] =
         [
             "CAMPAIGN_NOT_ACTIVE", "CAMPAIGN_NOT_STARTED", "CAMPAIGN_ENDED", "VOUCHER_ALREADY_REDEEMED", "VOUCHER_RESERVED",
             "VOUCHER_EXPIRED", "VOUCHER_NOT_YET_VALID", "VOUCHER_NOT_REDEEMED", "REFUND_WINDOW_CLOSED", "MERCHANT_NOT_ENROLLED",
             "MERCHANT_OUT_OF_DISTRICT", "MIN_SPEND_NOT_MET", "IDEMPOTENCY_KEY_REUSED", "INVALID_TRANSITION",
+            // Added to API.md's list: a repeat of a refunded order (docs/api-guide.md, §4).
+            "ORDER_REFUNDED",
         ],
         [StatusCode.ResourceExhausted] =
             ["SOLD_OUT", "BUDGET_EXHAUSTED", "USER_LIMIT_REACHED", "USER_DAILY_LIMIT_REACHED", "CHANNEL_QUOTA_EXHAUSTED", "RATE_LIMITED"],

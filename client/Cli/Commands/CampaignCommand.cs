@@ -32,13 +32,13 @@ internal static class CampaignCommand
         var kind = Flags.Enum<DiscountKind>("--kind", "How the discount is computed (fold = fold-price, 3折)", required: true);
         var faceValue = Flags.Money("--face-value", "amount-off: the amount taken off");
         var minSpend = Flags.Money("--min-spend", "Smallest order the voucher applies to");
-        var percentOff = new Option<int>("--percent-off") { Description = "percent-off: 1-99" };
-        var fold = new Option<int>("--fold") { Description = "fold-price: 1-9, pay fold/10 of the order" };
+        var percentOff = Flags.Whole("--percent-off", "percent-off: 1-99", 0);
+        var fold = Flags.Whole("--fold", "fold-price: 1-9, pay fold/10 of the order", 0);
         var maxDiscount = Flags.Money("--max-discount", "percent-off / fold-price: the largest discount of one voucher");
-        var stock = new Option<long>("--stock") { Description = "How many vouchers may be issued", Required = true };
+        var stock = Flags.Whole("--stock", "How many vouchers may be issued", 1L, required: true);
         var budget = Flags.Money("--budget", "Most the organiser pays out, counted as issued liability (0 = no cap beyond stock)");
-        var perUser = new Option<int>("--per-user") { Description = "Vouchers one user may hold (server default 1)" };
-        var perUserDaily = new Option<int>("--per-user-daily") { Description = "Vouchers one user may receive per day (0 = no daily limit)" };
+        var perUser = Flags.Whole("--per-user", "Vouchers one user may hold (server default 1)", 1);
+        var perUserDaily = Flags.Whole("--per-user-daily", "Vouchers one user may receive per day (0 = no daily limit)", 0);
         var starts = new Option<string>("--starts")
         {
             Description = "Start of issuance: ISO-8601 (no offset = local time), now, or a duration from now",
@@ -51,7 +51,7 @@ internal static class CampaignCommand
             HelpName = "when",
             DefaultValueFactory = _ => "7d",
         };
-        var validDays = new Option<int>("--valid-days") { Description = "Each voucher is valid this many days from receipt" };
+        var validDays = Flags.Whole("--valid-days", "Each voucher is valid this many days from receipt", 1);
         var validUntil = new Option<string>("--valid-until")
         {
             Description = "Vouchers are valid until then: ISO-8601 or a duration after --starts (the earlier of this and --valid-days wins)",
@@ -62,12 +62,8 @@ internal static class CampaignCommand
             Description = "Vouchers cannot be redeemed before then: ISO-8601 or a duration after --starts (default: from receipt)",
             HelpName = "when",
         };
-        var peak = new Option<int>("--peak-claims")
-        {
-            Description = "Claims per second expected at the peak of the drop; sets how many pool shards issue (server default 4 shards)",
-            HelpName = "per-second",
-        };
-        var refundDays = new Option<int>("--refund-days") { Description = "A refund restores the voucher within this many days (server default 7)" };
+        var peak = Flags.Whole("--peak-claims", "Claims per second expected at the peak of the drop; sets how many pool shards issue (server default 4 shards)", 0);
+        var refundDays = Flags.Whole("--refund-days", "A refund restores the voucher within this many days (server default 7; 0 = no refunds)", 0);
         var districts = new Option<string[]>("--district") { Description = "A district where the campaign applies (repeatable; none = any)", HelpName = "district" };
         var quotas = Flags.ChannelQuotas("--channel-quota", "Stock reserved for one partner channel (repeatable)");
         var requestId = Flags.Text("--request-id", "Idempotency key when --id is omitted: a repeat returns the campaign the first call created");
@@ -79,7 +75,8 @@ internal static class CampaignCommand
         };
         command.Validators.Add(result =>
         {
-            if (result.GetValue(validDays) <= 0 && string.IsNullOrWhiteSpace(result.GetValue(validUntil)))
+            // Only when neither is given: a bad --valid-days has its own error.
+            if (result.GetResult(validDays) is null && string.IsNullOrWhiteSpace(result.GetValue(validUntil)))
             {
                 result.AddError("Give --valid-days or --valid-until (or both): how long each voucher can be used.");
             }
@@ -101,16 +98,25 @@ internal static class CampaignCommand
                 MaxDiscountCents = parse.GetValue(maxDiscount),
                 TotalStock = parse.GetValue(stock),
                 BudgetCents = parse.GetValue(budget),
-                PerUserLimit = parse.GetValue(perUser),
                 PerUserDailyLimit = parse.GetValue(perUserDaily),
                 StartsAt = Timestamp.FromDateTimeOffset(startsAt),
                 EndsAt = Timestamp.FromDateTimeOffset(endsAt),
                 VoucherValidDays = parse.GetValue(validDays),
-                RefundWindowDays = parse.GetValue(refundDays),
                 ExpectedPeakClaimsPerSecond = parse.GetValue(peak),
                 RequestId = parse.GetValue(requestId) ?? "",
                 Districts = { parse.GetValue(districts) ?? [] },
             };
+            // Sent only when given, so the server's default applies otherwise and 0 stays 0.
+            if (parse.GetResult(perUser) is { Implicit: false })
+            {
+                request.PerUserLimit = parse.GetValue(perUser);
+            }
+
+            if (parse.GetResult(refundDays) is { Implicit: false })
+            {
+                request.RefundWindowDays = parse.GetValue(refundDays);
+            }
+
             if (parse.GetValue(validUntil) is { Length: > 0 } until)
             {
                 request.VoucherValidUntil = Timestamp.FromDateTimeOffset(TimeText.ParseInstant(until, now, startsAt));
@@ -150,8 +156,7 @@ internal static class CampaignCommand
     private static Command List()
     {
         var status = Flags.Enum<CampaignStatus>("--status", "Only campaigns in this status");
-        var pageSize = new Option<int>("--page-size") { Description = "1-100 (server default 20)" };
-        var pageToken = Flags.Text("--page-token", "The next_page_token of the previous page");
+        var (pageSize, pageToken) = Flags.Paging();
         var command = new Command("list", "Campaigns, newest first") { status, pageSize, pageToken };
         command.SetSessionAction(async (session, parse, ct) =>
         {
@@ -187,13 +192,14 @@ internal static class CampaignCommand
     private static Command AddStock()
     {
         var id = CampaignArgument();
-        var stock = new Option<long>("--stock") { Description = "Vouchers to add" };
+        var stock = Flags.Whole("--stock", "Vouchers to add", 0L);
         var budget = Flags.Money("--budget", "Budget to add");
         var requestId = Flags.Text("--request-id", "Idempotency key: a repeat adds nothing twice", required: true);
         var command = new Command("add-stock", "Top up a campaign's stock and budget") { id, stock, budget, requestId };
         command.Validators.Add(result =>
         {
-            if (result.GetValue(stock) <= 0 && result.GetValue(budget) <= 0)
+            // Only when neither is given: a negative value has its own error.
+            if (result.GetResult(stock) is null && result.GetResult(budget) is null)
             {
                 result.AddError("Give --stock, --budget or both.");
             }

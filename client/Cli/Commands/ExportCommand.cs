@@ -15,15 +15,27 @@ internal static class ExportCommand
     {
         var campaign = new Argument<string>("campaign") { Description = "The campaign to export" };
         var output = Flags.Text("--output", "Write the CSV to this file (written as <file>.partial, renamed once verified); default standard output", helpName: "file.csv");
-        var command = new Command("export", "Export redemption events as CSV and verify the server's checksum (organiser key)") { campaign, output };
+        var progressEvery = Flags.Whole("--progress-every", "With --output: report progress on stderr every this many events (default 10000; 0 = never)", 0);
+        progressEvery.DefaultValueFactory = _ => 10_000;
+        var command = new Command("export", "Export redemption events as CSV and verify the server's checksum (organiser key)") { campaign, output, progressEvery };
         command.SetSessionAction(async (session, parse, ct) =>
         {
             var path = parse.GetValue(output);
             var partial = path is null ? null : path + ".partial";
             int exitCode;
-            await using (var writer = partial is null ? null : new StreamWriter(partial, false, new UTF8Encoding(false)))
+            try
             {
-                exitCode = await ExportAsync(session, parse.GetValue(campaign)!, writer ?? session.Out, toFile: path is not null, ct);
+                await using var writer = partial is null ? null : new StreamWriter(partial, false, new UTF8Encoding(false));
+                exitCode = writer is null && session.Json
+                    ? await ExportJsonAsync(session, parse.GetValue(campaign)!, ct)
+                    : await ExportAsync(session, parse.GetValue(campaign)!, writer ?? session.Out, toFile: path is not null, parse.GetValue(progressEvery), ct);
+            }
+            catch (Exception) when (partial is not null)
+            {
+                // Refused or cut off: there is nothing to verify, so no file is left behind; an
+                // interrupted export is run again from the start.
+                File.Delete(partial);
+                throw;
             }
 
             if (path is not null && partial is not null)
@@ -43,7 +55,8 @@ internal static class ExportCommand
         return command;
     }
 
-    private static async Task<int> ExportAsync(Session session, string campaignId, TextWriter csv, bool toFile, CancellationToken ct)
+    /// <param name="progressEvery">With a file, report progress on stderr every this many events; 0 = never.</param>
+    private static async Task<int> ExportAsync(Session session, string campaignId, TextWriter csv, bool toFile, int progressEvery, CancellationToken ct)
     {
         using var tally = new RedemptionExportTally();
         ExportSummary? summary = null;
@@ -64,6 +77,11 @@ internal static class ExportCommand
 
                     lastSequence = record.Event.Sequence;
                     await csv.WriteAsync(tally.Add(record.Event) + "\n");
+                    if (toFile && progressEvery > 0 && tally.Events % progressEvery == 0)
+                    {
+                        await session.Error.WriteLineAsync($"exported {Views.Count(tally.Events)} event{(tally.Events == 1 ? "" : "s")}");
+                    }
+
                     break;
                 case ExportRecord.RecordOneofCase.Summary when summary is null:
                     summary = record.Summary;
@@ -102,6 +120,44 @@ internal static class ExportCommand
         else
         {
             new Report(session.Error).Fields(SummaryFields(summary));
+        }
+
+        return ExitCode.Ok;
+    }
+
+    /// <summary>
+    /// <c>--json</c> without <c>--output</c>: every record as one line of JSON, events then the
+    /// summary, so standard output is JSON throughout. Checked against the summary like the CSV.
+    /// </summary>
+    private static async Task<int> ExportJsonAsync(Session session, string campaignId, CancellationToken ct)
+    {
+        using var tally = new RedemptionExportTally();
+        ExportSummary? summary = null;
+        await foreach (var record in session.Client.ExportRedemptionEventsAsync(campaignId, ct))
+        {
+            if (summary is not null)
+            {
+                await session.Error.WriteLineAsync("error: EXPORT_MISMATCH: the stream sent records after its summary.");
+                return ExitCode.Mismatch;
+            }
+
+            if (record.RecordCase == ExportRecord.RecordOneofCase.Event)
+            {
+                tally.Add(record.Event);
+            }
+            else
+            {
+                summary = record.Summary;
+            }
+
+            session.Print(record, _ => { });
+        }
+
+        List<string> differences = summary is null ? ["the stream ended without its summary"] : [.. tally.Differences(summary)];
+        if (differences.Count > 0)
+        {
+            await session.Error.WriteLineAsync($"error: EXPORT_MISMATCH: the export does not match the server's summary: {string.Join("; ", differences)}");
+            return ExitCode.Mismatch;
         }
 
         return ExitCode.Ok;

@@ -8,8 +8,9 @@ internal static class KeyCommand
 {
     public static Command Create()
     {
-        var command = new Command("key", "Create and revoke API keys (organiser key)");
+        var command = new Command("key", "Create, list and revoke API keys (organiser key)");
         command.Add(CreateKey());
+        command.Add(List());
         command.Add(Revoke());
         return command;
     }
@@ -18,7 +19,7 @@ internal static class KeyCommand
     {
         var role = Flags.Enum<Role>("--role", "What the key may do", required: true);
         var principal = Flags.Text("--principal", "Organiser id, partner id (= issuing channel) or merchant id (registered first)", required: true);
-        var description = Flags.Text("--description", "A note on what the key is for");
+        var description = Flags.Text("--description", "A note on what the key is for", allowEmpty: true);
         var command = new Command("create", "Create a key; its secret is shown once") { role, principal, description };
         command.SetSessionAction(async (session, parse, ct) =>
         {
@@ -36,6 +37,12 @@ internal static class KeyCommand
         });
         return command;
     }
+
+    private static Command List() => Listing.Create(
+        "The keys created over the API, by key id; never a secret",
+        async (session, size, token, ct) => await session.Client.Access.ListApiKeysAsync(
+            new ListApiKeysRequest { PageSize = size, PageToken = token }, cancellationToken: ct),
+        Views.ApiKeyList);
 
     private static Command Revoke()
     {

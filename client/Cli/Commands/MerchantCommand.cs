@@ -11,11 +11,18 @@ internal static class MerchantCommand
         var command = new Command("merchant", "Merchant profiles, campaign enrolment and settlement");
         command.Add(Register());
         command.Add(Show());
+        command.Add(List());
         command.Add(Join());
         command.Add(Enroll());
         command.Add(Settlement());
         return command;
     }
+
+    private static Command List() => Listing.Create(
+        "Registered merchants, by merchant id (organiser key)",
+        async (session, size, token, ct) => await session.Client.Merchants.ListMerchantsAsync(
+            new ListMerchantsRequest { PageSize = size, PageToken = token }, cancellationToken: ct),
+        Views.MerchantList);
 
     private static Command Register()
     {

@@ -21,7 +21,7 @@ internal static class RedeemCommand
     {
         var (code, merchant, order) = Common();
         var amount = Flags.Money("--amount", "The order amount", required: true);
-        var hold = new Option<int>("--hold-seconds") { Description = "How long the voucher is held for the order (server default 300, at most 3600)" };
+        var hold = Flags.Whole("--hold-seconds", "How long the voucher is held for the order (server default 300, at most 3600)", 0);
         var command = new Command("reserve", "Hold a voucher for an order and quote its discount") { code, merchant, order, amount, hold };
         command.SetSessionAction(async (session, parse, ct) =>
         {

@@ -38,10 +38,39 @@ internal static class Views
                 c.CampaignId, c.Name, EnumText.Display(c.Status), EnumText.Display(c.Kind), Count(c.TotalStock),
                 c.BudgetCents == 0 ? "-" : Money.Format(c.BudgetCents), TimeText.Local(c.StartsAt), TimeText.Local(c.EndsAt),
             ]));
-        if (list.NextPageToken.Length > 0)
+        More(report, "campaigns campaign list", list.NextPageToken);
+    }
+
+    public static void MerchantList(Report report, ListMerchantsResponse list)
+    {
+        report.Table(
+            ["MERCHANT", "NAME", "DISTRICT", "CATEGORY", "CAMPAIGNS", "REGISTERED"],
+            list.Merchants.Select(m => (IReadOnlyList<string>)
+            [
+                m.MerchantId, m.Name, m.District, m.Category, Count(m.CampaignIds.Count), TimeText.Local(m.RegisteredAt),
+            ]));
+        More(report, "campaigns merchant list", list.NextPageToken);
+    }
+
+    /// <summary>Keys as listed: never a secret (the server sends none, and none is shown).</summary>
+    public static void ApiKeyList(Report report, ListApiKeysResponse list)
+    {
+        report.Table(
+            ["KEY_ID", "ROLE", "PRINCIPAL", "STATUS", "CREATED", "DESCRIPTION"],
+            list.ApiKeys.Select(k => (IReadOnlyList<string>)
+            [
+                k.KeyId, EnumText.Display(k.Role), k.PrincipalId, k.Revoked ? "revoked " + TimeText.Local(k.RevokedAt) : "live",
+                TimeText.Local(k.CreatedAt), Blank(k.Description),
+            ]));
+        More(report, "campaigns key list", list.NextPageToken);
+    }
+
+    private static void More(Report report, string command, string nextPageToken)
+    {
+        if (nextPageToken.Length > 0)
         {
             report.Line();
-            report.Line($"more: campaigns campaign list --page-token {list.NextPageToken}");
+            report.Line($"more: {command} --page-token {nextPageToken}");
         }
     }
 
@@ -67,20 +96,25 @@ internal static class Views
 
         if (s.ByChannel.Count > 0)
         {
+            // A channel draws on its own quota first, then on the shared stock: issued past the
+            // quota is shared stock, not an overrun, and the columns say so.
             report.Line();
+            report.Line("by channel: a channel issues from its own quota first, then from the shared stock");
             report.Table(
-                ["CHANNEL", "QUOTA", "ISSUED", "REDEEMED"],
+                ["CHANNEL", "OWN_QUOTA", "ISSUED", "FROM_QUOTA", "FROM_SHARED", "REDEEMED"],
                 s.ByChannel.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => (IReadOnlyList<string>)
                 [
-                    Blank(c.Key), c.Value.Quota == 0 ? "-" : Count(c.Value.Quota), Count(c.Value.Issued), Count(c.Value.Redeemed),
+                    Blank(c.Key), c.Value.Quota == 0 ? "-" : Count(c.Value.Quota), Count(c.Value.Issued),
+                    Count(Math.Min(c.Value.Issued, c.Value.Quota)), Count(Math.Max(0, c.Value.Issued - c.Value.Quota)), Count(c.Value.Redeemed),
                 ]));
         }
 
         if (s.ByDistrict.Count > 0)
         {
             report.Line();
+            report.Line("by district: ISSUED_FOR counts vouchers by the district they were issued for; REDEEMED_AT and DISCOUNT count redemptions by the merchant's district");
             report.Table(
-                ["DISTRICT", "ISSUED", "REDEEMED", "DISCOUNT", "DISCOUNT_CENTS"],
+                ["DISTRICT", "ISSUED_FOR", "REDEEMED_AT", "DISCOUNT", "DISCOUNT_CENTS"],
                 s.ByDistrict.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => (IReadOnlyList<string>)
                 [
                     Blank(d.Key), Count(d.Value.Issued), Count(d.Value.Redeemed), Money.Format(d.Value.RedeemedDiscountCents),
@@ -144,6 +178,8 @@ internal static class Views
         ("discount", Money.FormatWithCents(r.DiscountCents)),
         ("payable", Money.FormatWithCents(r.PayableCents)),
         ("redeemed", TimeText.Local(r.RedeemedAt)),
+        // A cashier must not read a retry's answer as a second discount granted now.
+        ("replayed", r.Replayed ? "yes: this order had already redeemed the voucher; nothing changed" : null),
     ]);
 
     public static void Merchant(Report report, Merchant m) => report.Fields(
