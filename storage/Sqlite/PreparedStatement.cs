@@ -179,7 +179,13 @@ internal sealed class PreparedStatement : IDisposable
                 return;
             }
 
-            Set(raw.sqlite3_bind_text(_statement._statement, _statement._positions[parameter], value));
+            // Encoded on the stack: the writer binds nine texts a voucher, and the string overload
+            // allocated a UTF-8 copy of each before SQLite made its own.
+            const int OnStack = 512;
+            var most = System.Text.Encoding.UTF8.GetMaxByteCount(value.Length);
+            Span<byte> utf8 = most <= OnStack ? stackalloc byte[OnStack] : new byte[most];
+            var length = System.Text.Encoding.UTF8.GetBytes(value, utf8);
+            Set(raw.sqlite3_bind_text(_statement._statement, _statement._positions[parameter], utf8[..length]));
         }
 
         public void Number(int parameter, long value) =>
