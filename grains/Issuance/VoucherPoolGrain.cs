@@ -15,10 +15,10 @@ namespace Campaigns.Grains.Issuance;
 /// <item>committed and pending, per user and request id (<see cref="ShardBooks"/>): claims admitted
 /// but not yet durable count against limits and idempotency at once, so a concurrent repeat waits
 /// for the first instead of issuing twice;</item>
-/// <item>free: leased units not yet promised to any claim. A unit leaves <see cref="_free"/> when
+/// <item>free: leased units not yet promised to any claim (<see cref="ShardStock"/>). A unit leaves free when
 /// a claim is admitted and comes back only if that claim's write did not insert it.</item>
 /// <item>promised: units claims have taken whose writes have not yet been answered
-/// (<see cref="_promised"/>): what the shard keeps of its lease when it gives the rest back.</item>
+/// (<see cref="ShardStock"/>): what the shard keeps of its lease when it gives the rest back.</item>
 /// </list>
 /// This activation is the only writer of its users: it takes a new epoch for the shard before it
 /// reads its rows, and every write checks that epoch, so an older or duplicate activation can
@@ -37,8 +37,7 @@ public sealed class VoucherPoolGrain(
 
     private readonly ShardBooks _books = new();
     private readonly Dictionary<(string Channel, string UserId, string RequestId), PendingClaim> _pending = [];
-    private readonly Dictionary<string, long> _free = [];
-    private readonly Dictionary<string, long> _promised = [];
+    private readonly ShardStock _stock = new();
     private readonly Dictionary<string, Task<Refusal?>> _leaseRequests = [];
     private readonly Dictionary<string, int> _waitingForStock = [];
     private readonly Dictionary<string, (Refusal Reason, DateTimeOffset Until)> _exhausted = [];
@@ -95,7 +94,7 @@ public sealed class VoucherPoolGrain(
         {
             if (lease.Shard == _shard)
             {
-                _free[lease.Pool] = Unspent(lease);
+                _stock.Relearn(lease);
             }
         }
     }
@@ -157,8 +156,7 @@ public sealed class VoucherPoolGrain(
     {
         foreach (var (pool, answer) in surrenders)
         {
-            var free = _free.GetValueOrDefault(pool);
-            var units = GrantOnItsWay ? free : long.MaxValue;
+            var units = GrantOnItsWay ? _stock.Free(pool) : long.MaxValue;
             if (_broken || units <= 0)
             {
                 answer.SetResult(0);
@@ -167,10 +165,10 @@ public sealed class VoucherPoolGrain(
 
             // Every free unit, even when the ledger takes fewer: then this memory was ahead of the
             // ledger, and the rest were never this shard's to spend.
-            _free[pool] = 0;
+            _stock.TakeFree(pool);
             try
             {
-                answer.SetResult(await ledger.ReturnLeaseAsync(_campaignId, _shard, _epoch, pool, units, _promised.GetValueOrDefault(pool)));
+                answer.SetResult(await ledger.ReturnLeaseAsync(_campaignId, _shard, _epoch, pool, units, _stock.Promised(pool)));
             }
             catch (Exception ex)
             {
@@ -272,14 +270,9 @@ public sealed class VoucherPoolGrain(
     {
         while (true)
         {
-            foreach (var pool in _capacity!.PoolsFor(channel))
+            if (_stock.Promise(_capacity!.PoolsFor(channel)) is { } pool)
             {
-                if (_free.GetValueOrDefault(pool) > 0)
-                {
-                    _free[pool]--;
-                    _promised[pool] = _promised.GetValueOrDefault(pool) + 1;
-                    return (pool, null);
-                }
+                return (pool, null);
             }
 
             // Fast rejection: sold out is answered from memory, without storage or the campaign.
@@ -319,7 +312,7 @@ public sealed class VoucherPoolGrain(
             var grant = await Campaign.RequestStockAsync(_shard, channel, wanted);
             if (grant.Amount > 0)
             {
-                _free[grant.Pool] = _free.GetValueOrDefault(grant.Pool) + grant.Amount;
+                _stock.Grant(grant.Pool, grant.Amount);
                 _exhausted.Remove(channel);
                 return null;
             }
@@ -386,12 +379,10 @@ public sealed class VoucherPoolGrain(
 
         foreach (var lease in leases.Where(l => l.Shard == _shard))
         {
-            var free = Unspent(lease);
-            if (free != _free.GetValueOrDefault(lease.Pool))
+            if (_stock.Relearn(lease) is { } believed)
             {
                 logger.LogWarning("Shard {Campaign}/{Shard}: pool '{Pool}' holds {Free} free units in the ledger, not {Believed}; relearned",
-                    _campaignId, _shard, lease.Pool, free, _free.GetValueOrDefault(lease.Pool));
-                _free[lease.Pool] = free;
+                    _campaignId, _shard, lease.Pool, _stock.Free(lease.Pool), believed);
             }
         }
     }
@@ -401,14 +392,6 @@ public sealed class VoucherPoolGrain(
     /// yet counted here: what the ledger leases to the shard is then more than the shard may take.
     /// </summary>
     private bool GrantOnItsWay => _leaseRequests.Count > 0;
-
-    /// <summary>
-    /// What of a lease no claim holds, by the ledger's counts. Read with no batch in flight (at
-    /// activation, or between batches), so the ledger's issued and the claims promised since do
-    /// not overlap.
-    /// </summary>
-    private long Unspent(StockLeaseRecord lease) =>
-        Math.Max(0, lease.Granted - lease.Issued - _promised.GetValueOrDefault(lease.Pool));
 
     private void StartCommitting()
     {
@@ -497,7 +480,7 @@ public sealed class VoucherPoolGrain(
         foreach (var pending in batch)
         {
             Release(pending);
-            _promised[pending.Record!.Pool]--;
+            _stock.Settle(pending.Record!.Pool);
             _books.Remember(pending.Record);
             _rate.Add(pending.Record.IssuedAt);
             pending.Completion.SetResult(IssueOutcome.Issued(pending.Claim.RequestId, pending.Record, replayed: false));
