@@ -16,22 +16,22 @@ public sealed class UserWallets(CampaignShards shards, ICampaignDirectory direct
     public async Task<IReadOnlyList<VoucherRecord>> ListAsync(string userId, string? campaignId, string channel)
     {
         var campaigns = campaignId is null ? await AllCampaignIdsAsync() : [campaignId];
-        var wallets = await Task.WhenAll(campaigns.Select(id => InCampaignAsync(id, userId, mustExist: campaignId is not null)));
+        var wallets = await Task.WhenAll(campaigns.Select(id => InCampaignAsync(id, userId)));
         return [.. wallets.SelectMany(w => w)
             .Where(v => v.Channel == channel)
             .OrderByDescending(v => v.IssuedAt).ThenByDescending(v => v.Code, StringComparer.Ordinal)];
     }
 
-    private async Task<IReadOnlyList<VoucherRecord>> InCampaignAsync(string campaignId, string userId, bool mustExist)
+    private async Task<IReadOnlyList<VoucherRecord>> InCampaignAsync(string campaignId, string userId)
     {
         try
         {
             var shard = await shards.ShardForAsync(campaignId, userId);
             return await shard.ListUserVouchersAsync(userId);
         }
-        catch (CampaignsException ex) when (ex.Code == Refusal.CampaignNotFound && !mustExist)
+        catch (CampaignsException ex) when (ex.Code == Refusal.CampaignNotFound)
         {
-            // Listed in the directory, but its creation never completed: it has no vouchers.
+            // No such campaign (or listed, but its creation never completed): no vouchers in it.
             return [];
         }
     }
