@@ -163,7 +163,13 @@ public sealed class Scenarios(SiloProcess silo, LoadSettings settings, TextWrite
             log.WriteLine($"  {(check.Held ? "held" : "BROKEN")}: {check.What} ({check.Detail})");
         }
 
-        return [drop with { Checks = checks, PeakMemoryBytes = peak }];
+        // Wallets after the drop: read from the users' shards, by key (there is no user index).
+        var winners = Enumerable.Range(0, Claims).Where(i => i % 10 != 9 && codes[i] is not null).ToList();
+        Task Wallet(long n, string? campaignId) =>
+            partner.Vouchers.ListUserVouchersAsync(new ListUserVouchersRequest { UserId = settings.Ids.User("fan", winners[(int)(n % winners.Count)]), CampaignId = campaignId ?? "" }).ResponseAsync;
+        var inCampaign = await Metered(() => LoadRunner.ClosedLoopAsync("ListUserVouchers, one campaign", settings.Workers, settings.Duration, n => Wallet(n, campaign)));
+        var everywhere = await Metered(() => LoadRunner.ClosedLoopAsync("ListUserVouchers, every campaign", settings.Workers, settings.Duration, n => Wallet(n, null)));
+        return [drop with { Checks = checks, PeakMemoryBytes = peak }, inCampaign, everywhere];
     }
 
     /// <summary>

@@ -42,6 +42,7 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
     /// <param name="flush">How the writer puts the WAL on disk (see <see cref="SqliteWriter"/>); tests hold it.</param>
     internal SqliteLedger(string connectionString, Action<FileStream>? flush)
     {
+        SqliteProcessSettings.Apply();
         _connectionString = connectionString;
         _writer = new SqliteWriter(OpenWriter, flush);
         _readers = new SqliteReaders(Open);
