@@ -13,6 +13,8 @@ public static class CampaignsHost
 {
     public const string ServiceId = "campaigns";
 
+    private const string OpenApiDocument = "openapi";
+
     public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
@@ -39,7 +41,11 @@ public static class CampaignsHost
         {
             grpc.Interceptors.Add<ApiInterceptor>();
             grpc.EnableDetailedErrors = false;
-        });
+        }).AddJsonTranscoding(json =>
+            // The error details the API sends (ApiErrors), so an HTTP error body can spell them out.
+            json.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(Google.Rpc.ErrorInfo.Descriptor, Google.Rpc.RetryInfo.Descriptor));
+        builder.Services.AddGrpcSwagger();
+        builder.Services.AddSwaggerGen(swagger => swagger.SwaggerDoc(OpenApiDocument, new() { Title = "Campaigns API v1 (HTTP/JSON)", Version = "v1" }));
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<SiloHealthCheck>("silo");
         builder.Services.AddSingleton<VerifiedKeyCache>();
@@ -52,6 +58,7 @@ public static class CampaignsHost
         builder.Services.AddHostedService<LedgerActivityLog>();
 
         var app = builder.Build();
+        app.UseMiddleware<JsonErrorReasons>();
         app.MapGrpcService<CampaignAdminService>();
         app.MapGrpcService<VouchersService>();
         app.MapGrpcService<RedemptionsService>();
@@ -61,6 +68,8 @@ public static class CampaignsHost
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz");
+        // The document is named "openapi", so the route template "{documentName}.json" serves it at /openapi.json.
+        app.UseSwagger(swagger => swagger.RouteTemplate = "{documentName}.json");
         app.MapGet("/", () => Results.Text("Campaigns silo. gRPC (h2c) on the gRPC port; health at /healthz.\n"));
         return app;
     }
