@@ -465,6 +465,7 @@ public sealed class VoucherPoolGrain(
         IssueBatchResult result;
         try
         {
+            using var commit = CampaignsTelemetry.StartIssueCommit(_campaignId, _shard, batch.Count);
             var definition = _campaign!.Definition;
             result = await ledger.CommitIssueBatchAsync(new IssueBatch(
                 _campaignId, _shard, batch.ConvertAll(p => p.Record!), definition.PerUserLimit, definition.PerUserDailyLimit));

@@ -23,6 +23,8 @@ public sealed class ApiInterceptor(CallAuthorizer authorizer, ILogger<ApiInterce
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
+        // Everything logged while serving the call, down through the grains, carries its scope.
+        using var scope = logger.BeginScope(new CallScope(context, request));
         Task<TResponse> call;
         try
         {
@@ -33,16 +35,26 @@ public sealed class ApiInterceptor(CallAuthorizer authorizer, ILogger<ApiInterce
         }
         catch (Exception ex)
         {
-            return Task.FromResult(AnswerWith<TResponse>(ex, context));
+            call = Task.FromResult(AnswerWith<TResponse>(ex, context));
         }
 
-        return call.IsCompletedSuccessfully ? call : AnswerFailure(call, context);
+        var answered = call.IsCompletedSuccessfully ? call : AnswerFailure(call, context);
+        return ApiMetrics.Counts(context.Method) ? CountedAsync(answered, request, context) : answered;
+    }
+
+    /// <summary>The answer, once counted (<see cref="ApiMetrics"/>); it never fails, failures being answered.</summary>
+    private static async Task<TResponse> CountedAsync<TResponse>(Task<TResponse> answered, object request, ServerCallContext context)
+    {
+        var response = await answered;
+        ApiMetrics.Record(context, request, response!);
+        return response;
     }
 
     public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
         TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
         ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
+        using var scope = logger.BeginScope(new CallScope(context, request));
         try
         {
             await authorizer.AuthorizeAsync(context, request: null);

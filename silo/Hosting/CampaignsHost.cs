@@ -33,9 +33,12 @@ public static class CampaignsHost
             kestrel.Listen(address, options.HttpPort, l => l.Protocols = HttpProtocols.Http1);
         });
 
-        builder.UseOrleans(silo => silo
-            .UseLocalhostClustering(ports.SiloPort, ports.GatewayPort, serviceId: ServiceId, clusterId: ServiceId)
-            .AddCampaignGrains(store));
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(ports.SiloPort, ports.GatewayPort, serviceId: ServiceId, clusterId: ServiceId)
+                .AddCampaignGrains(store);
+            builder.AddCampaignsObservability(silo);
+        });
 
         builder.Services.AddGrpc(grpc =>
         {
@@ -68,6 +71,7 @@ public static class CampaignsHost
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz");
+        app.MapCampaignsObservability();
         // The document is named "openapi", so the route template "{documentName}.json" serves it at /openapi.json.
         app.UseSwagger(swagger => swagger.RouteTemplate = "{documentName}.json");
         app.MapGet("/", () => Results.Text("Campaigns silo. gRPC (h2c) on the gRPC port; health at /healthz.\n"));
