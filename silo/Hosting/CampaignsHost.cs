@@ -1,5 +1,7 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Campaigns.Silo.Api;
+using Campaigns.Silo.Dashboard;
 using Campaigns.Silo.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
@@ -55,6 +57,9 @@ public static class CampaignsHost
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddSingleton<CallAuthorizer>();
         builder.Services.AddSingleton<ApiInterceptor>();
+        builder.Services.AddSingleton<ApiMetrics>();
+        builder.Services.AddSingleton<CampaignActivity>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<PartnerRateLimits>();
         builder.Services.AddSingleton<CampaignShards>();
         builder.Services.AddSingleton<CampaignStatsReader>();
@@ -74,7 +79,7 @@ public static class CampaignsHost
         app.MapCampaignsObservability();
         // The document is named "openapi", so the route template "{documentName}.json" serves it at /openapi.json.
         app.UseSwagger(swagger => swagger.RouteTemplate = "{documentName}.json");
-        app.MapGet("/", () => Results.Text("Campaigns silo. gRPC (h2c) on the gRPC port; health at /healthz.\n"));
+        app.MapCampaignsDashboard();
         return app;
     }
 }

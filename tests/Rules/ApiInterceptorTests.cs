@@ -24,6 +24,8 @@ public sealed class ApiInterceptorTests
 
     private static readonly IssueVoucherResponse Issued = new() { Replayed = true };
 
+    private static readonly ApiMetrics Metrics = new(new Campaigns.Silo.Dashboard.CampaignActivity(), TimeProvider.System);
+
     private readonly ApiInterceptor _interceptor;
     private readonly CallAuthorizer _authorizer;
 
@@ -33,14 +35,14 @@ public sealed class ApiInterceptorTests
         // Only the bootstrap key is used here, and it never reaches a grain.
         var authenticator = new ApiKeyAuthenticator(null!, new VerifiedKeyCache(options, new FakeTimeProvider()), options);
         _authorizer = new CallAuthorizer(authenticator, new PartnerRateLimits(options));
-        _interceptor = new ApiInterceptor(_authorizer, NullLogger<ApiInterceptor>.Instance);
+        _interceptor = new ApiInterceptor(_authorizer, Metrics, NullLogger<ApiInterceptor>.Instance);
     }
 
     [Fact]
     public async Task Lines_logged_while_serving_a_call_carry_its_campaign_caller_and_idempotency_key()
     {
         var logger = new ScopeRecordingLogger();
-        var interceptor = new ApiInterceptor(_authorizer, logger);
+        var interceptor = new ApiInterceptor(_authorizer, Metrics, logger);
         var context = new FakeCallContext(ListCampaigns, OrganiserKey);
 
         await interceptor.UnaryServerHandler(new IssueVoucherRequest { CampaignId = "spring-2027", RequestId = "claim-7" }, context, (_, _) => Task.FromResult(Issued));
