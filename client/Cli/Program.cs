@@ -18,6 +18,7 @@ var root = new RootCommand("Campaigns: consumption-voucher campaigns over gRPC (
     VoucherCommand.Create(),
     RedeemCommand.Create(),
     ExportCommand.Create(),
+    WatchCommand.Create(),
 };
 
 var parse = root.Parse(args);
