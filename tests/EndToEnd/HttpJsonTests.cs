@@ -210,6 +210,55 @@ public sealed class HttpJsonTests(SiloFixture silo) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_partner_issues_a_batch_over_http_and_each_item_answers_on_its_own()
+    {
+        var campaign = await silo.StartedCampaignAsync();
+        var partner = await PartnerAsync();
+
+        var batch = (await partner.PostAsync($"/v1/campaigns/{campaign.CampaignId}/vouchers:issueBatch", new
+        {
+            items = new[]
+            {
+                new { userId = "http-batch-1", requestId = "http-batch-req-1" },
+                new { userId = "http-batch-1", requestId = "http-batch-req-2" },
+            },
+        })).Ok().GetProperty("results").EnumerateArray().ToList();
+
+        Assert.Equal(["http-batch-req-1", "http-batch-req-2"], batch.Select(r => r.GetProperty("requestId").GetString()));
+        Assert.False(string.IsNullOrEmpty(batch[0].GetProperty("voucher").GetProperty("code").GetString()));
+        Assert.Equal("USER_LIMIT_REACHED", batch[1].GetProperty("errorReason").GetString());
+        Assert.Equal(1, (await silo.StatsAsync(campaign.CampaignId)).Issued);
+    }
+
+    [Fact]
+    public async Task An_organiser_lists_campaigns_reads_a_merchant_and_watches_stats_stream_over_http()
+    {
+        var campaign = await silo.StartedCampaignAsync();
+        var (merchantId, _) = await MerchantAsync(campaign.CampaignId);
+        var organiser = Caller(SiloHost.BootstrapOrganiserKey);
+
+        var listed = (await organiser.GetAsync("/v1/campaigns?status=CAMPAIGN_STATUS_ACTIVE&pageSize=100")).Ok();
+        Assert.Contains(listed.GetProperty("campaigns").EnumerateArray(), c => c.GetProperty("campaignId").GetString() == campaign.CampaignId);
+        Assert.Equal(SiloFixture.MerchantDistrict, (await organiser.GetAsync($"/v1/merchants/{merchantId}")).Ok().GetProperty("district").GetString());
+
+        // The stream answers one JSON object per snapshot; the first comes at once.
+        using var http = new HttpClient { BaseAddress = silo.Host.HttpAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/campaigns/{campaign.CampaignId}/stats:watch");
+        request.Headers.Authorization = new("Bearer", SiloHost.BootstrapOrganiserKey);
+        using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, watching.Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var lines = new StreamReader(await response.Content.ReadAsStreamAsync(watching.Token));
+        var first = JsonDocument.Parse((await lines.ReadLineAsync(watching.Token))!).RootElement;
+        Assert.Equal(campaign.CampaignId, first.GetProperty("campaignId").GetString());
+        Assert.Equal(0, first.GetProperty("issued").GetInt64());
+
+        await silo.IssueAsync(campaign.CampaignId, Scenario.NewId("http-watch"));
+        var next = JsonDocument.Parse((await lines.ReadLineAsync(watching.Token))!).RootElement;
+        Assert.Equal(1, next.GetProperty("issued").GetInt64());
+    }
+
+    [Fact]
     public async Task The_openapi_document_lists_every_http_route_of_the_contract()
     {
         var document = (await Caller(null).GetAsync("/openapi.json")).Ok();
