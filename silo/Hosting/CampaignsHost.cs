@@ -15,8 +15,6 @@ public static class CampaignsHost
 {
     public const string ServiceId = "campaigns";
 
-    private const string OpenApiDocument = "openapi";
-
     public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
@@ -46,11 +44,7 @@ public static class CampaignsHost
         {
             grpc.Interceptors.Add<ApiInterceptor>();
             grpc.EnableDetailedErrors = false;
-        }).AddJsonTranscoding(json =>
-            // The error details the API sends (ApiErrors), so an HTTP error body can spell them out.
-            json.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromMessages(Google.Rpc.ErrorInfo.Descriptor, Google.Rpc.RetryInfo.Descriptor));
-        builder.Services.AddGrpcSwagger();
-        builder.Services.AddSwaggerGen(swagger => swagger.SwaggerDoc(OpenApiDocument, new() { Title = "Campaigns API v1 (HTTP/JSON)", Version = "v1" }));
+        }).AddCampaignsHttpJson();
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<SiloHealthCheck>("silo");
         builder.Services.AddSingleton<VerifiedKeyCache>();
@@ -66,7 +60,7 @@ public static class CampaignsHost
         builder.Services.AddHostedService<LedgerActivityLog>();
 
         var app = builder.Build();
-        app.UseMiddleware<JsonErrorReasons>();
+        app.UseCampaignsHttpJson();
         app.MapGrpcService<CampaignAdminService>();
         app.MapGrpcService<VouchersService>();
         app.MapGrpcService<RedemptionsService>();
@@ -77,8 +71,6 @@ public static class CampaignsHost
         app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz");
         app.MapCampaignsObservability();
-        // The document is named "openapi", so the route template "{documentName}.json" serves it at /openapi.json.
-        app.UseSwagger(swagger => swagger.RouteTemplate = "{documentName}.json");
         app.MapCampaignsDashboard();
         return app;
     }

@@ -277,6 +277,9 @@ public sealed class HttpJsonTests(SiloFixture silo) : IAsyncLifetime
         {
             Assert.True(paths.TryGetProperty(path, out var item) && item.TryGetProperty(verb, out _), $"{verb.ToUpperInvariant()} {path} is missing");
         }
+
+        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("apiKey").GetProperty("scheme").GetString());
+        Assert.True(document.GetProperty("security")[0].TryGetProperty("apiKey", out _), "every route asks for the API key");
     }
 
     private HttpJson Caller(string? apiKey)
