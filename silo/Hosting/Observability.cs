@@ -22,8 +22,14 @@ public static class Observability
 
     public const string OrleansDashboardPath = "/orleans";
 
-    // Orleans' instruments: activations (active grains), messaging, storage.
     private const string OrleansMeter = "Microsoft.Orleans";
+
+    // Of Orleans' instruments, only the active grains: the others (messaging, directory, …) record
+    // on every grain call once listened to, a cost the issuing path does not need to pay.
+    private static readonly HashSet<string> OrleansInstruments = ["orleans-grains", "orleans-catalog-activations"];
+
+    // Of ASP.NET Core's, the request durations by route and status; Kestrel's and routing's are left out.
+    private static readonly HashSet<string> AspNetCoreInstruments = ["http.server.request.duration", "http.server.active_requests"];
 
     public static void AddCampaignsObservability(this WebApplicationBuilder builder, ISiloBuilder silo)
     {
@@ -33,6 +39,7 @@ public static class Observability
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter(CampaignsTelemetry.Name, OrleansMeter).AddAspNetCoreInstrumentation()
+                    .AddView(instrument => Kept(instrument) ? null : MetricStreamConfiguration.Drop)
                     // Every scrape reads the counters afresh: a cached answer would hide the last second.
                     .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0);
                 if (otlp)
@@ -54,6 +61,13 @@ public static class Observability
         // Profiling grain calls for the dashboard stops by itself a minute after nobody looks.
         silo.AddDashboard();
     }
+
+    private static bool Kept(System.Diagnostics.Metrics.Instrument instrument) => instrument.Meter.Name switch
+    {
+        CampaignsTelemetry.Name => true,
+        OrleansMeter => OrleansInstruments.Contains(instrument.Name),
+        _ => AspNetCoreInstruments.Contains(instrument.Name),
+    };
 
     public static void MapCampaignsObservability(this WebApplication app)
     {
