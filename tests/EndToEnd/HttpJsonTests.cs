@@ -259,6 +259,20 @@ public sealed class HttpJsonTests(SiloFixture silo) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_till_reusing_an_order_id_for_another_amount_is_IDEMPOTENCY_KEY_REUSED_and_the_first_sale_stands()
+    {
+        var (_, voucher, merchantId, till) = await RedeemableOverHttpAsync();
+        (await till.PostAsync($"/v1/vouchers/{voucher.Code}:redeem", new { merchantId, orderId = "http-order-once", orderAmountCents = 20_000 })).Ok();
+
+        (await till.PostAsync($"/v1/vouchers/{voucher.Code}:redeem", new { merchantId, orderId = "http-order-once", orderAmountCents = 30_000 }))
+            .Refused(HttpStatusCode.BadRequest, StatusCode.FailedPrecondition, "IDEMPOTENCY_KEY_REUSED");
+
+        var settled = (await till.GetAsync($"/v1/merchants/{merchantId}/settlement")).Ok();
+        Assert.Equal(1, settled.GetProperty("redemptions").GetInt64());
+        Assert.Equal(20_000, settled.GetProperty("orderTotalCents").GetInt64());
+    }
+
+    [Fact]
     public async Task The_openapi_document_lists_every_http_route_of_the_contract()
     {
         var document = (await Caller(null).GetAsync("/openapi.json")).Ok();
