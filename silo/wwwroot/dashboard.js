@@ -7,6 +7,7 @@ const HISTORY = 120; // seconds of rate shown in the charts
 const $ = (id) => document.getElementById(id);
 
 let feed = null; // the open live feed's AbortController
+let charts = null; // the open campaign page's charts
 
 const key = () => sessionStorage.getItem(KEY);
 
@@ -116,8 +117,9 @@ async function openCampaign(id) {
   $("c-name").textContent = campaign.name || campaign.campaignId;
   $("c-error").hidden = true;
   show("campaign");
-  const charts = { claims: chart("claims-chart"), redemptions: chart("redemptions-chart") };
-  startFeed(id, (snapshot) => render(snapshot, charts));
+  charts = { claims: chart("claims-chart"), redemptions: chart("redemptions-chart") };
+  const drawn = charts;
+  startFeed(id, (snapshot) => render(snapshot, drawn));
 }
 
 /** Reads the silo's live feed (server-sent events, one a second) with the key in a header; reconnects on a drop. */
@@ -165,6 +167,8 @@ function startFeed(id, onSnapshot) {
 function stopFeed() {
   if (feed) feed.abort();
   feed = null;
+  if (charts) Object.values(charts).forEach((c) => c.dispose());
+  charts = null;
 }
 
 // protobuf's JSON mapping writes int64 as strings.
@@ -221,6 +225,10 @@ function chart(id) {
   window.addEventListener("resize", resize);
   element.replaceChildren(plot.root);
   return {
+    dispose() {
+      window.removeEventListener("resize", resize);
+      plot.destroy();
+    },
     add(at, count) {
       if (last && at > last.at) {
         xs.push(at);

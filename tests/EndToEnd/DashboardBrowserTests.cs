@@ -75,6 +75,12 @@ public sealed class DashboardBrowserTests(SiloFixture silo)
         await Assertions.Expect(issued).ToHaveTextAsync("30");
         Assert.False(await page.Locator("#login").IsVisibleAsync());
 
+        // Back to the list and into the campaign again: a fresh page of live figures.
+        await page.Locator("a.brand").ClickAsync();
+        await page.Locator($"a[href='#/campaigns/{campaign.CampaignId}']").ClickAsync();
+        await Assertions.Expect(page.Locator("#top-merchants")).ToContainTextAsync(merchantId);
+        await Assertions.Expect(issued).ToHaveTextAsync("30");
+
         await page.SetViewportSizeAsync(390, 844);
         await Assertions.Expect(issued).ToBeInViewportAsync();
         await Screenshot(page, "dashboard-phone.png");
