@@ -24,6 +24,13 @@ public static class HttpJson
         grpc.Services.AddSwaggerGen(swagger =>
         {
             swagger.SwaggerDoc(OpenApiDocument, new() { Title = "Campaigns API v1 (HTTP/JSON)", Version = "v1" });
+            // The proto files' comments (roles, idempotency keys, refusals) describe the routes and fields.
+            var protoComments = Path.Combine(AppContext.BaseDirectory, "Campaigns.Proto.xml");
+            if (File.Exists(protoComments))
+            {
+                swagger.IncludeGrpcXmlComments(protoComments, includeControllerXmlComments: true);
+            }
+
             // Every route takes the API key as a bearer token, as gRPC calls do.
             var bearer = new OpenApiSecurityScheme
             {

@@ -292,6 +292,8 @@ public sealed class HttpJsonTests(SiloFixture silo) : IAsyncLifetime
             Assert.True(paths.TryGetProperty(path, out var item) && item.TryGetProperty(verb, out _), $"{verb.ToUpperInvariant()} {path} is missing");
         }
 
+        // The proto files' comments describe the routes.
+        Assert.Contains("Idempotent on (code, order_id)", paths.GetProperty("/v1/vouchers/{code}:redeem").GetProperty("post").GetProperty("summary").GetString(), StringComparison.Ordinal);
         Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("apiKey").GetProperty("scheme").GetString());
         Assert.True(document.GetProperty("security")[0].TryGetProperty("apiKey", out _), "every route asks for the API key");
     }
