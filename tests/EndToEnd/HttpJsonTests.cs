@@ -42,19 +42,20 @@ public sealed class HttpJsonTests(SiloFixture silo) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_same_request_id_for_another_user_is_IDEMPOTENCY_KEY_REUSED_and_issues_nothing()
+    public async Task A_request_id_repeated_with_other_parameters_is_IDEMPOTENCY_KEY_REUSED_and_issues_nothing()
     {
         var campaign = await silo.StartedCampaignAsync();
         var partner = await PartnerAsync();
         var path = $"/v1/campaigns/{campaign.CampaignId}/vouchers:issue";
-        (await partner.PostAsync(path, new { userId = "http-user-a", requestId = "http-req-shared" })).Ok();
+        var first = (await partner.PostAsync(path, new { userId = "http-user-a", requestId = "http-req-shared" })).Ok();
 
-        (await partner.PostAsync(path, new { userId = "http-user-b", requestId = "http-req-shared" }))
+        (await partner.PostAsync(path, new { userId = "http-user-a", requestId = "http-req-shared", district = "xuhui" }))
             .Refused(HttpStatusCode.BadRequest, StatusCode.FailedPrecondition, "IDEMPOTENCY_KEY_REUSED");
 
         Assert.Equal(1, (await silo.StatsAsync(campaign.CampaignId)).Issued);
-        Assert.Empty((await partner.GetAsync($"/v1/users/http-user-b/vouchers?campaignId={campaign.CampaignId}")).Ok()
-            .GetProperty("vouchers").EnumerateArray());
+        var wallet = (await partner.GetAsync($"/v1/users/http-user-a/vouchers?campaignId={campaign.CampaignId}")).Ok().GetProperty("vouchers");
+        Assert.Equal([first.GetProperty("voucher").GetProperty("code").GetString()], wallet.EnumerateArray().Select(v => v.GetProperty("code").GetString()));
+        Assert.Equal("", wallet[0].GetProperty("district").GetString());
     }
 
     [Fact]
