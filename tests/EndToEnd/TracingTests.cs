@@ -26,11 +26,10 @@ public sealed class TracingTests
             var key = await organiser.Access.CreateApiKeyAsync(new Proto.CreateApiKeyRequest { Role = Proto.Role.Partner, PrincipalId = "traced-partner" });
             await silo.Client(key.Secret).IssueVoucherAsync(campaign.CampaignId, "traced-user", "traced-req");
 
-            // OTLP's protobuf carries span names and attribute values as plain UTF-8.
-            var traces = await collector.WaitForAsync("/v1/traces", "ledger commit issue batch", TimeSpan.FromSeconds(20));
-            Assert.Contains("/campaigns.v1.Vouchers/IssueVoucher", traces, StringComparison.Ordinal);
-            Assert.Contains("IVoucherPoolGrain", traces, StringComparison.Ordinal);
-            Assert.Contains(campaign.CampaignId, traces, StringComparison.Ordinal);
+            // OTLP's protobuf carries span names and attribute values as plain UTF-8. The spans
+            // end (and are sent) innermost first, possibly in separate exports.
+            await collector.WaitForAsync("/v1/traces", TimeSpan.FromSeconds(20),
+                "ledger commit issue batch", campaign.CampaignId, "IVoucherPoolGrain", "/campaigns.v1.Vouchers/IssueVoucher");
         }
         finally
         {
@@ -60,7 +59,8 @@ public sealed class TracingTests
 
         public string Address { get; }
 
-        public async Task<string> WaitForAsync(string path, string text, TimeSpan timeout)
+        /// <summary>Waits until every one of <paramref name="texts"/> has reached <paramref name="path"/>.</summary>
+        public async Task WaitForAsync(string path, TimeSpan timeout, params string[] texts)
         {
             var deadline = DateTime.UtcNow + timeout;
             while (true)
@@ -71,12 +71,13 @@ public sealed class TracingTests
                     all = string.Concat(_received.Where(r => r.Path == path).Select(r => r.Body));
                 }
 
-                if (all.Contains(text, StringComparison.Ordinal))
+                var missing = texts.Where(text => !all.Contains(text, StringComparison.Ordinal)).ToList();
+                if (missing.Count == 0)
                 {
-                    return all;
+                    return;
                 }
 
-                Assert.True(DateTime.UtcNow < deadline, $"no '{text}' reached {path} within {timeout}; {all.Length} characters did");
+                Assert.True(DateTime.UtcNow < deadline, $"'{string.Join("', '", missing)}' did not reach {path} within {timeout}; {all.Length} characters did");
                 await Task.Delay(100);
             }
         }
