@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, the way CI does: builds the solution, runs every test project,
 # and ends with one line "N passed, N failed[, N skipped]". Installs what the tests need when it
-# is missing (today: only the .NET 10 SDK, which it cannot install itself and so checks for).
+# is missing: Debian's chromium for the dashboard's browser test (Playwright drives it and downloads
+# no browser of its own); the .NET 10 SDK it cannot install itself, and so checks for.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,15 @@ if ! command -v dotnet >/dev/null 2>&1; then
   echo "The .NET 10 SDK is required: https://dotnet.microsoft.com/download" >&2
   echo "0 passed, 1 failed"
   exit 1
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing chromium for the dashboard's browser test"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "The dashboard's browser test needs /usr/bin/chromium: sudo apt-get install chromium" >&2
+  fi
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

@@ -21,6 +21,7 @@ internal static class CampaignsCli
         VoucherCommand.Create(),
         RedeemCommand.Create(),
         ExportCommand.Create(),
+        WatchCommand.Create(),
     };
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)

@@ -239,6 +239,7 @@ public sealed class CampaignGrain(
                 }
 
                 _granted[(shard, pool)] = _granted.GetValueOrDefault((shard, pool)) + amount;
+                CampaignsTelemetry.LeaseGranted(CampaignId, amount);
                 return new StockGrant(pool, amount, null);
             }
 

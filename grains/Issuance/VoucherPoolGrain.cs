@@ -459,6 +459,7 @@ public sealed class VoucherPoolGrain(
     {
         try
         {
+            using var commit = CampaignsTelemetry.StartIssueCommit(_campaignId, _shard, batch.Count);
             await ledger.CommitIssueBatchAsync(new IssueBatch(_campaignId, _campaignNumber, _shard, _epoch, batch.ConvertAll(p => p.Record!)));
         }
         catch (Exception ex)

@@ -74,6 +74,7 @@ public static class ApiErrors
     public static TResponse Refuse<TResponse>(ServerCallContext context, Refusal refusal, string message)
         where TResponse : class
     {
+        ApiMetrics.NoteRefusal(context, refusal);
         if (!Refusals.TryGetValue((refusal, message), out var answer))
         {
             var error = ToRpcException(refusal, message);

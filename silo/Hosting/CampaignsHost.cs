@@ -1,5 +1,7 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Campaigns.Silo.Api;
+using Campaigns.Silo.Dashboard;
 using Campaigns.Storage.Sqlite;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
@@ -31,22 +33,28 @@ public static class CampaignsHost
             kestrel.Listen(address, options.HttpPort, l => l.Protocols = HttpProtocols.Http1);
         });
 
-        builder.UseOrleans(silo => silo
-            .UseLocalhostClustering(ports.SiloPort, ports.GatewayPort, serviceId: ServiceId, clusterId: ServiceId)
-            .AddEmbeddedStorage(store)
-            .AddCampaignGrains());
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(ports.SiloPort, ports.GatewayPort, serviceId: ServiceId, clusterId: ServiceId)
+                .AddEmbeddedStorage(store)
+                .AddCampaignGrains();
+            builder.AddCampaignsObservability(silo);
+        });
 
         builder.Services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<ApiInterceptor>();
             grpc.EnableDetailedErrors = false;
-        });
+        }).AddCampaignsHttpJson();
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<SiloHealthCheck>("silo");
         builder.Services.AddSingleton<VerifiedKeyCache>();
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddSingleton<CallAuthorizer>();
         builder.Services.AddSingleton<ApiInterceptor>();
+        builder.Services.AddSingleton<ApiMetrics>();
+        builder.Services.AddSingleton<CampaignActivity>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<PartnerRateLimits>();
         builder.Services.AddSingleton<CampaignShards>();
         builder.Services.AddSingleton<UserWallets>();
@@ -54,6 +62,7 @@ public static class CampaignsHost
         builder.Services.AddHostedService<LedgerActivityLog>();
 
         var app = builder.Build();
+        app.UseCampaignsHttpJson();
         app.MapGrpcService<CampaignAdminService>();
         app.MapGrpcService<VouchersService>();
         app.MapGrpcService<RedemptionsService>();
@@ -63,7 +72,8 @@ public static class CampaignsHost
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz");
-        app.MapGet("/", () => Results.Text("Campaigns silo. gRPC (h2c) on the gRPC port; health at /healthz.\n"));
+        app.MapCampaignsObservability();
+        app.MapCampaignsDashboard();
         return app;
     }
 }

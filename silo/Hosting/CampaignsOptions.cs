@@ -8,7 +8,7 @@ public sealed class CampaignsOptions
     /// <summary>gRPC over h2c (HTTP/2 without TLS).</summary>
     public int GrpcPort { get; set; } = 5000;
 
-    /// <summary>HTTP/1.1: health and, later, REST and the dashboard.</summary>
+    /// <summary>HTTP/1.1: the API as HTTP/JSON, /openapi.json, health, /metrics, the Orleans dashboard and the organiser's dashboard.</summary>
     public int HttpPort { get; set; } = 5001;
 
     /// <summary>

@@ -24,14 +24,33 @@ public sealed class ApiInterceptorTests
 
     private static readonly IssueVoucherResponse Issued = new() { Replayed = true };
 
+    private static readonly ApiMetrics Metrics = new(new Campaigns.Silo.Dashboard.CampaignActivity(), TimeProvider.System);
+
     private readonly ApiInterceptor _interceptor;
+    private readonly CallAuthorizer _authorizer;
 
     public ApiInterceptorTests()
     {
         var options = Options.Create(new CampaignsOptions { Auth = new AuthOptions { BootstrapOrganiserKey = OrganiserKey } });
         // Only the bootstrap key is used here, and it never reaches a grain.
         var authenticator = new ApiKeyAuthenticator(null!, new VerifiedKeyCache(options, new FakeTimeProvider()), options);
-        _interceptor = new ApiInterceptor(new CallAuthorizer(authenticator, new PartnerRateLimits(options)), NullLogger<ApiInterceptor>.Instance);
+        _authorizer = new CallAuthorizer(authenticator, new PartnerRateLimits(options));
+        _interceptor = new ApiInterceptor(_authorizer, Metrics, NullLogger<ApiInterceptor>.Instance);
+    }
+
+    [Fact]
+    public async Task Lines_logged_while_serving_a_call_carry_its_campaign_caller_and_idempotency_key()
+    {
+        var logger = new ScopeRecordingLogger();
+        var interceptor = new ApiInterceptor(_authorizer, Metrics, logger);
+        var context = new FakeCallContext(ListCampaigns, OrganiserKey);
+
+        await interceptor.UnaryServerHandler(new IssueVoucherRequest { CampaignId = "spring-2027", RequestId = "claim-7" }, context, (_, _) => Task.FromResult(Issued));
+
+        var scope = Assert.IsAssignableFrom<IReadOnlyList<KeyValuePair<string, object?>>>(Assert.Single(logger.Scopes)).ToDictionary();
+        Assert.Equal("spring-2027", scope["CampaignId"]);
+        Assert.Equal("Organiser:bootstrap", scope["Caller"]);
+        Assert.Equal("claim-7", scope["IdempotencyKey"]);
     }
 
     [Fact]
@@ -190,5 +209,31 @@ public sealed class ApiInterceptorTests
             throw new NotSupportedException("not used by the interceptor");
 
         protected override Task WriteResponseHeadersAsyncCore(Metadata responseHeaders) => Task.CompletedTask;
+    }
+}
+
+/// <summary>A logger that keeps the scopes it was asked to open.</summary>
+internal sealed class ScopeRecordingLogger : Microsoft.Extensions.Logging.ILogger<ApiInterceptor>
+{
+    public List<object> Scopes { get; } = [];
+
+    public IDisposable BeginScope<TState>(TState state)
+        where TState : notnull
+    {
+        Scopes.Add(state);
+        return new Closed();
+    }
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+    }
+
+    private sealed class Closed : IDisposable
+    {
+        public void Dispose()
+        {
+        }
     }
 }

@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.RegularExpressions;
+using Campaigns.Proto;
+using Grpc.Core;
+
+namespace Campaigns.Tests.EndToEnd;
+
+/// <summary>What an operator reads: /metrics in Prometheus text, and the Orleans dashboard for organisers only.</summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class ObservabilityTests(SiloFixture silo) : IDisposable
+{
+    private readonly HttpClient _http = new() { BaseAddress = silo.Host.HttpAddress };
+
+    [Fact]
+    public async Task Metrics_count_the_claims_issued_replayed_and_refused_by_reason_and_the_redemptions()
+    {
+        var campaign = await silo.StartedCampaignAsync();
+        var id = campaign.CampaignId;
+        var before = await ScrapeAsync();
+        Assert.Equal(0, Sum(before, "campaigns_claims_total", ("campaign", id)));
+
+        await silo.Partner.IssueVoucherAsync(id, "metrics-user-1", "metrics-req-1");
+        await silo.Partner.IssueVoucherAsync(id, "metrics-user-1", "metrics-req-1");
+        var voucher = (await silo.Partner.IssueVoucherAsync(id, "metrics-user-2", "metrics-req-2")).Voucher;
+        await Expect.RefusedAsync(StatusCode.ResourceExhausted, "USER_LIMIT_REACHED", () => silo.Partner.IssueVoucherAsync(id, "metrics-user-1", "metrics-req-3"));
+        await silo.Partner.IssueVouchersAsync(id,
+        [
+            new IssueVouchersItem { UserId = "metrics-user-3", RequestId = "metrics-req-4" },
+            new IssueVouchersItem { UserId = "metrics-user-3", RequestId = "metrics-req-5" },
+        ]);
+        var (merchantId, merchant) = await silo.NewMerchantAsync();
+        await merchant.Merchants.JoinCampaignAsync(new JoinCampaignRequest { CampaignId = id, MerchantId = merchantId });
+        await merchant.RedeemVoucherAsync(voucher.Code, merchantId, "metrics-order-1", 20_000);
+
+        var after = await ScrapeAsync();
+        var channel = ("channel", SiloFixture.PartnerId);
+        Assert.Equal(3, Sum(after, "campaigns_claims_total", ("campaign", id), channel, ("outcome", "issued")));
+        Assert.Equal(1, Sum(after, "campaigns_claims_total", ("campaign", id), channel, ("outcome", "replayed")));
+        Assert.Equal(2, Sum(after, "campaigns_claims_total", ("campaign", id), channel, ("outcome", "refused"), ("reason", "USER_LIMIT_REACHED")));
+        Assert.Equal(1, Sum(after, "campaigns_redemptions_total", ("campaign", id), ("operation", "redeem")));
+        Assert.Equal(3, Sum(after, "campaigns_issue_batch_size_sum", ("campaign", id)));
+        Assert.True(Sum(after, "campaigns_issue_commit_duration_seconds_count", ("campaign", id)) >= 2, "every batch commit is timed");
+        Assert.True(Sum(after, "campaigns_leases_granted_total", ("campaign", id)) >= 3, "the shards spent leased stock");
+    }
+
+    [Fact]
+    public async Task The_orleans_dashboard_is_for_organiser_keys_only()
+    {
+        var partner = (await silo.CreateKeyAsync(Role.Partner, "dashboard-peeker")).Secret;
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await OrleansDashboardAsync(null));
+        Assert.Equal(HttpStatusCode.Unauthorized, await OrleansDashboardAsync(Basic("not-a-key")));
+        Assert.Equal(HttpStatusCode.Forbidden, await OrleansDashboardAsync(Basic(partner)));
+        Assert.Equal(HttpStatusCode.OK, await OrleansDashboardAsync(Basic(SiloHost.BootstrapOrganiserKey)));
+        Assert.Equal(HttpStatusCode.OK, await OrleansDashboardAsync(new AuthenticationHeaderValue("Bearer", SiloHost.BootstrapOrganiserKey)));
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private static AuthenticationHeaderValue Basic(string key) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("organiser:" + key)));
+
+    private async Task<HttpStatusCode> OrleansDashboardAsync(AuthenticationHeaderValue? authorization)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/orleans/");
+        request.Headers.Authorization = authorization;
+        using var response = await _http.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    private async Task<string> ScrapeAsync()
+    {
+        using var response = await _http.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadAsStringAsync();
+    }
+
+    /// <summary>The sum of the samples of <paramref name="metric"/> whose labels include every one given.</summary>
+    private static double Sum(string scrape, string metric, params (string Name, string Value)[] labels) =>
+        scrape.Split('\n')
+            .Select(line => Regex.Match(line, @"^(?<name>[a-z_]+)(\{(?<labels>.*)\})? (?<value>\S+)"))
+            .Where(m => m.Success && m.Groups["name"].Value == metric
+                && labels.All(l => m.Groups["labels"].Value.Contains($"{l.Name}=\"{l.Value}\"", StringComparison.Ordinal)))
+            .Sum(m => double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
+}

@@ -1,0 +1,44 @@
+using Campaigns.Silo.Dashboard;
+
+namespace Campaigns.Tests.Rules;
+
+/// <summary>The dashboard's recent activity: bounded, newest first, refunds taken back.</summary>
+public sealed class CampaignActivityTests
+{
+    private static readonly DateTimeOffset Noon = new(2027, 2, 12, 12, 0, 0, TimeSpan.FromHours(8));
+
+    [Fact]
+    public void Only_the_last_refusals_are_kept_newest_first_while_the_count_by_reason_covers_them_all()
+    {
+        var activity = new CampaignActivity();
+        for (var i = 0; i < CampaignActivity.RefusalsKept + 5; i++)
+        {
+            activity.Refused("spring", "meituan", i % 2 == 0 ? "SOLD_OUT" : "USER_LIMIT_REACHED", Noon.AddSeconds(i));
+        }
+
+        var snapshot = activity.Snapshot("spring");
+        Assert.Equal(CampaignActivity.RefusalsKept, snapshot.Refusals.Count);
+        Assert.Equal(Noon.AddSeconds(CampaignActivity.RefusalsKept + 4), snapshot.Refusals[0].At);
+        Assert.Equal(13, snapshot.RefusalsByReason["SOLD_OUT"]);
+        Assert.Equal(12, snapshot.RefusalsByReason["USER_LIMIT_REACHED"]);
+        Assert.Empty(activity.Snapshot("autumn").Refusals);
+    }
+
+    [Fact]
+    public void Top_merchants_rank_by_redemptions_net_of_refunds()
+    {
+        var activity = new CampaignActivity();
+        activity.Redeemed("spring", "tea-house", +1);
+        activity.Redeemed("spring", "tea-house", +1);
+        activity.Redeemed("spring", "noodles", +1);
+        activity.Redeemed("spring", "noodles", +1);
+        activity.Redeemed("spring", "noodles", +1);
+        activity.Redeemed("spring", "noodles", -1);
+        activity.Redeemed("spring", "bakery", +1);
+        activity.Redeemed("spring", "bakery", -1);
+
+        Assert.Equal(
+            [new MerchantRedemptions("noodles", 2), new MerchantRedemptions("tea-house", 2)],
+            activity.Snapshot("spring").TopMerchants);
+    }
+}
