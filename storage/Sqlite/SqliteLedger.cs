@@ -20,7 +20,7 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
 
     private static readonly string VoucherByKey = $"SELECT {VoucherColumns} FROM vouchers WHERE row_key = @key;";
 
-    private static readonly string EventsByCode = $"SELECT {EventColumns} FROM redemption_events WHERE code = @code ORDER BY sequence;";
+    private static readonly string EventsByKey = $"SELECT {EventColumns} FROM redemption_events WHERE voucher_key = @key ORDER BY sequence;";
 
     private readonly string _connectionString;
 
@@ -371,7 +371,7 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
             var events = new List<RedemptionEventRecord>();
             if (voucher is { Version: > 1 })
             {
-                using var rows = reader.Command(EventsByCode, ("code", voucher.Code)).ExecuteReader();
+                using var rows = reader.Command(EventsByKey, ("key", key.Packed)).ExecuteReader();
                 while (rows.Read())
                 {
                     events.Add(ReadEvent(rows));
@@ -428,12 +428,12 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
                 {
                     _writer.Statement(transaction,
                         """
-                        INSERT INTO redemption_events (type, code, campaign_id, merchant_id, merchant_district, order_id, refund_id,
+                        INSERT INTO redemption_events (type, code, voucher_key, campaign_id, merchant_id, merchant_district, order_id, refund_id,
                             order_amount_cents, discount_cents, occurred_at)
-                        VALUES (@type, @code, @campaign, @merchant, @district, @order, @refund, @amount, @discount, @occurredAt);
+                        VALUES (@type, @code, @key, @campaign, @merchant, @district, @order, @refund, @amount, @discount, @occurredAt);
                         """,
-                        "type", "code", "campaign", "merchant", "district", "order", "refund", "amount", "discount", "occurredAt")
-                        .Execute(transaction, Text(redemptionEvent.Type), redemptionEvent.Code, redemptionEvent.CampaignId,
+                        "type", "code", "key", "campaign", "merchant", "district", "order", "refund", "amount", "discount", "occurredAt")
+                        .Execute(transaction, Text(redemptionEvent.Type), redemptionEvent.Code, key, redemptionEvent.CampaignId,
                             redemptionEvent.MerchantId, redemptionEvent.MerchantDistrict, redemptionEvent.OrderId, redemptionEvent.RefundId,
                             redemptionEvent.OrderAmountCents, redemptionEvent.DiscountCents, Millis(redemptionEvent.OccurredAt));
                 }
