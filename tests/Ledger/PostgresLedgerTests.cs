@@ -1,0 +1,76 @@
+using Campaigns.Grains.Ledger;
+using Campaigns.Storage.Postgres;
+using Npgsql;
+
+namespace Campaigns.Tests.Ledger;
+
+/// <summary>What only the PostgreSQL ledger has: its migrations under an advisory lock, its layout, its faults.</summary>
+public sealed class PostgresLedgerTests(PostgresTestDatabase database) : IClassFixture<PostgresTestDatabase>
+{
+    [Fact]
+    public async Task Silos_starting_at_once_apply_each_migration_once()
+    {
+        var connectionString = await database.CreateSchemaAsync();
+        var ledgers = Enumerable.Range(0, 6).Select(_ => new PostgresLedger(connectionString)).ToList();
+        try
+        {
+            // Without the advisory lock, the racing CREATE TABLEs fail on each other's catalogue rows.
+            await Task.WhenAll(ledgers.Select(l => Task.Run(() => l.EnsureSchemaAsync())));
+
+            Assert.Equal((long)PostgresLedgerSchema.Migrations.Count, await PostgresTestDatabase.ScalarAsync(connectionString, "SELECT COUNT(*) FROM schema_version"));
+            Assert.Equal(1, await ledgers[5].RegisterCampaignAsync("spring", DateTimeOffset.UtcNow));
+        }
+        finally
+        {
+            foreach (var ledger in ledgers)
+            {
+                await ledger.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task The_vouchers_table_has_no_index_but_its_key()
+    {
+        var connectionString = await database.CreateSchemaAsync();
+        await using var ledger = new PostgresLedger(connectionString);
+        await ledger.EnsureSchemaAsync();
+
+        // Every other index would put a write at a random place into each claim.
+        Assert.Equal(
+            "vouchers_pkey",
+            await PostgresTestDatabase.ScalarAsync(connectionString,
+                "SELECT string_agg(indexname, ',') FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'vouchers'"));
+    }
+
+    [Fact]
+    public async Task The_ledger_s_sessions_wait_for_the_WAL_flush_at_every_commit()
+    {
+        // The server's own default is off here: the ledger must not inherit it.
+        var connectionString = new NpgsqlConnectionStringBuilder(await database.CreateSchemaAsync()) { Options = "-c synchronous_commit=off" }.ToString();
+        await using var ledger = new PostgresLedger(connectionString);
+
+        Assert.Equal("on", await ledger.SettingAsync("synchronous_commit"));
+    }
+
+    [Fact]
+    public async Task A_server_that_cannot_be_reached_makes_every_call_unavailable()
+    {
+        // A port nothing listens on: bound, then released.
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        await using var ledger = new PostgresLedger($"Host=127.0.0.1;Port={port};Username=nobody;Timeout=2");
+
+        await Assert.ThrowsAsync<LedgerUnavailableException>(() => ledger.EnsureSchemaAsync());
+        await Assert.ThrowsAsync<LedgerUnavailableException>(() => ledger.ActivateShardAsync("c", 0));
+        await Assert.ThrowsAsync<LedgerUnavailableException>(() => ledger.GetVoucherAsync(new VoucherKey(1, 0, 1)));
+        await Assert.ThrowsAsync<LedgerUnavailableException>(async () =>
+        {
+            await foreach (var _ in ledger.ExportRedemptionEventsAsync("c"))
+            {
+            }
+        });
+    }
+}
