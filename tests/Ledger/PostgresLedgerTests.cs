@@ -1,5 +1,6 @@
 using Campaigns.Grains.Ledger;
 using Campaigns.Storage.Postgres;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Campaigns.Tests.Ledger;
@@ -72,5 +73,34 @@ public sealed class PostgresLedgerTests(PostgresTestDatabase database) : IClassF
             {
             }
         });
+    }
+
+    [Fact]
+    public async Task Silos_opening_the_production_store_check_codes_with_one_key_and_get_one_ledger_under_every_role()
+    {
+        var connectionString = await database.CreateSchemaAsync();
+        var first = await ProductionStore.OpenAsync(connectionString);
+        var second = await ProductionStore.OpenAsync(connectionString);
+        var key = new VoucherKey(1, 3, 42);
+
+        // A code one silo issued is valid at the other.
+        Assert.True(second.Codes.TryRead(first.Codes.CodeFor(key), out var code));
+        Assert.Equal(key, code.Key);
+
+        var services = new ServiceCollection().AddProductionLedger(first).BuildServiceProvider();
+        await using (services)
+        {
+            var ledger = services.GetRequiredService<PostgresLedger>();
+            Assert.Same(first.Ledger, ledger);
+            Assert.Same(ledger, services.GetRequiredService<ILedger>());
+            Assert.Same(ledger, services.GetRequiredService<ICampaignDirectory>());
+            Assert.Same(ledger, services.GetRequiredService<IReportingLedger>());
+            Assert.Same(ledger, services.GetRequiredService<ILedgerDiagnostics>());
+            Assert.Same(first.Codes, services.GetRequiredService<Campaigns.Grains.Issuance.VoucherCodes>());
+        }
+
+        // Disposed with the container: its pool is closed.
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => first.Ledger.FindCampaignNumberAsync("any"));
+        await second.Ledger.DisposeAsync();
     }
 }
