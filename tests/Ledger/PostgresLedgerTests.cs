@@ -76,6 +76,37 @@ public sealed class PostgresLedgerTests(PostgresTestDatabase database) : IClassF
     }
 
     [Fact]
+    public async Task Connections_the_server_dropped_fail_as_unavailable_and_the_ledger_reconnects_by_itself()
+    {
+        var connectionString = await database.CreateSchemaAsync();
+        await using var ledger = new PostgresLedger(new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = "dropped-ledger" }.ToString());
+        await ledger.EnsureSchemaAsync();
+        await ledger.RegisterCampaignAsync("spring", DateTimeOffset.UtcNow);
+
+        // As a server restart does to every pooled connection: each is cut under the ledger.
+        await PostgresTestDatabase.ScalarAsync(connectionString,
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'dropped-ledger'");
+
+        var calls = 0;
+        while (true)
+        {
+            calls++;
+            try
+            {
+                Assert.Equal(1, await ledger.FindCampaignNumberAsync("spring"));
+                break;
+            }
+            catch (LedgerUnavailableException) when (calls < 5)
+            {
+                // A pooled connection the server had cut: that call fails, retrying is safe.
+            }
+        }
+
+        Assert.True(calls > 1, "a call on a connection the server had cut did not fail");
+        Assert.Equal(1, await ledger.ActivateCampaignAsync("spring"));
+    }
+
+    [Fact]
     public async Task Silos_opening_the_production_store_check_codes_with_one_key_and_get_one_ledger_under_every_role()
     {
         var connectionString = await database.CreateSchemaAsync();
