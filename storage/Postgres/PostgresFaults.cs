@@ -8,6 +8,12 @@ internal static class PostgresFaults
 {
     public const string UniqueViolation = "23505";
 
+    /// <summary>Raised by commit_issue_batch (migration 2): a newer activation holds the shard.</summary>
+    public const string Fenced = "CL001";
+
+    /// <summary>Raised by commit_issue_batch: a lease would issue past its grant.</summary>
+    public const string LeaseExceeded = "CL002";
+
     /// <summary>
     /// <paramref name="ex"/> as <see cref="LedgerUnavailableException"/> when the server could not
     /// serve it; otherwise itself. Npgsql calls transient what a retry may cure: the server cannot

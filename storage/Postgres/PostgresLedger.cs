@@ -13,7 +13,7 @@ namespace Campaigns.Storage.Postgres;
 /// on the same database. Every call runs under READ COMMITTED: the races that matter are settled
 /// by single conditional statements, by row locks taken in one order (an epoch row first, then a
 /// pool's total, then a lease), and by the epoch rows every write of a shard or campaign updates
-/// first. Each call is at most one transaction and two round trips before its commit.
+/// first. Each call is one transaction; a batch commit is one statement, so one round trip.
 /// </summary>
 public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, IAsyncDisposable
 {
@@ -153,85 +153,43 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
                 $"voucher {stray.Key} of {stray.CampaignId} does not belong to the batch's {batch.CampaignId}/{batch.Shard}", nameof(batch));
         }
 
-        return Write($"committing a batch of shard {batch.CampaignId}/{batch.Shard}", async (connection, transaction) =>
+        return Run($"committing a batch of shard {batch.CampaignId}/{batch.Shard}", async connection =>
         {
-            // One round trip: the fence first (it holds the epoch row until commit, so a newer
-            // activation waits for this batch and then sees it), then the rows and the leases'
-            // counts, each also conditional on the epoch so that a fenced batch touches nothing.
-            await using var statements = new NpgsqlBatch(connection, transaction);
-            statements.BatchCommands.Add(Statement(
-                "UPDATE shard_epochs SET epoch = epoch WHERE campaign_id = $1 AND shard = $2 AND epoch = $3;",
-                batch.CampaignId, batch.Shard, batch.Epoch));
-            statements.BatchCommands.Add(InsertVouchers(batch));
-            var pools = batch.Vouchers.CountBy(v => v.Pool).ToList();
-            foreach (var (pool, count) in pools)
-            {
-                // Σ issued ≤ Σ granted per lease: the database refuses what the grain's memory
-                // allowed if that memory was stale. No lease row at all is refused the same way.
-                statements.BatchCommands.Add(Statement(
-                    $"""
-                    UPDATE stock_leases SET issued = issued + $4
-                    WHERE campaign_id = $1 AND shard = $2 AND pool = $5 AND issued + $4 <= granted AND {HeldEpoch};
-                    """,
-                    batch.CampaignId, batch.Shard, batch.Epoch, (long)count, pool));
-            }
-
+            // One statement, so one round trip that commits as it returns (see migration 2).
+            var started = Stopwatch.GetTimestamp();
+            var v = batch.Vouchers;
+            T[] Column<T>(Func<VoucherRecord, T> value) => [.. v.Select(value)];
+            var pools = v.CountBy(r => r.Pool).ToList();
+            await using var commit = Command(connection,
+                $"SELECT commit_issue_batch({string.Join(", ", Enumerable.Range(1, 32).Select(i => "$" + i))});",
+                batch.CampaignId, batch.Shard, batch.Epoch, pools.Select(p => p.Key).ToArray(), pools.Select(p => (long)p.Value).ToArray(),
+                Column(r => r.Key.Packed), Column(r => r.Code), Column(r => r.CampaignId), Column(r => r.UserId), Column(r => r.Channel),
+                Column(r => r.RequestId), Column(r => r.District), Column(r => Stored<StoredVoucherStatus>.Name(r.Status)), Column(r => r.Version),
+                Column(r => Stored<DiscountKind>.Name(r.Terms.Kind)), Column(r => r.Terms.FaceValueCents), Column(r => r.Terms.MinSpendCents),
+                Column(r => r.Terms.PercentOff), Column(r => r.Terms.Fold), Column(r => r.Terms.MaxDiscountCents),
+                Column(r => Utc(r.ValidFrom)), Column(r => Utc(r.ValidUntil)), Column(r => Utc(r.IssuedAt)), Column(r => r.IssuedDay), Column(r => r.Pool),
+                Column(r => r.MerchantId), Column(r => r.OrderId), Column(r => r.OrderAmountCents), Column(r => r.DiscountCents),
+                Column(r => Utc(r.ReservedUntil)), Column(r => Utc(r.RedeemedAt)), Column(r => r.Terms.LiabilityCents));
             try
             {
-                await statements.ExecuteNonQueryAsync();
+                await commit.ExecuteNonQueryAsync();
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresFaults.Fenced)
+            {
+                throw new LedgerFencedException(ex.MessageText + ": a later activation holds it");
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresFaults.LeaseExceeded)
+            {
+                throw new LedgerConflictException(ex.MessageText);
             }
             catch (PostgresException ex) when (ex.SqlState == PostgresFaults.UniqueViolation)
             {
                 throw new LedgerConflictException($"shard {batch.CampaignId}/{batch.Shard} wrote a key it had written before ({ex.ConstraintName})");
             }
 
-            if (statements.BatchCommands[0].RecordsAffected == 0)
-            {
-                throw Fenced($"shard {batch.CampaignId}/{batch.Shard}", batch.Epoch);
-            }
-
-            for (var i = 0; i < pools.Count; i++)
-            {
-                if (statements.BatchCommands[2 + i].RecordsAffected == 0)
-                {
-                    throw new LedgerConflictException(
-                        $"shard {batch.CampaignId}/{batch.Shard} would issue {pools[i].Value} more from pool '{pools[i].Key}' than its lease grants");
-                }
-            }
-
+            Committed(started);
             return true;
         });
-    }
-
-    /// <summary>The batch's epoch is the shard's ($1 campaign, $2 shard, $3 epoch): true once the batch's own fence passed.</summary>
-    private const string HeldEpoch = "EXISTS (SELECT 1 FROM shard_epochs WHERE campaign_id = $1 AND shard = $2 AND epoch = $3)";
-
-    /// <summary>
-    /// The batch's rows as one INSERT over arrays, one per column: a single statement whatever the
-    /// batch's size, sent with the fence. Binary COPY (three round trips) was no faster (README).
-    /// </summary>
-    private static NpgsqlBatchCommand InsertVouchers(IssueBatch batch)
-    {
-        var v = batch.Vouchers;
-        T[] Column<T>(Func<VoucherRecord, T> value) => [.. v.Select(value)];
-        return Statement(
-            $"""
-            INSERT INTO vouchers ({VoucherColumns}, liability_cents)
-            SELECT * FROM unnest(
-                $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[],
-                $13::text[], $14::bigint[], $15::bigint[], $16::integer[], $17::integer[], $18::bigint[],
-                $19::timestamptz[], $20::timestamptz[], $21::timestamptz[], $22::date[], $23::text[],
-                $24::text[], $25::text[], $26::bigint[], $27::bigint[], $28::timestamptz[], $29::timestamptz[], $30::bigint[])
-            WHERE {HeldEpoch};
-            """,
-            batch.CampaignId, batch.Shard, batch.Epoch,
-            Column(r => r.Key.Packed), Column(r => r.Code), Column(r => r.CampaignId), Column(r => r.UserId), Column(r => r.Channel),
-            Column(r => r.RequestId), Column(r => r.District), Column(r => Stored<StoredVoucherStatus>.Name(r.Status)), Column(r => r.Version),
-            Column(r => Stored<DiscountKind>.Name(r.Terms.Kind)), Column(r => r.Terms.FaceValueCents), Column(r => r.Terms.MinSpendCents),
-            Column(r => r.Terms.PercentOff), Column(r => r.Terms.Fold), Column(r => r.Terms.MaxDiscountCents),
-            Column(r => Utc(r.ValidFrom)), Column(r => Utc(r.ValidUntil)), Column(r => Utc(r.IssuedAt)), Column(r => r.IssuedDay), Column(r => r.Pool),
-            Column(r => r.MerchantId), Column(r => r.OrderId), Column(r => r.OrderAmountCents), Column(r => r.DiscountCents),
-            Column(r => Utc(r.ReservedUntil)), Column(r => Utc(r.RedeemedAt)), Column(r => r.Terms.LiabilityCents));
     }
 
     private static LedgerFencedException Fenced(string what, long epoch) =>
@@ -656,15 +614,20 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
             await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted);
             var result = await work(connection, transaction);
             await transaction.CommitAsync();
-            var took = Stopwatch.GetElapsedTime(started);
-            lock (_activityGate)
-            {
-                _commits++;
-                _slowestCommit = took > _slowestCommit ? took : _slowestCommit;
-            }
-
+            Committed(started);
             return result;
         });
+
+    /// <summary>Counts a commit begun at <paramref name="started"/> (a <see cref="Stopwatch"/> timestamp) for <see cref="TakeActivity"/>.</summary>
+    private void Committed(long started)
+    {
+        var took = Stopwatch.GetElapsedTime(started);
+        lock (_activityGate)
+        {
+            _commits++;
+            _slowestCommit = took > _slowestCommit ? took : _slowestCommit;
+        }
+    }
 
     private Task<IReadOnlyList<T>> ReadAll<T>(string what, string sql, Func<NpgsqlDataReader, T> read, params object?[] values) =>
         Run(what, async connection =>

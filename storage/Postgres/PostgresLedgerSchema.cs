@@ -126,5 +126,45 @@ internal static class PostgresLedgerSchema
                 value bytea NOT NULL
             );
             """),
+        (2, """
+            -- A shard's batch in one statement, so in one round trip with its commit: the fence first
+            -- (the epoch row stays locked to the commit, so a newer activation waits for this batch
+            -- and then sees it), then the rows, then each pool's lease; any refusal aborts it all.
+            CREATE FUNCTION commit_issue_batch(
+                p_campaign text, p_shard integer, p_epoch bigint, p_pools text[], p_counts bigint[],
+                p_keys bigint[], p_codes text[], p_campaigns text[], p_users text[], p_channels text[], p_requests text[],
+                p_districts text[], p_statuses text[], p_versions bigint[], p_kinds text[], p_face_values bigint[],
+                p_min_spends bigint[], p_percents integer[], p_folds integer[], p_max_discounts bigint[],
+                p_valid_from timestamptz[], p_valid_until timestamptz[], p_issued_at timestamptz[], p_issued_days date[],
+                p_voucher_pools text[], p_merchants text[], p_orders text[], p_order_amounts bigint[], p_discounts bigint[],
+                p_reserved_until timestamptz[], p_redeemed_at timestamptz[], p_liabilities bigint[])
+            RETURNS void LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE shard_epochs SET epoch = epoch WHERE campaign_id = p_campaign AND shard = p_shard AND epoch = p_epoch;
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION 'shard %/% has an epoch newer than %', p_campaign, p_shard, p_epoch USING ERRCODE = 'CL001';
+                END IF;
+
+                INSERT INTO vouchers (row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
+                    kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
+                    valid_from, valid_until, issued_at, issued_day, pool,
+                    merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents)
+                SELECT * FROM unnest(p_keys, p_codes, p_campaigns, p_users, p_channels, p_requests, p_districts, p_statuses,
+                    p_versions, p_kinds, p_face_values, p_min_spends, p_percents, p_folds, p_max_discounts, p_valid_from,
+                    p_valid_until, p_issued_at, p_issued_days, p_voucher_pools, p_merchants, p_orders, p_order_amounts,
+                    p_discounts, p_reserved_until, p_redeemed_at, p_liabilities);
+
+                -- Σ issued ≤ Σ granted per lease; no lease row at all is refused the same way.
+                FOR i IN 1 .. coalesce(array_length(p_pools, 1), 0) LOOP
+                    UPDATE stock_leases SET issued = issued + p_counts[i]
+                    WHERE campaign_id = p_campaign AND shard = p_shard AND pool = p_pools[i] AND issued + p_counts[i] <= granted;
+                    IF NOT FOUND THEN
+                        RAISE EXCEPTION 'shard %/% would issue % more from pool ''%'' than its lease grants', p_campaign, p_shard, p_counts[i], p_pools[i]
+                            USING ERRCODE = 'CL002';
+                    END IF;
+                END LOOP;
+            END
+            $$;
+            """),
     ];
 }
