@@ -5,11 +5,12 @@ using Grpc.Core;
 const string Usage = """
     Usage: dotnet run -c Release --project loadtests -- [scenario ...] [--duration 10] [--workers 64]
            [--batch-workers 4] [--checkout-vouchers 250000] [--ids random|sequential] [--repeat 1]
-           [--report loadtests/reports/latest.md]
+           [--report loadtests/reports/latest.md] [--ledger-postgres "Host=…;Username=…"]
     Scenarios: health issue batch soldout checkout ledger (default: all). Starts its own silo
     (Release build, fresh SQLite file, free loopback ports) and stops it at the end; with
     --repeat N, runs everything N times on a fresh silo each and judges each target on its
-    median round. ledger measures the SQLite ledger alone, in the tool's process.
+    median round. ledger measures the SQLite ledger alone, in the tool's process; with
+    --ledger-postgres, the PostgreSQL ledger alone instead, in a schema of its own on that server.
     """;
 string[] known = ["health", "issue", "batch", "soldout", "checkout", "ledger", "flash", "rebuild"];
 
@@ -64,7 +65,7 @@ for (var round = 1; round <= repeat; round++)
                 "batch" => await scenarios.IssueBatchAsync(),
                 "soldout" => await scenarios.SoldOutAsync(),
                 "checkout" => await scenarios.CheckoutAsync(),
-                "ledger" => await new LedgerCeiling(settings, Console.Out).RunAsync(),
+                "ledger" => await new LedgerCeiling(settings, Console.Out, options.LedgerPostgres).RunAsync(),
                 "flash" => await scenarios.FlashAsync(),
                 "rebuild" => await scenarios.RebuildAsync(),
                 _ => throw new InvalidOperationException($"scenario '{name}' was accepted but has no runner"),
@@ -107,7 +108,7 @@ Console.WriteLine($"Report written to {path}");
 return 0;
 
 /// <summary>The command line, checked whole before any silo starts.</summary>
-internal sealed record Args(List<string> Scenarios, Dictionary<string, double> Numbers, string Report, IdStyle Ids = IdStyle.Random)
+internal sealed record Args(List<string> Scenarios, Dictionary<string, double> Numbers, string Report, IdStyle Ids = IdStyle.Random, string? LedgerPostgres = null)
 {
     private static readonly Dictionary<string, double> Defaults = new()
     {
@@ -147,6 +148,10 @@ internal sealed record Args(List<string> Scenarios, Dictionary<string, double> N
             if (name == "report")
             {
                 parsed = parsed with { Report = value };
+            }
+            else if (name == "ledger-postgres")
+            {
+                parsed = parsed with { LedgerPostgres = value };
             }
             else if (name == "ids")
             {

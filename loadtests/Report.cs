@@ -156,7 +156,7 @@ public static class Report
         }
 
         md.AppendLine().AppendLine("## What the store alone allows").AppendLine();
-        md.AppendLine("The SQLite ledger on its own (`ledger`: the shards' issue batches committed in the tool's process, no gRPC, no grains). The service's issuing sits under these figures:").AppendLine();
+        md.AppendLine("The ledger on its own (`ledger`: the shards' issue batches committed in the tool's process, no gRPC, no grains; SQLite, or PostgreSQL where the runs say so). The service's issuing sits under these figures:").AppendLine();
         foreach (var (round, single, half, batches, health) in measured)
         {
             var share = health is null ? "" : string.Create(Inv, $" = {single!.PerSecond / health.PerSecond:P0} of the health check (IssueVoucher's target: 50 %)");

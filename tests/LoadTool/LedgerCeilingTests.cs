@@ -23,4 +23,19 @@ public sealed class LedgerCeilingTests
         Assert.StartsWith("open loop", results[1].Mode, StringComparison.Ordinal);
         Assert.All(results, r => Assert.True(r.Cpu?.Tool > TimeSpan.Zero, "the run was not metered"));
     }
+
+    [Fact]
+    public async Task The_PostgreSQL_ledger_alone_commits_every_voucher_and_counts_its_WAL()
+    {
+        var settings = new LoadSettings(TimeSpan.FromSeconds(1), Workers: 4, BatchWorkers: 1, CheckoutVouchers: 1, IdStyle.Random);
+
+        var results = await new LedgerCeiling(settings, new StringWriter(), Ledger.PostgresTestServer.ConnectionString).RunAsync();
+
+        Assert.Equal(["PostgreSQL " + LedgerCeiling.Single, "PostgreSQL " + LedgerCeiling.Single, "PostgreSQL " + LedgerCeiling.Batches], results.Select(r => r.Name));
+        Assert.All(results, r => Assert.Equal(0, r.Failed));
+        Assert.All(results, r => Assert.True(r.Succeeded > 0, $"{r.Name}, {r.Mode}: nothing committed"));
+        Assert.Equal(0, results[2].Succeeded % 1_000);
+        // Each voucher is a row of a few hundred bytes in the WAL, at the least.
+        Assert.True(results[2].LogBytes > results[2].Succeeded * 100, $"{results[2].LogBytes} WAL bytes for {results[2].Succeeded} vouchers");
+    }
 }

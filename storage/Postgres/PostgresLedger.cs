@@ -1,0 +1,679 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Campaigns.Grains.Campaigns;
+using Campaigns.Grains.Ledger;
+using Npgsql;
+using NpgsqlTypes;
+using static Campaigns.Storage.Postgres.PostgresLedgerRows;
+
+namespace Campaigns.Storage.Postgres;
+
+/// <summary>
+/// The voucher ledger on PostgreSQL: production mode's backend. Every silo of a cluster runs one
+/// on the same database. Every call runs under READ COMMITTED: the races that matter are settled
+/// by single conditional statements, by row locks taken in one order (an epoch row first, then a
+/// pool's total, then a lease), and by the epoch rows every write of a shard or campaign updates
+/// first. Each call is one transaction; a batch commit is one statement, so one round trip.
+/// </summary>
+public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, IAsyncDisposable
+{
+    private static readonly string VoucherByKey = $"SELECT {VoucherColumns} FROM vouchers WHERE row_key = $1;";
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    private readonly Lock _activityGate = new();
+    private long _commits;
+    private TimeSpan _slowestCommit;
+
+    /// <param name="connectionString">
+    /// An Npgsql connection string. Its pool (<c>Maximum Pool Size</c>, 100 by default) is per
+    /// silo: size it so that silos × pool stays under the server's <c>max_connections</c>.
+    /// </param>
+    public PostgresLedger(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+
+        // An acknowledged voucher survives a crash of the server: whatever the server's default,
+        // the ledger's sessions wait for the WAL flush at every commit.
+        builder.Options = $"{builder.Options} -c synchronous_commit=on".Trim();
+        _dataSource = NpgsqlDataSource.Create(builder);
+    }
+
+    /// <summary>Never set: a PostgreSQL ledger does not stop; each call that cannot be served fails on its own.</summary>
+    public string? Fault => null;
+
+    public LedgerActivity TakeActivity()
+    {
+        lock (_activityGate)
+        {
+            var activity = new LedgerActivity(_commits, _slowestCommit, TimeSpan.Zero, 0);
+            (_commits, _slowestCommit) = (0, TimeSpan.Zero);
+            return activity;
+        }
+    }
+
+    /// <summary>A server setting as the ledger's sessions see it.</summary>
+    internal Task<string> SettingAsync(string name) =>
+        Run($"reading setting {name}", async connection =>
+        {
+            await using var show = Command(connection, "SELECT current_setting($1);", name);
+            return (string)(await show.ExecuteScalarAsync())!;
+        });
+
+    public void Dispose() => _dataSource.Dispose();
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    public Task EnsureSchemaAsync(CancellationToken cancellationToken = default) =>
+        Run("migrating the ledger's schema", async connection =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+            // Held to the end of the transaction: a silo starting beside this one waits here, then
+            // finds every migration applied.
+            await using (var locked = Command(connection, "SELECT pg_advisory_xact_lock($1);", PostgresLedgerSchema.MigrationLock))
+            {
+                await locked.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using (var versionTable = Command(connection, PostgresLedgerSchema.VersionTable))
+            {
+                await versionTable.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            int applied;
+            await using (var current = Command(connection, "SELECT COALESCE(MAX(version), 0) FROM schema_version;"))
+            {
+                applied = (int)(await current.ExecuteScalarAsync(cancellationToken))!;
+            }
+
+            foreach (var (version, sql) in PostgresLedgerSchema.Migrations.Where(m => m.Version > applied))
+            {
+                await using var migrate = Command(connection, sql);
+                await migrate.ExecuteNonQueryAsync(cancellationToken);
+                await using var record = Command(connection,
+                    "INSERT INTO schema_version (version, applied_at) VALUES ($1, now());", version);
+                await record.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            return true;
+        });
+
+    // ---- issuance ----
+
+    public Task<ShardActivation> ActivateShardAsync(string campaignId, int shard) =>
+        Run($"activating shard {campaignId}/{shard}", async connection =>
+        {
+            // One statement: the increment waits for a commit that holds the row, so that commit is
+            // in the read that follows, and every commit after it is refused.
+            await using var next = Command(connection,
+                """
+                WITH next AS (
+                    INSERT INTO shard_epochs (campaign_id, shard, epoch)
+                    SELECT campaign_id, $2, 1 FROM campaign_directory WHERE campaign_id = $1
+                    ON CONFLICT (campaign_id, shard) DO UPDATE SET epoch = shard_epochs.epoch + 1
+                    RETURNING epoch)
+                SELECT next.epoch, d.number FROM next, campaign_directory d WHERE d.campaign_id = $1;
+                """,
+                campaignId, shard);
+            await using var row = await next.ExecuteReaderAsync();
+            return await row.ReadAsync()
+                ? new ShardActivation(row.GetInt64(0), row.GetInt32(1))
+                : throw new InvalidOperationException($"campaign '{campaignId}' is not in the campaign directory");
+        });
+
+    public Task<IReadOnlyList<VoucherRecord>> LoadShardVouchersAsync(int campaignNumber, int shard)
+    {
+        var (first, last) = VoucherKey.ShardRange(campaignNumber, shard);
+        return ReadAll($"reading shard {campaignNumber}/{shard}",
+            $"SELECT {VoucherColumns} FROM vouchers WHERE row_key BETWEEN $1 AND $2 ORDER BY row_key;", ReadVoucher, first, last);
+    }
+
+    public Task<IReadOnlyList<ShardIssue>> LoadShardIssuesAsync(int campaignNumber, int shard)
+    {
+        // Channels and districts repeat across a shard's rows: one string each, not one per row.
+        var shared = new Dictionary<string, string>(StringComparer.Ordinal);
+        string Shared(string value) => shared.TryGetValue(value, out var known) ? known : shared[value] = value;
+        var (first, last) = VoucherKey.ShardRange(campaignNumber, shard);
+        return ReadAll($"reading shard {campaignNumber}/{shard}",
+            "SELECT row_key, user_id, channel, request_id, district, issued_day FROM vouchers WHERE row_key BETWEEN $1 AND $2 ORDER BY row_key;",
+            row => new ShardIssue(
+                VoucherKey.Unpack(row.GetInt64(0)).Seq, row.GetString(1), Shared(row.GetString(2)), row.GetString(3),
+                Shared(row.GetString(4)), row.GetFieldValue<DateOnly>(5)),
+            first, last);
+    }
+
+    public Task CommitIssueBatchAsync(IssueBatch batch)
+    {
+        if (batch.Vouchers.FirstOrDefault(v => v.CampaignId != batch.CampaignId || v.CampaignNumber != batch.CampaignNumber || v.Shard != batch.Shard) is { } stray)
+        {
+            // The lease charged is the batch's; a voucher of another shard would be charged to the wrong one.
+            throw new ArgumentException(
+                $"voucher {stray.Key} of {stray.CampaignId} does not belong to the batch's {batch.CampaignId}/{batch.Shard}", nameof(batch));
+        }
+
+        return Run($"committing a batch of shard {batch.CampaignId}/{batch.Shard}", async connection =>
+        {
+            // One statement, so one round trip that commits as it returns (see migration 2).
+            var started = Stopwatch.GetTimestamp();
+            var v = batch.Vouchers;
+            T[] Column<T>(Func<VoucherRecord, T> value) => [.. v.Select(value)];
+            var pools = v.CountBy(r => r.Pool).ToList();
+            await using var commit = Command(connection,
+                $"SELECT commit_issue_batch({string.Join(", ", Enumerable.Range(1, 32).Select(i => "$" + i))});",
+                batch.CampaignId, batch.Shard, batch.Epoch, pools.Select(p => p.Key).ToArray(), pools.Select(p => (long)p.Value).ToArray(),
+                Column(r => r.Key.Packed), Column(r => r.Code), Column(r => r.CampaignId), Column(r => r.UserId), Column(r => r.Channel),
+                Column(r => r.RequestId), Column(r => r.District), Column(r => Stored<StoredVoucherStatus>.Name(r.Status)), Column(r => r.Version),
+                Column(r => Stored<DiscountKind>.Name(r.Terms.Kind)), Column(r => r.Terms.FaceValueCents), Column(r => r.Terms.MinSpendCents),
+                Column(r => r.Terms.PercentOff), Column(r => r.Terms.Fold), Column(r => r.Terms.MaxDiscountCents),
+                Column(r => Utc(r.ValidFrom)), Column(r => Utc(r.ValidUntil)), Column(r => Utc(r.IssuedAt)), Column(r => r.IssuedDay), Column(r => r.Pool),
+                Column(r => r.MerchantId), Column(r => r.OrderId), Column(r => r.OrderAmountCents), Column(r => r.DiscountCents),
+                Column(r => Utc(r.ReservedUntil)), Column(r => Utc(r.RedeemedAt)), Column(r => r.Terms.LiabilityCents));
+            try
+            {
+                await commit.ExecuteNonQueryAsync();
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresFaults.Fenced)
+            {
+                throw new LedgerFencedException(ex.MessageText + ": a later activation holds it");
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresFaults.LeaseExceeded)
+            {
+                throw new LedgerConflictException(ex.MessageText);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresFaults.UniqueViolation)
+            {
+                throw new LedgerConflictException($"shard {batch.CampaignId}/{batch.Shard} wrote a key it had written before ({ex.ConstraintName})");
+            }
+
+            Committed(started);
+            return true;
+        });
+    }
+
+    private static LedgerFencedException Fenced(string what, long epoch) =>
+        new($"{what} has an epoch newer than {epoch}: a later activation holds it");
+
+    // ---- leases ----
+
+    public Task<long> ActivateCampaignAsync(string campaignId) =>
+        Run($"activating campaign {campaignId}", async connection =>
+        {
+            await using var next = Command(connection,
+                """
+                INSERT INTO campaign_epochs (campaign_id, epoch) VALUES ($1, 1)
+                ON CONFLICT (campaign_id) DO UPDATE SET epoch = campaign_epochs.epoch + 1
+                RETURNING epoch;
+                """,
+                campaignId);
+            return (long)(await next.ExecuteScalarAsync())!;
+        });
+
+    public Task<IReadOnlyList<StockLeaseRecord>> LoadLeasesAsync(string campaignId) =>
+        ReadAll($"reading the leases of {campaignId}",
+            "SELECT shard, pool, granted, issued FROM stock_leases WHERE campaign_id = $1 ORDER BY shard, pool;",
+            row => new StockLeaseRecord(row.GetInt32(0), row.GetString(1), row.GetInt64(2), row.GetInt64(3)),
+            campaignId);
+
+    public Task<bool> GrantLeaseAsync(string campaignId, long campaignEpoch, int shard, string pool, long amount, long poolCapacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amount);
+        return Write($"granting a lease of {campaignId}", async (connection, transaction) =>
+        {
+            await using var statements = new NpgsqlBatch(connection, transaction);
+            statements.BatchCommands.Add(Statement(
+                "UPDATE campaign_epochs SET epoch = epoch WHERE campaign_id = $1 AND epoch = $2;", campaignId, campaignEpoch));
+
+            // The capacity check and the addition are one conditional upsert of the pool's total:
+            // of two grants racing for the last units, the second re-reads the total the first left.
+            statements.BatchCommands.Add(Statement(
+                """
+                WITH pool AS (
+                    INSERT INTO lease_pools (campaign_id, pool, granted)
+                    SELECT $1, $4, $5 WHERE $5 <= $6 AND EXISTS (SELECT 1 FROM campaign_epochs WHERE campaign_id = $1 AND epoch = $2)
+                    ON CONFLICT (campaign_id, pool) DO UPDATE SET granted = lease_pools.granted + excluded.granted
+                    WHERE lease_pools.granted + excluded.granted <= $6
+                    RETURNING 1)
+                INSERT INTO stock_leases (campaign_id, shard, pool, granted, issued)
+                SELECT $1, $3, $4, $5, 0 FROM pool
+                ON CONFLICT (campaign_id, shard, pool) DO UPDATE SET granted = stock_leases.granted + excluded.granted;
+                """,
+                campaignId, campaignEpoch, shard, pool, amount, poolCapacity));
+            await statements.ExecuteNonQueryAsync();
+
+            return statements.BatchCommands[0].RecordsAffected == 0
+                ? throw Fenced($"campaign {campaignId}", campaignEpoch)
+                : statements.BatchCommands[1].RecordsAffected == 1;
+        });
+    }
+
+    public Task<long> ReturnLeaseAsync(string campaignId, int shard, long shardEpoch, string pool, long units, long keep)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(units);
+        ArgumentOutOfRangeException.ThrowIfNegative(keep);
+        return Write($"returning a lease of {campaignId}/{shard}", async (connection, transaction) =>
+        {
+            // Locks in the order every write takes them: the shard's epoch (none of its commits runs
+            // between the read and the cut), the pool's total (as a grant does), then the lease.
+            // A grant in between only adds, and what is cut was unspent at the read.
+            long returned;
+            await using (var read = new NpgsqlBatch(connection, transaction))
+            {
+                read.BatchCommands.Add(Statement(
+                    "UPDATE shard_epochs SET epoch = epoch WHERE campaign_id = $1 AND shard = $2 AND epoch = $3;", campaignId, shard, shardEpoch));
+                read.BatchCommands.Add(Statement(
+                    "UPDATE lease_pools SET granted = granted WHERE campaign_id = $1 AND pool = $2;", campaignId, pool));
+                read.BatchCommands.Add(Statement(
+                    "SELECT LEAST($4, granted - issued - $5) FROM stock_leases WHERE campaign_id = $1 AND shard = $2 AND pool = $3 FOR NO KEY UPDATE;",
+                    campaignId, shard, pool, units, keep));
+                // The updates return no rows: the reader starts at the lease's.
+                await using var rows = await read.ExecuteReaderAsync();
+                returned = await rows.ReadAsync() ? rows.GetInt64(0) : 0;
+                await rows.CloseAsync();
+                if (read.BatchCommands[0].RecordsAffected == 0)
+                {
+                    throw Fenced($"shard {campaignId}/{shard}", shardEpoch);
+                }
+            }
+
+            if (returned <= 0)
+            {
+                return 0L;
+            }
+
+            await using var cut = new NpgsqlBatch(connection, transaction);
+            cut.BatchCommands.Add(Statement(
+                "UPDATE stock_leases SET granted = granted - $4 WHERE campaign_id = $1 AND shard = $2 AND pool = $3;", campaignId, shard, pool, returned));
+            cut.BatchCommands.Add(Statement(
+                "UPDATE lease_pools SET granted = granted - $3 WHERE campaign_id = $1 AND pool = $2;", campaignId, pool, returned));
+            await cut.ExecuteNonQueryAsync();
+            return returned;
+        });
+    }
+
+    // ---- vouchers and redemption ----
+
+    public async Task<VoucherKey?> FindLegacyCodeAsync(string code) =>
+        (await ReadAll("finding a voucher by code", "SELECT row_key FROM legacy_codes WHERE code = $1;",
+            row => (VoucherKey?)VoucherKey.Unpack(row.GetInt64(0)), code)).SingleOrDefault();
+
+    public async Task<VoucherRecord?> GetVoucherAsync(VoucherKey key) =>
+        (await ReadAll($"reading voucher {key}", VoucherByKey, ReadVoucher, key.Packed)).SingleOrDefault();
+
+    public async Task<IReadOnlyList<VoucherRecord>> GetVouchersAsync(IReadOnlyList<VoucherKey> keys)
+    {
+        var found = (await ReadAll("reading vouchers", $"SELECT {VoucherColumns} FROM vouchers WHERE row_key = ANY($1);",
+            ReadVoucher, keys.Select(k => k.Packed).ToArray())).ToDictionary(v => v.Key);
+        return [.. keys.Where(found.ContainsKey).Select(k => found[k])];
+    }
+
+    public Task<(VoucherRecord? Voucher, IReadOnlyList<RedemptionEventRecord> Events)> GetVoucherWithEventsAsync(VoucherKey key) =>
+        Run($"reading voucher {key}", async connection =>
+        {
+            // One statement, so the row and its events come from one snapshot. A voucher still at
+            // version 1 has never moved (a transition writes version + 1 with its event): no events.
+            await using var read = Command(connection,
+                $"""
+                SELECT {string.Join(", ", VoucherColumns.Split(", ").Select(c => "v." + c))}, {string.Join(", ", EventColumns.Split(", ").Select(c => "e." + c))}
+                FROM vouchers v LEFT JOIN redemption_events e ON v.version > 1 AND e.code = v.code
+                WHERE v.row_key = $1 ORDER BY e.sequence;
+                """,
+                key.Packed);
+            await using var row = await read.ExecuteReaderAsync();
+            VoucherRecord? voucher = null;
+            var events = new List<RedemptionEventRecord>();
+            var eventsFrom = VoucherColumns.Split(", ").Length;
+            while (await row.ReadAsync())
+            {
+                voucher ??= ReadVoucher(row);
+                if (!row.IsDBNull(eventsFrom))
+                {
+                    events.Add(ReadEvent(row, eventsFrom));
+                }
+            }
+
+            return (voucher, (IReadOnlyList<RedemptionEventRecord>)events);
+        });
+
+    public Task<bool> TryTransitionAsync(VoucherRecord next, long expectedVersion, RedemptionEventRecord redemptionEvent)
+    {
+        if (next.Version != expectedVersion + 1)
+        {
+            throw new ArgumentException($"a transition from version {expectedVersion} writes version {expectedVersion + 1}, not {next.Version}", nameof(next));
+        }
+
+        if (redemptionEvent.Code != next.Code)
+        {
+            throw new ArgumentException($"the event is for voucher {redemptionEvent.Code}, not {next.Code}", nameof(redemptionEvent));
+        }
+
+        return Run($"moving voucher {next.Key}", async connection =>
+        {
+            // One statement, so one transaction: the row moves only if its version is still the one
+            // read (what stops a duplicate activation spending a voucher twice), and the event goes
+            // in with it; a taken (code, order) or (code, refund) key fails the whole statement.
+            var e = redemptionEvent;
+            await using var move = Command(connection,
+                """
+                WITH moved AS (
+                    UPDATE vouchers SET status = $3, version = $4, merchant_id = $5, order_id = $6,
+                        order_amount_cents = $7, discount_cents = $8, reserved_until = $9, redeemed_at = $10
+                    WHERE row_key = $1 AND version = $2
+                    RETURNING code)
+                INSERT INTO redemption_events (type, code, campaign_id, merchant_id, merchant_district, order_id, refund_id,
+                    order_amount_cents, discount_cents, occurred_at)
+                SELECT $11, moved.code, $12, $13, $14, $15, $16, $17, $18, $19 FROM moved;
+                """,
+                next.Key.Packed, expectedVersion, Stored<StoredVoucherStatus>.Name(next.Status), next.Version, Text(next.MerchantId), Text(next.OrderId),
+                next.OrderAmountCents, next.DiscountCents, Utc(next.ReservedUntil), Utc(next.RedeemedAt),
+                Stored<RedemptionEventType>.Name(e.Type), e.CampaignId, e.MerchantId, e.MerchantDistrict, e.OrderId, Text(e.RefundId),
+                e.OrderAmountCents, e.DiscountCents, Utc(e.OccurredAt));
+            try
+            {
+                return await move.ExecuteNonQueryAsync() == 1;
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresFaults.UniqueViolation)
+            {
+                // The order was already redeemed (or the refund already made) with this voucher.
+                return false;
+            }
+        });
+    }
+
+    // ---- reporting ----
+
+    public Task<CampaignTotals> GetCampaignTotalsAsync(string campaignId, DateTimeOffset asOf) =>
+        Run($"summing campaign {campaignId}", async connection =>
+        {
+            // One statement, one snapshot: the vouchers and the events they are summed with agree.
+            // Reserved and expired as VoucherRedemption.StatusAt derives them: a lapsed hold is
+            // ISSUED again, and past valid_until anything not redeemed is EXPIRED. Events are net of
+            // refunds: a REFUNDED event carries the negative discount and the refunded order's amount.
+            await using var totals = Command(connection,
+                """
+                WITH range AS (
+                    SELECT number::bigint << 39 AS first, ((number::bigint + 1) << 39) - 1 AS last
+                    FROM campaign_directory WHERE campaign_id = $1)
+                SELECT 0, channel, district, COUNT(*), SUM(liability_cents)::bigint,
+                    COUNT(*) FILTER (WHERE status = 'RESERVED' AND reserved_until > $2 AND valid_until > $2),
+                    COUNT(*) FILTER (WHERE status = 'REDEEMED'),
+                    COUNT(*) FILTER (WHERE status <> 'REDEEMED' AND valid_until <= $2)
+                FROM vouchers, range WHERE row_key BETWEEN range.first AND range.last
+                GROUP BY channel, district
+                UNION ALL
+                SELECT 1, '', merchant_district,
+                    COUNT(*) FILTER (WHERE type = 'REDEEMED'), COUNT(*) FILTER (WHERE type = 'REFUNDED'), SUM(discount_cents)::bigint,
+                    SUM(CASE type WHEN 'REDEEMED' THEN order_amount_cents ELSE -order_amount_cents END)::bigint, 0
+                FROM redemption_events WHERE campaign_id = $1 AND type IN ('REDEEMED', 'REFUNDED')
+                GROUP BY merchant_district;
+                """,
+                campaignId, Utc(asOf));
+            await using var row = await totals.ExecuteReaderAsync();
+
+            long issued = 0, liability = 0, reserved = 0, redeemed = 0, expired = 0, refunded = 0, discount = 0, orderTotal = 0;
+            var byChannel = new Dictionary<string, (long Issued, long Redeemed)>(StringComparer.Ordinal);
+            var byDistrict = new Dictionary<string, (long Issued, long Redeemed, long RedeemedDiscountCents)>(StringComparer.Ordinal);
+            while (await row.ReadAsync())
+            {
+                var (part, channel, district) = (row.GetInt32(0), row.GetString(1), row.GetString(2));
+                var d = byDistrict.GetValueOrDefault(district);
+                if (part == 0)
+                {
+                    var (count, redeemedNow) = (row.GetInt64(3), row.GetInt64(6));
+                    issued += count;
+                    liability += row.GetInt64(4);
+                    reserved += row.GetInt64(5);
+                    redeemed += redeemedNow;
+                    expired += row.GetInt64(7);
+                    var c = byChannel.GetValueOrDefault(channel);
+                    byChannel[channel] = (c.Issued + count, c.Redeemed + redeemedNow);
+                    byDistrict[district] = (d.Issued + count, d.Redeemed, d.RedeemedDiscountCents);
+                }
+                else
+                {
+                    var (redemptions, refunds, netDiscount) = (row.GetInt64(3), row.GetInt64(4), row.GetInt64(5));
+                    refunded += refunds;
+                    discount += netDiscount;
+                    orderTotal += row.GetInt64(6);
+                    byDistrict[district] = (d.Issued, d.Redeemed + redemptions - refunds, d.RedeemedDiscountCents + netDiscount);
+                }
+            }
+
+            return new CampaignTotals
+            {
+                Issued = issued,
+                IssuedLiabilityCents = liability,
+                Reserved = reserved,
+                Redeemed = redeemed,
+                Refunded = refunded,
+                Expired = expired,
+                RedeemedDiscountCents = discount,
+                RedeemedOrderTotalCents = orderTotal,
+                ByChannel = byChannel,
+                ByDistrict = byDistrict,
+            };
+        });
+
+    public Task<SettlementTotals> GetSettlementAsync(string merchantId, string? campaignId) =>
+        Run($"settling merchant {merchantId}", async connection =>
+        {
+            await using var settlement = Command(connection,
+                """
+                SELECT
+                    COUNT(*) FILTER (WHERE type = 'REDEEMED'),
+                    COUNT(*) FILTER (WHERE type = 'REFUNDED'),
+                    COALESCE(SUM(discount_cents) FILTER (WHERE type = 'REDEEMED'), 0)::bigint,
+                    COALESCE(SUM(order_amount_cents) FILTER (WHERE type = 'REDEEMED'), 0)::bigint,
+                    COALESCE(-SUM(discount_cents) FILTER (WHERE type = 'REFUNDED'), 0)::bigint,
+                    COALESCE(SUM(order_amount_cents) FILTER (WHERE type = 'REFUNDED'), 0)::bigint
+                FROM redemption_events
+                WHERE merchant_id = $1 AND ($2::text IS NULL OR campaign_id = $2) AND type IN ('REDEEMED', 'REFUNDED');
+                """,
+                merchantId, Text(campaignId));
+            await using var row = await settlement.ExecuteReaderAsync();
+            await row.ReadAsync();
+            return new SettlementTotals(
+                Redemptions: row.GetInt64(0),
+                Refunds: row.GetInt64(1),
+                DiscountCents: row.GetInt64(2),
+                OrderTotalCents: row.GetInt64(3),
+                RefundedDiscountCents: row.GetInt64(4),
+                RefundedOrderTotalCents: row.GetInt64(5));
+        });
+
+    public async IAsyncEnumerable<RedemptionEventRecord> ExportRedemptionEventsAsync(
+        string campaignId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        // Streamed from one statement: a festival's events need not fit in memory, and the
+        // statement's snapshot keeps the export consistent while redemptions go on.
+        var what = $"exporting campaign {campaignId}";
+        await using var connection = await Classified(what, () => _dataSource.OpenConnectionAsync(cancellationToken).AsTask());
+        await using var export = Command(connection,
+            $"""
+            SELECT {EventColumns} FROM redemption_events
+            WHERE campaign_id = $1 AND type IN ('REDEEMED', 'REFUNDED')
+            ORDER BY sequence;
+            """,
+            campaignId);
+        await using var row = await Classified(what, () => export.ExecuteReaderAsync(cancellationToken));
+        while (await Classified(what, () => row.ReadAsync(cancellationToken)))
+        {
+            yield return ReadEvent(row);
+        }
+    }
+
+    // ---- directory and secrets ----
+
+    public Task<int> RegisterCampaignAsync(string campaignId, DateTimeOffset createdAt) =>
+        Run($"registering campaign {campaignId}", async connection =>
+        {
+            // Looked up before the insert: an insert that meets the campaign would still use up a
+            // number of the identity, and numbers are 24 bits of every voucher's key.
+            await using var register = Command(connection,
+                """
+                WITH found AS (SELECT number FROM campaign_directory WHERE campaign_id = $1),
+                added AS (
+                    INSERT INTO campaign_directory (campaign_id, created_at) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM found)
+                    ON CONFLICT (campaign_id) DO NOTHING
+                    RETURNING number)
+                SELECT number FROM found UNION ALL SELECT number FROM added;
+                """,
+                campaignId, Utc(createdAt));
+
+            // Nothing comes back only when another silo registered it between the look-up and the
+            // insert; it has committed by then, so the next look-up finds it.
+            while (true)
+            {
+                if (await register.ExecuteScalarAsync() is int number)
+                {
+                    return number <= VoucherKey.MaxCampaignNumber
+                        ? number
+                        : throw new InvalidOperationException($"the campaign directory is full ({VoucherKey.MaxCampaignNumber} campaigns)");
+                }
+            }
+        });
+
+    public async Task<int?> FindCampaignNumberAsync(string campaignId) =>
+        (await ReadAll($"finding campaign {campaignId}", "SELECT number FROM campaign_directory WHERE campaign_id = $1;",
+            row => (int?)row.GetInt32(0), campaignId)).SingleOrDefault();
+
+    public Task<IReadOnlyList<string>> ListCampaignIdsAsync(string? after, int limit)
+    {
+        if (limit <= 0)
+        {
+            return Task.FromResult<IReadOnlyList<string>>([]);
+        }
+
+        // Keyset paging on (created_at, campaign_id): stable while campaigns are being created.
+        // An unknown `after` matches nothing (the row comparison with NULL is never true).
+        return ReadAll("listing campaigns",
+            """
+            SELECT campaign_id FROM campaign_directory
+            WHERE $1::text IS NULL
+                OR (created_at, campaign_id) < (SELECT created_at, campaign_id FROM campaign_directory WHERE campaign_id = $1)
+            ORDER BY created_at DESC, campaign_id DESC
+            LIMIT $2;
+            """,
+            row => row.GetString(0), Text(after), limit);
+    }
+
+    public Task<byte[]> GetOrCreateSecretAsync(string name, byte[] candidate) =>
+        Run($"reading secret {name}", async connection =>
+        {
+            // The first silo to ask stores its candidate; every later caller gets that one.
+            await using var secret = Command(connection,
+                """
+                WITH added AS (INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value)
+                SELECT value FROM added UNION ALL SELECT value FROM secrets WHERE name = $1;
+                """,
+                name, candidate);
+
+            // Empty only when another silo stored it during this statement; it has committed by the next.
+            while (true)
+            {
+                if (await secret.ExecuteScalarAsync() is byte[] stored)
+                {
+                    return stored;
+                }
+            }
+        });
+
+    // ---- plumbing ----
+
+    /// <summary>Runs <paramref name="work"/> on a pooled connection.</summary>
+    private Task<T> Run<T>(string what, Func<NpgsqlConnection, Task<T>> work) =>
+        Classified(what, async () =>
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync();
+            return await work(connection);
+        });
+
+    /// <summary><paramref name="work"/>, with a server that cannot serve it raising <see cref="LedgerUnavailableException"/>.</summary>
+    private static async Task<T> Classified<T>(string what, Func<Task<T>> work)
+    {
+        try
+        {
+            return await work();
+        }
+        catch (Exception ex) when (PostgresFaults.Classify(ex, $"the ledger could not serve {what}") is LedgerUnavailableException unavailable)
+        {
+            throw unavailable;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in one READ COMMITTED transaction, committed when it returns;
+    /// a guard that throws leaves nothing written. Durable when the task completes
+    /// (synchronous_commit is on).
+    /// </summary>
+    private Task<T> Write<T>(string what, Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work) =>
+        Run(what, async connection =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted);
+            var result = await work(connection, transaction);
+            await transaction.CommitAsync();
+            Committed(started);
+            return result;
+        });
+
+    /// <summary>Counts a commit begun at <paramref name="started"/> (a <see cref="Stopwatch"/> timestamp) for <see cref="TakeActivity"/>.</summary>
+    private void Committed(long started)
+    {
+        var took = Stopwatch.GetElapsedTime(started);
+        lock (_activityGate)
+        {
+            _commits++;
+            _slowestCommit = took > _slowestCommit ? took : _slowestCommit;
+        }
+    }
+
+    private Task<IReadOnlyList<T>> ReadAll<T>(string what, string sql, Func<NpgsqlDataReader, T> read, params object?[] values) =>
+        Run(what, async connection =>
+        {
+            await using var command = Command(connection, sql, values);
+            await using var row = await command.ExecuteReaderAsync();
+            var results = new List<T>();
+            while (await row.ReadAsync())
+            {
+                results.Add(read(row));
+            }
+
+            return (IReadOnlyList<T>)results;
+        });
+
+    /// <summary>A command whose parameters are <c>$1</c>, <c>$2</c>… in the order of <paramref name="values"/>; null is SQL NULL.</summary>
+    private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, params object?[] values)
+    {
+        var command = new NpgsqlCommand(sql, connection);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(Parameter(value));
+        }
+
+        return command;
+    }
+
+    /// <summary>A statement of a batch, its parameters bound as in <see cref="Command"/>.</summary>
+    private static NpgsqlBatchCommand Statement(string sql, params object?[] values)
+    {
+        var statement = new NpgsqlBatchCommand(sql);
+        foreach (var value in values)
+        {
+            statement.Parameters.Add(Parameter(value));
+        }
+
+        return statement;
+    }
+
+    private static NpgsqlParameter Parameter(object? value) => value as NpgsqlParameter ?? new() { Value = value ?? DBNull.Value };
+
+    /// <summary>Nullable text, typed: a bare NULL parameter has no type for the server to infer.</summary>
+    private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    // timestamptz takes DateTimeOffset only at offset 0.
+    private static DateTimeOffset Utc(DateTimeOffset time) => time.ToUniversalTime();
+
+    private static DateTimeOffset? Utc(DateTimeOffset? time) => time?.ToUniversalTime();
+}

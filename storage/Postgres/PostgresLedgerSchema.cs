@@ -1,0 +1,170 @@
+namespace Campaigns.Storage.Postgres;
+
+/// <summary>
+/// The PostgreSQL ledger's tables, as numbered migrations, in the layout of the SQLite ledger's
+/// migration 4. <c>schema_version</c> records every migration applied; a later build appends a
+/// migration here and never edits an applied one.
+/// </summary>
+internal static class PostgresLedgerSchema
+{
+    /// <summary>
+    /// The advisory lock every silo takes (for the migration's transaction) before it reads the
+    /// schema version: silos starting together migrate one after the other.
+    /// </summary>
+    public const long MigrationLock = 0x43616D706169676E; // "Campaign"
+
+    /// <summary>Creates the version table itself; safe to run on any database.</summary>
+    public const string VersionTable =
+        "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL PRIMARY KEY, applied_at timestamptz NOT NULL);";
+
+    public static readonly IReadOnlyList<(int Version, string Sql)> Migrations =
+    [
+        (1, """
+            -- A campaign's number keys its vouchers' rows (VoucherKey: 24 bits of it).
+            CREATE TABLE campaign_directory (
+                number      integer     GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                campaign_id text        NOT NULL UNIQUE,
+                created_at  timestamptz NOT NULL
+            );
+            CREATE INDEX ix_campaign_directory_created ON campaign_directory (created_at, campaign_id);
+
+            -- Append-ordered: a voucher's row is keyed by VoucherKey.Packed (number << 39 | shard << 32 | seq),
+            -- so a shard's commit appends at the end of its own range. No other index on the table:
+            -- idempotency and per-user limits are kept by each shard, the only writer of its users,
+            -- behind its epoch. Fill factor 90: a transition rewrites its row in the same page (a
+            -- HOT update, since no indexed column moves) instead of into another one.
+            CREATE TABLE vouchers (
+                row_key            bigint      NOT NULL PRIMARY KEY,
+                code               text        NOT NULL,
+                campaign_id        text        NOT NULL,
+                user_id            text        NOT NULL,
+                channel            text        NOT NULL,
+                request_id         text        NOT NULL,
+                district           text        NOT NULL,
+                status             text        NOT NULL CHECK (status IN ('ISSUED', 'RESERVED', 'REDEEMED')),
+                version            bigint      NOT NULL,
+                kind               text        NOT NULL,
+                face_value_cents   bigint      NOT NULL,
+                min_spend_cents    bigint      NOT NULL,
+                percent_off        integer     NOT NULL,
+                fold               integer     NOT NULL,
+                max_discount_cents bigint      NOT NULL,
+                liability_cents    bigint      NOT NULL,
+                valid_from         timestamptz NOT NULL,
+                valid_until        timestamptz NOT NULL,
+                issued_at          timestamptz NOT NULL,
+                issued_day         date        NOT NULL,
+                pool               text        NOT NULL,
+                merchant_id        text,
+                order_id           text,
+                order_amount_cents bigint      NOT NULL DEFAULT 0,
+                discount_cents     bigint      NOT NULL DEFAULT 0,
+                reserved_until     timestamptz,
+                redeemed_at        timestamptz
+            ) WITH (fillfactor = 90);
+
+            -- Codes issued before keyed rows (an embedded ledger imported later); nothing adds to it.
+            CREATE TABLE legacy_codes (
+                code    text   NOT NULL PRIMARY KEY,
+                row_key bigint NOT NULL
+            );
+
+            CREATE TABLE redemption_events (
+                sequence           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                type               text        NOT NULL CHECK (type IN ('RESERVED', 'CANCELLED', 'REDEEMED', 'REFUNDED')),
+                code               text        NOT NULL,
+                campaign_id        text        NOT NULL,
+                merchant_id        text        NOT NULL,
+                merchant_district  text        NOT NULL,
+                order_id           text        NOT NULL,
+                refund_id          text,
+                order_amount_cents bigint      NOT NULL,
+                discount_cents     bigint      NOT NULL,
+                occurred_at        timestamptz NOT NULL
+            );
+            -- One voucher pays for one order once, and one refund reverses it once.
+            CREATE UNIQUE INDEX ux_redemption_events_redeemed ON redemption_events (code, order_id) WHERE type = 'REDEEMED';
+            CREATE UNIQUE INDEX ux_redemption_events_refunded ON redemption_events (code, refund_id) WHERE type = 'REFUNDED';
+            CREATE INDEX ix_redemption_events_code ON redemption_events (code);
+            CREATE INDEX ix_redemption_events_campaign ON redemption_events (campaign_id, sequence);
+            CREATE INDEX ix_redemption_events_merchant ON redemption_events (merchant_id);
+
+            -- The stock invariant, kept by the database as well as by the grains.
+            CREATE TABLE stock_leases (
+                campaign_id text    NOT NULL,
+                shard       integer NOT NULL,
+                pool        text    NOT NULL,
+                granted     bigint  NOT NULL,
+                issued      bigint  NOT NULL,
+                PRIMARY KEY (campaign_id, shard, pool),
+                CHECK (issued >= 0 AND issued <= granted)
+            );
+
+            -- What each pool has granted over all shards: a grant is one conditional update of this row.
+            CREATE TABLE lease_pools (
+                campaign_id text   NOT NULL,
+                pool        text   NOT NULL,
+                granted     bigint NOT NULL CHECK (granted >= 0),
+                PRIMARY KEY (campaign_id, pool)
+            );
+
+            -- Fences: each activation of a shard or campaign takes the next epoch, and every write it
+            -- makes updates its epoch row first, on the condition that the epoch is still its own.
+            CREATE TABLE shard_epochs (
+                campaign_id text    NOT NULL,
+                shard       integer NOT NULL,
+                epoch       bigint  NOT NULL,
+                PRIMARY KEY (campaign_id, shard)
+            );
+            CREATE TABLE campaign_epochs (
+                campaign_id text   NOT NULL PRIMARY KEY,
+                epoch       bigint NOT NULL
+            );
+
+            CREATE TABLE secrets (
+                name  text  NOT NULL PRIMARY KEY,
+                value bytea NOT NULL
+            );
+            """),
+        (2, """
+            -- A shard's batch in one statement, so in one round trip with its commit: the fence first
+            -- (the epoch row stays locked to the commit, so a newer activation waits for this batch
+            -- and then sees it), then the rows, then each pool's lease; any refusal aborts it all.
+            CREATE FUNCTION commit_issue_batch(
+                p_campaign text, p_shard integer, p_epoch bigint, p_pools text[], p_counts bigint[],
+                p_keys bigint[], p_codes text[], p_campaigns text[], p_users text[], p_channels text[], p_requests text[],
+                p_districts text[], p_statuses text[], p_versions bigint[], p_kinds text[], p_face_values bigint[],
+                p_min_spends bigint[], p_percents integer[], p_folds integer[], p_max_discounts bigint[],
+                p_valid_from timestamptz[], p_valid_until timestamptz[], p_issued_at timestamptz[], p_issued_days date[],
+                p_voucher_pools text[], p_merchants text[], p_orders text[], p_order_amounts bigint[], p_discounts bigint[],
+                p_reserved_until timestamptz[], p_redeemed_at timestamptz[], p_liabilities bigint[])
+            RETURNS void LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE shard_epochs SET epoch = epoch WHERE campaign_id = p_campaign AND shard = p_shard AND epoch = p_epoch;
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION 'shard %/% has an epoch newer than %', p_campaign, p_shard, p_epoch USING ERRCODE = 'CL001';
+                END IF;
+
+                INSERT INTO vouchers (row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
+                    kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
+                    valid_from, valid_until, issued_at, issued_day, pool,
+                    merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents)
+                SELECT * FROM unnest(p_keys, p_codes, p_campaigns, p_users, p_channels, p_requests, p_districts, p_statuses,
+                    p_versions, p_kinds, p_face_values, p_min_spends, p_percents, p_folds, p_max_discounts, p_valid_from,
+                    p_valid_until, p_issued_at, p_issued_days, p_voucher_pools, p_merchants, p_orders, p_order_amounts,
+                    p_discounts, p_reserved_until, p_redeemed_at, p_liabilities);
+
+                -- Σ issued ≤ Σ granted per lease; no lease row at all is refused the same way.
+                FOR i IN 1 .. coalesce(array_length(p_pools, 1), 0) LOOP
+                    UPDATE stock_leases SET issued = issued + p_counts[i]
+                    WHERE campaign_id = p_campaign AND shard = p_shard AND pool = p_pools[i] AND issued + p_counts[i] <= granted;
+                    IF NOT FOUND THEN
+                        RAISE EXCEPTION 'shard %/% would issue % more from pool ''%'' than its lease grants', p_campaign, p_shard, p_counts[i], p_pools[i]
+                            USING ERRCODE = 'CL002';
+                    END IF;
+                END LOOP;
+            END
+            $$;
+            """),
+    ];
+}
