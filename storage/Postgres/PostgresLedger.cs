@@ -146,12 +146,7 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
 
     public Task CommitIssueBatchAsync(IssueBatch batch)
     {
-        if (batch.Vouchers.FirstOrDefault(v => v.CampaignId != batch.CampaignId || v.CampaignNumber != batch.CampaignNumber || v.Shard != batch.Shard) is { } stray)
-        {
-            // The lease charged is the batch's; a voucher of another shard would be charged to the wrong one.
-            throw new ArgumentException(
-                $"voucher {stray.Key} of {stray.CampaignId} does not belong to the batch's {batch.CampaignId}/{batch.Shard}", nameof(batch));
-        }
+        LedgerArguments.CheckBatch(batch);
 
         return Run($"committing a batch of shard {batch.CampaignId}/{batch.Shard}", async connection =>
         {
@@ -338,15 +333,7 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
 
     public Task<bool> TryTransitionAsync(VoucherRecord next, long expectedVersion, RedemptionEventRecord redemptionEvent)
     {
-        if (next.Version != expectedVersion + 1)
-        {
-            throw new ArgumentException($"a transition from version {expectedVersion} writes version {expectedVersion + 1}, not {next.Version}", nameof(next));
-        }
-
-        if (redemptionEvent.Code != next.Code)
-        {
-            throw new ArgumentException($"the event is for voucher {redemptionEvent.Code}, not {next.Code}", nameof(redemptionEvent));
-        }
+        LedgerArguments.CheckTransition(next, expectedVersion, redemptionEvent);
 
         return Run($"moving voucher {next.Key}", async connection =>
         {
@@ -411,48 +398,20 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
                 campaignId, Utc(asOf));
             await using var row = await totals.ExecuteReaderAsync();
 
-            long issued = 0, liability = 0, reserved = 0, redeemed = 0, expired = 0, refunded = 0, discount = 0, orderTotal = 0;
-            var byChannel = new Dictionary<string, (long Issued, long Redeemed)>(StringComparer.Ordinal);
-            var byDistrict = new Dictionary<string, (long Issued, long Redeemed, long RedeemedDiscountCents)>(StringComparer.Ordinal);
+            var sums = new CampaignTotalsBuilder();
             while (await row.ReadAsync())
             {
-                var (part, channel, district) = (row.GetInt32(0), row.GetString(1), row.GetString(2));
-                var d = byDistrict.GetValueOrDefault(district);
-                if (part == 0)
+                if (row.GetInt32(0) == 0)
                 {
-                    var (count, redeemedNow) = (row.GetInt64(3), row.GetInt64(6));
-                    issued += count;
-                    liability += row.GetInt64(4);
-                    reserved += row.GetInt64(5);
-                    redeemed += redeemedNow;
-                    expired += row.GetInt64(7);
-                    var c = byChannel.GetValueOrDefault(channel);
-                    byChannel[channel] = (c.Issued + count, c.Redeemed + redeemedNow);
-                    byDistrict[district] = (d.Issued + count, d.Redeemed, d.RedeemedDiscountCents);
+                    sums.AddVouchers(row.GetString(1), row.GetString(2), row.GetInt64(3), row.GetInt64(4), row.GetInt64(5), row.GetInt64(6), row.GetInt64(7));
                 }
                 else
                 {
-                    var (redemptions, refunds, netDiscount) = (row.GetInt64(3), row.GetInt64(4), row.GetInt64(5));
-                    refunded += refunds;
-                    discount += netDiscount;
-                    orderTotal += row.GetInt64(6);
-                    byDistrict[district] = (d.Issued, d.Redeemed + redemptions - refunds, d.RedeemedDiscountCents + netDiscount);
+                    sums.AddEvents(row.GetString(2), row.GetInt64(3), row.GetInt64(4), row.GetInt64(5), row.GetInt64(6));
                 }
             }
 
-            return new CampaignTotals
-            {
-                Issued = issued,
-                IssuedLiabilityCents = liability,
-                Reserved = reserved,
-                Redeemed = redeemed,
-                Refunded = refunded,
-                Expired = expired,
-                RedeemedDiscountCents = discount,
-                RedeemedOrderTotalCents = orderTotal,
-                ByChannel = byChannel,
-                ByDistrict = byDistrict,
-            };
+            return sums.Build();
         });
 
     public Task<SettlementTotals> GetSettlementAsync(string merchantId, string? campaignId) =>

@@ -170,12 +170,7 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
 
     public Task CommitIssueBatchAsync(IssueBatch batch)
     {
-        if (batch.Vouchers.FirstOrDefault(v => v.CampaignId != batch.CampaignId || v.CampaignNumber != batch.CampaignNumber || v.Shard != batch.Shard) is { } stray)
-        {
-            // The lease charged is the batch's; a voucher of another shard would be charged to the wrong one.
-            throw new ArgumentException(
-                $"voucher {stray.Key} of {stray.CampaignId} does not belong to the batch's {batch.CampaignId}/{batch.Shard}", nameof(batch));
-        }
+        LedgerArguments.CheckBatch(batch);
 
         return WriteAsync(transaction =>
         {
@@ -386,15 +381,7 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
 
     public Task<bool> TryTransitionAsync(VoucherRecord next, long expectedVersion, RedemptionEventRecord redemptionEvent)
     {
-        if (next.Version != expectedVersion + 1)
-        {
-            throw new ArgumentException($"a transition from version {expectedVersion} writes version {expectedVersion + 1}, not {next.Version}", nameof(next));
-        }
-
-        if (redemptionEvent.Code != next.Code)
-        {
-            throw new ArgumentException($"the event is for voucher {redemptionEvent.Code}, not {next.Code}", nameof(redemptionEvent));
-        }
+        LedgerArguments.CheckTransition(next, expectedVersion, redemptionEvent);
 
         return TransitionAsync(next, expectedVersion, redemptionEvent);
     }
@@ -471,9 +458,7 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
         using var snapshot = connection.BeginTransaction(deferred: true);
         var asOfMillis = Millis(asOf);
 
-        long issued = 0, liability = 0, reserved = 0, redeemed = 0, expired = 0;
-        var byChannel = new Dictionary<string, (long Issued, long Redeemed)>(StringComparer.Ordinal);
-        var byDistrict = new Dictionary<string, (long Issued, long Redeemed, long RedeemedDiscountCents)>(StringComparer.Ordinal);
+        var totals = new CampaignTotalsBuilder();
 
         // Reserved and expired as VoucherRedemption.StatusAt derives them: a lapsed hold is
         // ISSUED again, and past valid_until anything not redeemed is EXPIRED.
@@ -493,23 +478,10 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
         {
             while (row.Read())
             {
-                var (channel, district, count, redeemedNow) = (row.GetString(0), row.GetString(1), row.GetInt64(2), row.GetInt64(5));
-                issued += count;
-                liability += row.GetInt64(3);
-                reserved += row.GetInt64(4);
-                redeemed += redeemedNow;
-                expired += row.GetInt64(6);
-                var c = byChannel.GetValueOrDefault(channel);
-                byChannel[channel] = (c.Issued + count, c.Redeemed + redeemedNow);
-                var d = byDistrict.GetValueOrDefault(district);
-                byDistrict[district] = (d.Issued + count, d.Redeemed, d.RedeemedDiscountCents);
+                totals.AddVouchers(row.GetString(0), row.GetString(1), row.GetInt64(2), row.GetInt64(3), row.GetInt64(4), row.GetInt64(5), row.GetInt64(6));
             }
         }
 
-        long refunded = 0, discount = 0, orderTotal = 0;
-
-        // Net of refunds: a REFUNDED event carries the negative discount and the refunded
-        // order's amount (positive), so it cancels the REDEEMED event it reverses.
         using (var events = Command(connection, snapshot,
             """
             SELECT merchant_district,
@@ -523,28 +495,11 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
         {
             while (row.Read())
             {
-                var (district, redemptions, refunds, netDiscount) = (row.GetString(0), row.GetInt64(1), row.GetInt64(2), row.GetInt64(3));
-                refunded += refunds;
-                discount += netDiscount;
-                orderTotal += row.GetInt64(4);
-                var d = byDistrict.GetValueOrDefault(district);
-                byDistrict[district] = (d.Issued, d.Redeemed + redemptions - refunds, d.RedeemedDiscountCents + netDiscount);
+                totals.AddEvents(row.GetString(0), row.GetInt64(1), row.GetInt64(2), row.GetInt64(3), row.GetInt64(4));
             }
         }
 
-        return Durable(new CampaignTotals
-        {
-            Issued = issued,
-            IssuedLiabilityCents = liability,
-            Reserved = reserved,
-            Redeemed = redeemed,
-            Refunded = refunded,
-            Expired = expired,
-            RedeemedDiscountCents = discount,
-            RedeemedOrderTotalCents = orderTotal,
-            ByChannel = byChannel,
-            ByDistrict = byDistrict,
-        });
+        return Durable(totals.Build());
     }
 
     public Task<SettlementTotals> GetSettlementAsync(string merchantId, string? campaignId)
