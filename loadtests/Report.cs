@@ -162,7 +162,8 @@ public static class Report
             var share = health is null ? "" : string.Create(Inv, $" = {single!.PerSecond / health.PerSecond:P0} of the health check (IssueVoucher's target: 50 %)");
             var tail = half is null ? "" : string.Create(Inv, $"; p99 {half.Percentile(99):0.00} ms at {half.PerSecond:N0}/s");
             var thousands = batches is null ? "" : string.Create(Inv, $"; {batches.PerSecond:N0} vouchers/s in commits of 1,000 = {batches.PerSecond / 100_000:P0} of IssueVouchers' 100,000/s");
-            md.AppendLine(Inv, $"- {round}{single!.PerSecond:N0} single-voucher commits/s{share}{tail}{thousands}");
+            var logged = single!.LogBytes is { } bytes && single.Succeeded > 0 ? string.Create(Inv, $" ({(double)bytes / single.Succeeded:N0} WAL bytes each)") : "";
+            md.AppendLine(Inv, $"- {round}{single.PerSecond:N0} single-voucher commits/s{logged}{share}{tail}{thousands}");
         }
     }
 
