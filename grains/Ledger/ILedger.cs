@@ -32,8 +32,9 @@ public interface IIssuingLedger
     Task<IReadOnlyList<ShardIssue>> LoadShardIssuesAsync(int campaignNumber, int shard);
 
     /// <summary>
-    /// Appends a shard's batch in one transaction: checks the batch's epoch first (an update of the
-    /// shard's epoch row, which also holds off a newer activation until this commits), inserts the
+    /// Appends a shard's batch in one transaction: checks the batch's epoch first, in a way that
+    /// holds off a newer activation until this commits (a conditional update that locks the epoch
+    /// row; or a read, where the store has a single writer), inserts the
     /// vouchers at their keys and adds them to their leases' issued counts. Throws
     /// <see cref="LedgerFencedException"/> when a newer activation holds the shard, and
     /// <see cref="LedgerConflictException"/> when a lease would issue past its grant; nothing is
