@@ -44,8 +44,10 @@ internal sealed class Session : IDisposable
         "hint: campaign, key, export, merchant register and merchant enroll need an organiser key; merchant show and merchant settlement "
         + "an organiser key or that merchant's own; merchant join and redeem the merchant's own key; voucher a partner key (--key).";
 
-    private Session(Uri address, CampaignsClient client, bool json, TextWriter output, TextWriter error)
+    private Session(Uri address, CampaignsClient client, bool json, TextWriter output, TextWriter error, Invocation? terminals)
     {
+        ErrorIsTerminal = terminals?.ErrorIsTerminal ?? false;
+        OutputIsTerminal = terminals?.OutputIsTerminal ?? false;
         Address = address;
         Client = client;
         Json = json;
@@ -62,6 +64,12 @@ internal sealed class Session : IDisposable
     public TextWriter Out { get; }
 
     public TextWriter Error { get; }
+
+    /// <summary>Standard error is an interactive terminal (see <see cref="ProgressDisplay"/>).</summary>
+    public bool ErrorIsTerminal { get; }
+
+    /// <summary>Standard output is an interactive terminal.</summary>
+    public bool OutputIsTerminal { get; }
 
     /// <summary>Runs a command's body with a session, mapping every failure to a message on stderr and an exit code.</summary>
     public static async Task<int> RunAsync(ParseResult parse, Func<Session, Task<int>> body, CancellationToken cancellationToken)
@@ -184,7 +192,8 @@ internal sealed class Session : IDisposable
             OnRetry = retry => error.WriteLine(
                 $"retrying: {retry.Error.Reason()} from {retry.Method}; attempt {retry.NextAttempt} in {retry.Delay.TotalSeconds:0.0}s"),
         };
-        return new Session(address, new CampaignsClient(options), parse.GetValue(JsonOption), parse.InvocationConfiguration.Output, error);
+        return new Session(address, new CampaignsClient(options), parse.GetValue(JsonOption), parse.InvocationConfiguration.Output, error,
+            parse.InvocationConfiguration as Invocation);
     }
 
     /// <summary>
