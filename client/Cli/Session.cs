@@ -44,8 +44,9 @@ internal sealed class Session : IDisposable
         "hint: campaign, key, export, merchant register and merchant enroll need an organiser key; merchant show and merchant settlement "
         + "an organiser key or that merchant's own; merchant join and redeem the merchant's own key; voucher a partner key (--key).";
 
-    private Session(Uri address, CampaignsClient client, bool json, TextWriter output, TextWriter error, Invocation? terminals)
+    private Session(Uri address, CampaignsClient client, bool json, TextWriter output, TextWriter error, Notices notices, Invocation? terminals)
     {
+        Notices = notices;
         ErrorIsTerminal = terminals?.ErrorIsTerminal ?? false;
         OutputIsTerminal = terminals?.OutputIsTerminal ?? false;
         Address = address;
@@ -64,6 +65,9 @@ internal sealed class Session : IDisposable
     public TextWriter Out { get; }
 
     public TextWriter Error { get; }
+
+    /// <summary>Where announcements such as retries go: stderr, or above a progress bar while one is drawn.</summary>
+    public Notices Notices { get; }
 
     /// <summary>Standard error is an interactive terminal (see <see cref="ProgressDisplay"/>).</summary>
     public bool ErrorIsTerminal { get; }
@@ -185,15 +189,16 @@ internal sealed class Session : IDisposable
     private static Session Open(ParseResult parse, TextWriter error)
     {
         var address = ParseAddress(parse.GetValue(AddressOption) ?? DefaultAddress);
+        var notices = new Notices(error);
         var options = new CampaignsClientOptions
         {
             Address = address,
             ApiKey = parse.GetValue(KeyOption) ?? "",
-            OnRetry = retry => error.WriteLine(
+            OnRetry = retry => notices.Write(
                 $"retrying: {retry.Error.Reason()} from {retry.Method}; attempt {retry.NextAttempt} in {retry.Delay.TotalSeconds:0.0}s"),
         };
         return new Session(address, new CampaignsClient(options), parse.GetValue(JsonOption), parse.InvocationConfiguration.Output, error,
-            parse.InvocationConfiguration as Invocation);
+            notices, parse.InvocationConfiguration as Invocation);
     }
 
     /// <summary>

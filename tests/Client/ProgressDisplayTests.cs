@@ -73,6 +73,31 @@ public sealed class ProgressDisplayTests
     }
 
     [Fact]
+    public async Task A_retry_announced_during_a_bar_is_written_above_it_and_plainly_once_the_bar_is_gone()
+    {
+        using var error = new StringWriter();
+        var notices = new Notices(error);
+        var display = new ProgressDisplay(error, bars: true, notices);
+
+        await display.RunAsync("issuing", "vouchers", total: 2, async progress =>
+        {
+            progress.Done(1);
+            await Task.Delay(150);
+            notices.Write("retrying: UNAVAILABLE from IssueVouchers; attempt 2 in 0.2s");
+            progress.Done(2);
+            return 0;
+        });
+        notices.Write("after");
+
+        // Above the bar, on a line of its own that the redrawn bar did not overwrite, then the line after the bar.
+        var screen = Screen(error.ToString()).Select(line => line.Trim()).Where(line => line.Length > 0).ToList();
+        Assert.Equal("retrying: UNAVAILABLE from IssueVouchers; attempt 2 in 0.2s", screen[0]);
+        Assert.Contains("issuing", screen[1], StringComparison.Ordinal);
+        Assert.Contains("2/2 vouchers", screen[1], StringComparison.Ordinal);
+        Assert.Equal("after", screen[^1]);
+    }
+
+    [Fact]
     public async Task Ctrl_C_on_a_terminal_ends_the_bar_and_gives_back_the_cursor()
     {
         using var error = new StringWriter();
@@ -95,14 +120,67 @@ public sealed class ProgressDisplayTests
     }
 
     /// <summary>
-    /// The last frame Spectre drew (after its last cursor-up), escapes and the bar removed and lines joined:
-    /// what stays on the screen, however a narrow terminal wrapped it.
+    /// What stays on the screen once everything written has been drawn, as a terminal would: the
+    /// lines, cursor moves and erasures applied, then the escapes, the bar's box-drawing glyphs and
+    /// the line breaks of a narrow terminal dropped, so the words of each row read in a line.
     /// </summary>
-    internal static string LastFrame(string screen)
+    internal static string LastFrame(string written) => string.Join(" ", Screen(written)
+        .Select(line => System.Text.RegularExpressions.Regex.Replace(line, @"[\u2500-\u257F\s]+", " ").Trim())
+        .Where(line => line.Length > 0));
+
+    /// <summary>A small terminal: cursor up/down/column, carriage return, line feed, erase line.</summary>
+    internal static List<string> Screen(string written)
     {
-        var frames = System.Text.RegularExpressions.Regex.Split(screen, @"\u001b\[\d+A");
-        // Escapes, and the bar's box-drawing glyphs, leave the words.
-        var plain = System.Text.RegularExpressions.Regex.Replace(frames[^1], @"\u001b\[[0-9;?]*[A-Za-z]|[\u2500-\u257F]", "");
-        return System.Text.RegularExpressions.Regex.Replace(plain, @"\s+", " ");
+        var lines = new List<System.Text.StringBuilder> { new() };
+        var (row, column) = (0, 0);
+        for (var i = 0; i < written.Length; i++)
+        {
+            var c = written[i];
+            if (c == '\u001b' && i + 1 < written.Length && written[i + 1] == '[')
+            {
+                var end = i + 2;
+                while (end < written.Length && !char.IsAsciiLetter(written[end]))
+                {
+                    end++;
+                }
+
+                var argument = written[(i + 2)..end].TrimStart('?');
+                var n = int.TryParse(argument, out var parsed) ? parsed : 1;
+                switch (written[end])
+                {
+                    case 'A': row = Math.Max(0, row - n); break;
+                    case 'B': row += n; break;
+                    case 'G': column = n - 1; break;
+                    case 'K': lines[row].Length = argument == "2" ? 0 : Math.Min(lines[row].Length, column); break;
+                }
+
+                i = end;
+            }
+            else if (c == '\r')
+            {
+                column = 0;
+            }
+            else if (c == '\n')
+            {
+                (row, column) = (row + 1, 0);
+            }
+            else
+            {
+                var line = lines[row];
+                while (line.Length <= column)
+                {
+                    line.Append(' ');
+                }
+
+                line[column++] = c;
+            }
+
+            while (lines.Count <= row)
+            {
+                lines.Add(new());
+            }
+        }
+
+        return [.. lines.Select(line => line.ToString())];
     }
 }

@@ -13,12 +13,15 @@ internal sealed class ProgressDisplay
 {
     private readonly TextWriter _error;
     private readonly IAnsiConsole? _console;
+    private readonly Notices? _notices;
 
     /// <param name="error">Standard error, where progress goes.</param>
     /// <param name="bars">Draw a bar (an interactive terminal) rather than write plain lines.</param>
-    public ProgressDisplay(TextWriter error, bool bars)
+    /// <param name="notices">Messages that may come during the operation, written above the bar while it is drawn.</param>
+    public ProgressDisplay(TextWriter error, bool bars, Notices? notices = null)
     {
         _error = error;
+        _notices = notices;
         // The caller has already decided this is a terminal; a writer is never one to Spectre's detection.
         _console = bars
             ? AnsiConsole.Create(new AnsiConsoleSettings
@@ -37,7 +40,7 @@ internal sealed class ProgressDisplay
     /// redrawn between its lines would garble a terminal that shows both.
     /// </param>
     public static ProgressDisplay For(Session session, bool writesToOutput = false) =>
-        new(session.Error, session.ErrorIsTerminal && !session.Json && !(writesToOutput && session.OutputIsTerminal));
+        new(session.Error, session.ErrorIsTerminal && !session.Json && !(writesToOutput && session.OutputIsTerminal), session.Notices);
 
     /// <summary>
     /// Runs <paramref name="body"/> with one progress task: <paramref name="total"/> items when known
@@ -68,6 +71,8 @@ internal sealed class ProgressDisplay
                 var task = context.AddTask(Markup.Escape(description), maxValue: total ?? double.MaxValue);
                 task.IsIndeterminate = total is null;
                 task.State.Update<long>(ProgressTicker.TotalKey, _ => total ?? 0);
+                // Written through the console, a line goes above the bar; straight to stderr, the next redraw would overwrite it.
+                using var diverted = _notices?.Divert(line => _console.WriteLine(line));
                 var result = await body(new ProgressTicker(null, task, text => detail.Text = text));
                 task.StopTask();
                 return result;
@@ -146,5 +151,35 @@ internal sealed class ProgressTicker
         _task.IsIndeterminate = false;
         _task.MaxValue = Math.Max(total, 1);
         _task.Value = total == 0 ? 1 : Math.Min(done, total);
+    }
+}
+
+/// <summary>Messages for stderr that can come at any moment, such as retry announcements: plain lines, or above a progress bar while one is drawn.</summary>
+internal sealed class Notices(TextWriter error)
+{
+    private volatile Action<string>? _divert;
+
+    public void Write(string line)
+    {
+        if (_divert is { } divert)
+        {
+            divert(line);
+        }
+        else
+        {
+            error.WriteLine(line);
+        }
+    }
+
+    /// <summary>Sends the messages to <paramref name="to"/> until disposed.</summary>
+    public IDisposable Divert(Action<string> to)
+    {
+        _divert = to;
+        return new Undivert(this);
+    }
+
+    private sealed class Undivert(Notices notices) : IDisposable
+    {
+        public void Dispose() => notices._divert = null;
     }
 }
