@@ -24,9 +24,16 @@ internal static class CampaignsCli
         WatchCommand.Create(),
     };
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    /// <param name="errorIsTerminal">
+    /// Standard error is an interactive terminal, so long operations draw progress bars there
+    /// instead of plain lines; tests set it to see both.
+    /// </param>
+    /// <param name="outputIsTerminal">Standard output is the same kind of terminal: no bar beside CSV written to it.</param>
+    public static async Task<int> RunAsync(
+        string[] args, TextWriter output, TextWriter error, bool errorIsTerminal = false, bool outputIsTerminal = false,
+        CancellationToken cancellationToken = default)
     {
-        var configuration = new InvocationConfiguration { Output = output, Error = error };
+        var configuration = new Invocation { Output = output, Error = error, ErrorIsTerminal = errorIsTerminal, OutputIsTerminal = outputIsTerminal };
         var parse = Root().Parse(args);
         if (parse.Action is ParseErrorAction)
         {
@@ -49,4 +56,12 @@ internal static class CampaignsCli
 
         return await parse.InvokeAsync(configuration, cancellationToken);
     }
+}
+
+/// <summary>The invocation's streams, and what a writer cannot tell a command: whether it is a terminal.</summary>
+internal sealed class Invocation : InvocationConfiguration
+{
+    public bool ErrorIsTerminal { get; init; }
+
+    public bool OutputIsTerminal { get; init; }
 }

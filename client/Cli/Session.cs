@@ -44,8 +44,11 @@ internal sealed class Session : IDisposable
         "hint: campaign, key, export, merchant register and merchant enroll need an organiser key; merchant show and merchant settlement "
         + "an organiser key or that merchant's own; merchant join and redeem the merchant's own key; voucher a partner key (--key).";
 
-    private Session(Uri address, CampaignsClient client, bool json, TextWriter output, TextWriter error)
+    private Session(Uri address, CampaignsClient client, bool json, TextWriter output, TextWriter error, Notices notices, Invocation? terminals)
     {
+        Notices = notices;
+        ErrorIsTerminal = terminals?.ErrorIsTerminal ?? false;
+        OutputIsTerminal = terminals?.OutputIsTerminal ?? false;
         Address = address;
         Client = client;
         Json = json;
@@ -62,6 +65,15 @@ internal sealed class Session : IDisposable
     public TextWriter Out { get; }
 
     public TextWriter Error { get; }
+
+    /// <summary>Where announcements such as retries go: stderr, or above a progress bar while one is drawn.</summary>
+    public Notices Notices { get; }
+
+    /// <summary>Standard error is an interactive terminal (see <see cref="ProgressDisplay"/>).</summary>
+    public bool ErrorIsTerminal { get; }
+
+    /// <summary>Standard output is an interactive terminal.</summary>
+    public bool OutputIsTerminal { get; }
 
     /// <summary>Runs a command's body with a session, mapping every failure to a message on stderr and an exit code.</summary>
     public static async Task<int> RunAsync(ParseResult parse, Func<Session, Task<int>> body, CancellationToken cancellationToken)
@@ -177,14 +189,16 @@ internal sealed class Session : IDisposable
     private static Session Open(ParseResult parse, TextWriter error)
     {
         var address = ParseAddress(parse.GetValue(AddressOption) ?? DefaultAddress);
+        var notices = new Notices(error);
         var options = new CampaignsClientOptions
         {
             Address = address,
             ApiKey = parse.GetValue(KeyOption) ?? "",
-            OnRetry = retry => error.WriteLine(
+            OnRetry = retry => notices.Write(
                 $"retrying: {retry.Error.Reason()} from {retry.Method}; attempt {retry.NextAttempt} in {retry.Delay.TotalSeconds:0.0}s"),
         };
-        return new Session(address, new CampaignsClient(options), parse.GetValue(JsonOption), parse.InvocationConfiguration.Output, error);
+        return new Session(address, new CampaignsClient(options), parse.GetValue(JsonOption), parse.InvocationConfiguration.Output, error,
+            notices, parse.InvocationConfiguration as Invocation);
     }
 
     /// <summary>

@@ -10,11 +10,18 @@ internal static class Cli
     public static Task<Outcome> RunAsync(this SiloFixture silo, string apiKey, params string[] args) =>
         RunAtAsync(silo.Host.GrpcAddress.ToString(), apiKey, args);
 
-    public static async Task<Outcome> RunAtAsync(string address, string apiKey, params string[] args)
+    /// <summary>As typed at an interactive terminal whose stdout is piped: progress bars on stderr.</summary>
+    public static Task<Outcome> RunOnTerminalAsync(this SiloFixture silo, string apiKey, params string[] args) =>
+        RunAtAsync(silo.Host.GrpcAddress.ToString(), apiKey, args, errorIsTerminal: true);
+
+    public static Task<Outcome> RunAtAsync(string address, string apiKey, params string[] args) =>
+        RunAtAsync(address, apiKey, args, errorIsTerminal: false);
+
+    private static async Task<Outcome> RunAtAsync(string address, string apiKey, string[] args, bool errorIsTerminal)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var exit = await CampaignsCli.RunAsync(["--address", address, "--key", apiKey, .. args], output, error);
+        var exit = await CampaignsCli.RunAsync(["--address", address, "--key", apiKey, .. args], output, error, errorIsTerminal);
         return new Outcome(exit, output.ToString(), error.ToString());
     }
 }

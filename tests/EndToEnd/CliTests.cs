@@ -142,6 +142,74 @@ public sealed class CliTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task Export_on_a_terminal_draws_a_bar_ending_at_the_summary_total_and_writes_what_a_pipe_gets()
+    {
+        var (campaign, voucher, merchantId, merchant) = await silo.RedeemableVoucherAsync();
+        await merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-1", 20_000);
+        await merchant.RefundRedemptionAsync(voucher.Code, merchantId, "order-1", "refund-1");
+        var (piped, onTerminal) = (Path.Combine(Path.GetTempPath(), $"export-{Guid.NewGuid():N}.csv"), Path.Combine(Path.GetTempPath(), $"export-{Guid.NewGuid():N}.csv"));
+        try
+        {
+            string[] export = ["export", campaign.CampaignId, "--progress-every", "1", "--output"];
+            var plain = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, [.. export, piped]);
+            var bar = await silo.RunOnTerminalAsync(SiloHost.BootstrapOrganiserKey, [.. export, onTerminal]);
+
+            Assert.Equal((0, 0), (plain.ExitCode, bar.ExitCode));
+            Assert.Equal("exported 1 event\nexported 2 events\n", plain.Error.ReplaceLineEndings("\n"));
+            Assert.DoesNotContain('\u001b', plain.Error);
+            Assert.Contains('\u001b', bar.Error);
+            Assert.DoesNotContain("exported 1 event", bar.Error, StringComparison.Ordinal);
+            Assert.Contains("exporting 2/2 events", Client.ProgressDisplayTests.LastFrame(bar.Error), StringComparison.Ordinal);
+            Assert.Contains("sha256:", plain.Out, StringComparison.Ordinal);
+            Assert.Equal(plain.Out, bar.Out);
+            Assert.Equal(File.ReadAllText(piped), File.ReadAllText(onTerminal));
+
+            // The CSV on standard output: the same bytes whether stderr shows a bar or not.
+            var plainCsv = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "export", campaign.CampaignId);
+            var barCsv = await silo.RunOnTerminalAsync(SiloHost.BootstrapOrganiserKey, "export", campaign.CampaignId);
+            Assert.Equal(4, plainCsv.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+            Assert.Equal(plainCsv.Out, barCsv.Out);
+            Assert.Contains("exporting 2/2 events", Client.ProgressDisplayTests.LastFrame(barCsv.Error), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(piped);
+            File.Delete(onTerminal);
+        }
+    }
+
+    [Fact]
+    public async Task Issue_batch_on_a_terminal_draws_a_bar_with_the_counts_by_outcome_and_prints_the_same_table()
+    {
+        var campaign = await silo.StartedCampaignAsync();
+        var key = (await silo.CreateKeyAsync(Role.Partner, SiloFixture.PartnerId)).Secret;
+        var file = Path.Combine(Path.GetTempPath(), $"users-{Guid.NewGuid():N}.csv");
+        // The second line asks for a second voucher for user-a, beyond the campaign's one per user.
+        await File.WriteAllLinesAsync(file, ["user-a,claim-1", "user-a,claim-2", "user-b,claim-3"]);
+        try
+        {
+            string[] batch = ["voucher", "issue-batch", campaign.CampaignId, "--file", file];
+            var first = await silo.RunOnTerminalAsync(key, batch);
+            Assert.Equal(2, first.ExitCode);
+            Assert.Contains("issuing 3/3 vouchers issued 2, replayed 0, refused 1", Client.ProgressDisplayTests.LastFrame(first.Error), StringComparison.Ordinal);
+            Assert.Contains("issued 2, replayed 0, refused 1 (", first.Out, StringComparison.Ordinal);
+            Assert.DoesNotContain('\u001b', first.Out);
+
+            // Run again, both ways: replays, so the two outputs can be compared byte for byte.
+            var plain = await silo.RunAsync(key, batch);
+            var bar = await silo.RunOnTerminalAsync(key, batch);
+            Assert.Equal((2, 2, ""), (plain.ExitCode, bar.ExitCode, plain.Error));
+            Assert.Contains("issued 0, replayed 2, refused 1 (", plain.Out, StringComparison.Ordinal);
+            Assert.Equal(plain.Out, bar.Out);
+            Assert.Contains("issuing 3/3 vouchers issued 0, replayed 2, refused 1", Client.ProgressDisplayTests.LastFrame(bar.Error), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task A_wrong_role_hint_says_which_key_a_merchant_command_takes()
     {
         var partnerKey = (await silo.CreateKeyAsync(Role.Partner, "partner-hint")).Secret;

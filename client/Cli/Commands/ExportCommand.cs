@@ -65,31 +65,43 @@ internal static class ExportCommand
 
         // Lines end in "\n" on every platform: the checksum covers exactly these bytes.
         await csv.WriteAsync(RedemptionEventCsv.Header + "\n");
-        await foreach (var record in session.Client.ExportRedemptionEventsAsync(campaignId, ct))
+        var afterSummary = await ProgressDisplay.For(session, writesToOutput: !toFile).RunAsync("exporting", "events", total: null, async progress =>
         {
-            switch (record.RecordCase)
+            await foreach (var record in session.Client.ExportRedemptionEventsAsync(campaignId, ct))
             {
-                case ExportRecord.RecordOneofCase.Event when summary is null:
-                    if (record.Event.Sequence <= lastSequence)
-                    {
-                        outOfOrder++;
-                    }
+                switch (record.RecordCase)
+                {
+                    case ExportRecord.RecordOneofCase.Event when summary is null:
+                        if (record.Event.Sequence <= lastSequence)
+                        {
+                            outOfOrder++;
+                        }
 
-                    lastSequence = record.Event.Sequence;
-                    await csv.WriteAsync(tally.Add(record.Event) + "\n");
-                    if (toFile && progressEvery > 0 && tally.Events % progressEvery == 0)
-                    {
-                        await session.Error.WriteLineAsync($"exported {Views.Count(tally.Events)} event{(tally.Events == 1 ? "" : "s")}");
-                    }
+                        lastSequence = record.Event.Sequence;
+                        await csv.WriteAsync(tally.Add(record.Event) + "\n");
+                        progress.Done(tally.Events);
+                        if (toFile && progressEvery > 0 && tally.Events % progressEvery == 0)
+                        {
+                            progress.Line($"exported {Views.Count(tally.Events)} event{(tally.Events == 1 ? "" : "s")}");
+                        }
 
-                    break;
-                case ExportRecord.RecordOneofCase.Summary when summary is null:
-                    summary = record.Summary;
-                    break;
-                default:
-                    await session.Error.WriteLineAsync("error: EXPORT_MISMATCH: the stream sent records after its summary.");
-                    return ExitCode.Mismatch;
+                        break;
+                    case ExportRecord.RecordOneofCase.Summary when summary is null:
+                        summary = record.Summary;
+                        progress.Finish(summary.Events);
+                        break;
+                    default:
+                        return true;
+                }
             }
+
+            return false;
+        });
+
+        if (afterSummary)
+        {
+            await session.Error.WriteLineAsync("error: EXPORT_MISMATCH: the stream sent records after its summary.");
+            return ExitCode.Mismatch;
         }
 
         await csv.WriteAsync(tally.CommentLine() + "\n");

@@ -58,19 +58,25 @@ internal static class VoucherCommand
                 return ExitCode.Usage;
             }
 
-            var sent = 0;
-            var response = await session.Client.IssueVouchersAsync(
-                parse.GetValue(campaign)!,
-                items,
-                batch =>
-                {
-                    sent += batch.Results.Count;
-                    if (items.Count > VoucherBatch.MaxItems)
+            var campaignId = parse.GetValue(campaign)!;
+            var response = await ProgressDisplay.For(session).RunAsync("issuing", "vouchers", items.Count, progress =>
+            {
+                var sent = new Tally(0, 0, 0);
+                return session.Client.IssueVouchersAsync(
+                    campaignId,
+                    items,
+                    batch =>
                     {
-                        session.Error.WriteLine($"sent {sent}/{items.Count}");
-                    }
-                },
-                ct);
+                        sent += Tally.Of(batch.Results);
+                        progress.Done(sent.Total);
+                        progress.Describe(sent.ToString());
+                        if (items.Count > VoucherBatch.MaxItems)
+                        {
+                            progress.Line($"sent {sent.Total}/{items.Count}");
+                        }
+                    },
+                    ct);
+            });
 
             // Results come back one per item, in the order sent (a file may repeat a request id).
             session.Print(response, report =>
@@ -126,15 +132,34 @@ internal static class VoucherCommand
 
     private static string Summary(IssueVouchersResponse response)
     {
-        var issued = response.Results.Count(r => r.ErrorReason.Length == 0 && !r.Replayed);
-        var replayed = response.Results.Count(r => r.ErrorReason.Length == 0 && r.Replayed);
         var refusals = response.Results.Where(r => r.ErrorReason.Length > 0)
             .GroupBy(r => r.ErrorReason, StringComparer.Ordinal)
             .OrderByDescending(g => g.Count())
             .Select(g => $"{g.Key}×{g.Count().ToString(CultureInfo.InvariantCulture)}")
             .ToList();
-        var refused = response.Results.Count - issued - replayed;
-        return string.Create(CultureInfo.InvariantCulture, $"issued {issued}, replayed {replayed}, refused {refused}")
-            + (refusals.Count > 0 ? $" ({string.Join(", ", refusals)})" : "");
+        return Tally.Of(response.Results) + (refusals.Count > 0 ? $" ({string.Join(", ", refusals)})" : "");
+    }
+
+    /// <summary>Results by outcome: the summary line, and the progress bar's text as calls come back.</summary>
+    private readonly record struct Tally(int Issued, int Replayed, int Refused)
+    {
+        public int Total => Issued + Replayed + Refused;
+
+        public static Tally Of(IEnumerable<IssueVouchersResult> results)
+        {
+            var tally = new Tally(0, 0, 0);
+            foreach (var result in results)
+            {
+                tally = result.ErrorReason.Length > 0 ? tally with { Refused = tally.Refused + 1 }
+                    : result.Replayed ? tally with { Replayed = tally.Replayed + 1 }
+                    : tally with { Issued = tally.Issued + 1 };
+            }
+
+            return tally;
+        }
+
+        public static Tally operator +(Tally a, Tally b) => new(a.Issued + b.Issued, a.Replayed + b.Replayed, a.Refused + b.Refused);
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"issued {Issued}, replayed {Replayed}, refused {Refused}");
     }
 }
