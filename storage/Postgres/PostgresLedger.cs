@@ -311,7 +311,7 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
             await using var read = Command(connection,
                 $"""
                 SELECT {string.Join(", ", VoucherColumns.Split(", ").Select(c => "v." + c))}, {string.Join(", ", EventColumns.Split(", ").Select(c => "e." + c))}
-                FROM vouchers v LEFT JOIN redemption_events e ON v.version > 1 AND e.code = v.code
+                FROM vouchers v LEFT JOIN redemption_events e ON v.version > 1 AND e.voucher_key = v.row_key
                 WHERE v.row_key = $1 ORDER BY e.sequence;
                 """,
                 key.Packed);
@@ -339,7 +339,7 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
         {
             // One statement, so one transaction: the row moves only if its version is still the one
             // read (what stops a duplicate activation spending a voucher twice), and the event goes
-            // in with it; a taken (code, order) or (code, refund) key fails the whole statement.
+            // in with it; a taken (voucher, order) or (voucher, refund) key fails the whole statement.
             var e = redemptionEvent;
             await using var move = Command(connection,
                 """
@@ -347,10 +347,10 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
                     UPDATE vouchers SET status = $3, version = $4, merchant_id = $5, order_id = $6,
                         order_amount_cents = $7, discount_cents = $8, reserved_until = $9, redeemed_at = $10
                     WHERE row_key = $1 AND version = $2
-                    RETURNING code)
-                INSERT INTO redemption_events (type, code, campaign_id, merchant_id, merchant_district, order_id, refund_id,
+                    RETURNING code, row_key)
+                INSERT INTO redemption_events (type, code, voucher_key, campaign_id, merchant_id, merchant_district, order_id, refund_id,
                     order_amount_cents, discount_cents, occurred_at)
-                SELECT $11, moved.code, $12, $13, $14, $15, $16, $17, $18, $19 FROM moved;
+                SELECT $11, moved.code, moved.row_key, $12, $13, $14, $15, $16, $17, $18, $19 FROM moved;
                 """,
                 next.Key.Packed, expectedVersion, Stored<StoredVoucherStatus>.Name(next.Status), next.Version, Text(next.MerchantId), Text(next.OrderId),
                 next.OrderAmountCents, next.DiscountCents, Utc(next.ReservedUntil), Utc(next.RedeemedAt),

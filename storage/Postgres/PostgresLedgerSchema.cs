@@ -166,5 +166,18 @@ internal static class PostgresLedgerSchema
             END
             $$;
             """),
+        (3, """
+            -- Redemption events find their voucher by its row key, not its code: keyed codes look
+            -- random, so indexes on the code put each redemption at a random page of two indexes,
+            -- while row keys follow issue order and are a fraction of the size.
+            ALTER TABLE redemption_events ADD COLUMN voucher_key bigint;
+            UPDATE redemption_events e SET voucher_key = v.row_key FROM vouchers v WHERE v.code = e.code;
+            DROP INDEX ux_redemption_events_redeemed;
+            DROP INDEX ux_redemption_events_refunded;
+            DROP INDEX ix_redemption_events_code;
+            CREATE UNIQUE INDEX ux_redemption_events_redeemed ON redemption_events (voucher_key, order_id) WHERE type = 'REDEEMED';
+            CREATE UNIQUE INDEX ux_redemption_events_refunded ON redemption_events (voucher_key, refund_id) WHERE type = 'REFUNDED';
+            CREATE INDEX ix_redemption_events_voucher ON redemption_events (voucher_key, sequence);
+            """),
     ];
 }
