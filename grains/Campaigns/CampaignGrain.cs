@@ -23,7 +23,7 @@ public sealed class CampaignGrain(
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     // Leases as the ledger holds them: granted units per (shard, pool). Rebuilt on activation.
-    private readonly Dictionary<(int Shard, string Pool), long> _granted = [];
+    private readonly CampaignLeases _leases = new();
 
     // This activation's fence: a grant made under an older epoch is refused by the ledger.
     private long _epoch;
@@ -205,11 +205,11 @@ public sealed class CampaignGrain(
             foreach (var pool in capacity.PoolsFor(channel))
             {
                 var poolCapacity = capacity.PoolCapacity(pool);
-                var free = poolCapacity - GrantedFrom(pool);
+                var free = _leases.Unleased(capacity, pool);
                 if (free <= 0)
                 {
                     await ReclaimIdleLeasesAsync(pool, shard);
-                    free = poolCapacity - GrantedFrom(pool);
+                    free = _leases.Unleased(capacity, pool);
                 }
 
                 var amount = LeaseSizing.Grant(wanted, free, campaign.Definition.ShardCount);
@@ -238,12 +238,12 @@ public sealed class CampaignGrain(
                     throw new CampaignsException(Refusal.Unavailable, "stock leases changed under this activation; retry");
                 }
 
-                _granted[(shard, pool)] = _granted.GetValueOrDefault((shard, pool)) + amount;
+                _leases.Granted(shard, pool, amount);
                 CampaignsTelemetry.LeaseGranted(CampaignId, amount);
                 return new StockGrant(pool, amount, null);
             }
 
-            return new StockGrant(StockCapacity.SharedPool, 0, ExhaustionReason(capacity, channel));
+            return new StockGrant(StockCapacity.SharedPool, 0, _leases.ExhaustionReason(capacity, channel));
         }
         finally
         {
@@ -263,8 +263,7 @@ public sealed class CampaignGrain(
     /// </summary>
     private async Task ReclaimIdleLeasesAsync(string pool, int requestingShard)
     {
-        var holders = _granted.Where(g => g.Key.Pool == pool && g.Key.Shard != requestingShard && g.Value > 0)
-            .Select(g => g.Key.Shard).ToList();
+        var holders = _leases.HoldersOf(pool, except: requestingShard);
         // All at once: this runs under the gate, so asking one shard after another made every
         // other lease request wait for the sum of their answers, or of their timeouts.
         await Task.WhenAll(holders.Select(shard => SurrenderFromAsync(shard, pool)));
@@ -288,24 +287,9 @@ public sealed class CampaignGrain(
         }
     }
 
-    private Refusal ExhaustionReason(StockCapacity capacity, string channel)
-    {
-        var elsewhere = capacity.AllPools.Except(capacity.PoolsFor(channel))
-            .Sum(pool => capacity.PoolCapacity(pool) - GrantedFrom(pool));
-        return elsewhere > 0 ? Refusal.ChannelQuotaExhausted
-            : capacity.BudgetBinds ? Refusal.BudgetExhausted
-            : Refusal.SoldOut;
-    }
-
-    private long GrantedFrom(string pool) => _granted.Where(g => g.Key.Pool == pool).Sum(g => g.Value);
-
     private async Task ReloadLeasesAsync()
     {
-        _granted.Clear();
-        foreach (var lease in await ledger.LoadLeasesAsync(CampaignId))
-        {
-            _granted[(lease.Shard, lease.Pool)] = lease.Granted;
-        }
+        _leases.Reload(await ledger.LoadLeasesAsync(CampaignId));
     }
 
     private async Task TellShardsAsync(CampaignSnapshot snapshot)
