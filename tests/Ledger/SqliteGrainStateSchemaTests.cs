@@ -1,3 +1,4 @@
+using Campaigns.Grains.Common;
 using Campaigns.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,7 +14,8 @@ namespace Campaigns.Tests.Ledger;
 public sealed class SqliteGrainStateSchemaTests(SqliteGrainStateSchemaTests.ProviderCluster cluster)
     : IClassFixture<SqliteGrainStateSchemaTests.ProviderCluster>
 {
-    public const string StorageName = "sqlite-schema-test";
+    // The name the application's grains use, so the PostgreSQL tests' silo can register it with AddProductionStorage.
+    public const string StorageName = StorageNames.Grains;
 
     [Fact]
     public async Task Grain_state_is_written_reread_after_deactivation_and_written_again()
@@ -180,9 +182,12 @@ public sealed class StateProbe
     [Id(0)] public int Total { get; set; }
 }
 
-/// <summary>The smallest grain that persists: each call that changes it writes before answering.</summary>
+/// <summary>
+/// The smallest grain that persists: each call that changes it writes before answering. Each test
+/// cluster gives it the backend under test.
+/// </summary>
 public sealed class StateProbeGrain(
-    [PersistentState("s", SqliteGrainStateSchemaTests.StorageName)] IPersistentState<StateProbe> state) : Grain, IStateProbeGrain
+    [PersistentState("s", StorageNames.Grains)] IPersistentState<StateProbe> state) : Grain, IStateProbeGrain
 {
     public async Task<int> AddAsync(int amount)
     {
