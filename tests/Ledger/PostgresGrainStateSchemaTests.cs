@@ -2,7 +2,9 @@ using System.Data.Common;
 using Campaigns.Grains.Common;
 using Campaigns.Storage.Postgres;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Npgsql;
+using Orleans.Configuration;
 using Orleans.Storage;
 using Orleans.TestingHost;
 
@@ -26,6 +28,15 @@ public sealed class PostgresGrainStateSchemaTests(PostgresGrainStateSchemaTests.
         var connection = new NpgsqlConnection(cluster.ConnectionString);
         connection.Open();
         return connection;
+    }
+
+    [Fact]
+    public async Task The_provider_s_sessions_wait_for_the_WAL_flush_at_every_commit()
+    {
+        // The silo was given synchronous_commit off: the registration must not inherit it.
+        var options = cluster.Services.GetRequiredService<IOptionsMonitor<AdoNetGrainStorageOptions>>().Get(StorageNames.Grains);
+
+        Assert.Equal("on", await PostgresTestDatabase.ScalarAsync(options.ConnectionString!, "SHOW synchronous_commit"));
     }
 
     [Fact]
@@ -64,15 +75,17 @@ public sealed class PostgresGrainStateSchemaTests(PostgresGrainStateSchemaTests.
 
         public IGrainFactory Grains => _cluster.GrainFactory;
 
-        public IGrainStorage Storage =>
-            ((InProcessSiloHandle)_cluster.Primary!).SiloHost.Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains);
+        public IServiceProvider Services => ((InProcessSiloHandle)_cluster.Primary!).SiloHost.Services;
+
+        public IGrainStorage Storage => Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains);
 
         public async Task InitializeAsync()
         {
             await Database.InitializeAsync();
             ConnectionString = await Database.CreateSchemaAsync();
             var builder = new TestClusterBuilder(1);
-            builder.Properties[ConnectionStringKey] = ConnectionString;
+            builder.Properties[ConnectionStringKey] =
+                new NpgsqlConnectionStringBuilder(ConnectionString) { Options = "-c synchronous_commit=off" }.ToString();
             builder.AddSiloBuilderConfigurator<SiloWithProductionStorage>();
             _cluster = builder.Build();
             await _cluster.DeployAsync();
