@@ -31,12 +31,19 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
     /// </param>
     public PostgresLedger(string connectionString)
     {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        _dataSource = NpgsqlDataSource.Create(Durable(connectionString));
+    }
 
-        // An acknowledged voucher survives a crash of the server: whatever the server's default,
-        // the ledger's sessions wait for the WAL flush at every commit.
+    /// <summary>
+    /// <paramref name="connectionString"/> with <c>synchronous_commit</c> forced on: whatever the
+    /// server's default, an acknowledged write (a voucher, a grain's state) survives a crash of the
+    /// server, because every commit waits for the WAL flush.
+    /// </summary>
+    internal static string Durable(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
         builder.Options = $"{builder.Options} -c synchronous_commit=on".Trim();
-        _dataSource = NpgsqlDataSource.Create(builder);
+        return builder.ConnectionString;
     }
 
     /// <summary>Never set: a PostgreSQL ledger does not stop; each call that cannot be served fails on its own.</summary>

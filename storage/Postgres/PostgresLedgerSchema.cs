@@ -179,5 +179,7 @@ internal static class PostgresLedgerSchema
             CREATE UNIQUE INDEX ux_redemption_events_refunded ON redemption_events (voucher_key, refund_id) WHERE type = 'REFUNDED';
             CREATE INDEX ix_redemption_events_voucher ON redemption_events (voucher_key, sequence);
             """),
+        // Orleans grain state, for the ADO.NET provider: in the same database, created under the same lock.
+        (4, PostgresGrainStateSchema.Migration),
     ];
 }
