@@ -17,6 +17,7 @@ namespace Campaigns.Storage.Sqlite;
 public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
 {
     private const int SqliteConstraintUnique = 2067;
+    private const int SqliteConstraint = 19;
 
     private static readonly string VoucherByKey = $"SELECT {VoucherColumns} FROM vouchers WHERE row_key = @key;";
 
@@ -181,7 +182,16 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
             var insertVoucher = _writer.Statement(transaction, InsertVoucher, VoucherInsertColumns);
             foreach (var voucher in batch.Vouchers)
             {
-                insertVoucher.Execute(transaction, voucher, BindVoucher);
+                try
+                {
+                    insertVoucher.Execute(transaction, voucher, BindVoucher);
+                }
+                catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteConstraint)
+                {
+                    // Only a shard whose books are behind the ledger reuses a seq: it must reload.
+                    throw new LedgerConflictException($"voucher key {voucher.Key} of {batch.CampaignId} is taken");
+                }
+
                 issuedByPool[voucher.Pool] = issuedByPool.GetValueOrDefault(voucher.Pool) + 1;
             }
 

@@ -58,6 +58,21 @@ public abstract class LedgerContractTests : LedgerScenario
     }
 
     [Fact]
+    public async Task A_batch_whose_voucher_key_is_taken_is_a_conflict_and_writes_nothing()
+    {
+        // Only a shard whose books are behind the ledger would reuse a seq: it must reload, not crash.
+        await Grant(shard: 0, amount: 10);
+        var first = Voucher("u1", "r1");
+        await Commit(0, first);
+
+        await Assert.ThrowsAsync<LedgerConflictException>(() =>
+            Commit(0, Voucher("u2", "r2"), first with { UserId = "u3", RequestId = "r3" }));
+
+        Assert.Equal([first], await Ledger.LoadShardVouchersAsync(Number, 0));
+        Assert.Equal(new StockLeaseRecord(0, "", 10, 1), Assert.Single(await Ledger.LoadLeasesAsync(Campaign)));
+    }
+
+    [Fact]
     public async Task Batch_charges_each_pool_its_own_lease()
     {
         await Grant(shard: 0, amount: 5);
