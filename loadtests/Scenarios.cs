@@ -150,7 +150,9 @@ public sealed class Scenarios(SiloProcess silo, LoadSettings settings, TextWrite
             readable += (await partner.Vouchers.GetVoucherAsync(new GetVoucherRequest { Code = code })).Code == code ? 1 : 0;
         }
 
-        var firsts = Enumerable.Range(0, Claims).Where(i => i % 10 != 9 && codes[i] is not null).Select(i => codes[i]!).ToList();
+        // The first claims answered with a voucher: their codes are checked here, their users' wallets read below.
+        var winners = Enumerable.Range(0, Claims).Where(i => i % 10 != 9 && codes[i] is not null).ToList();
+        var firsts = winners.ConvertAll(i => codes[i]!);
         Check[] checks =
         [
             new("exactly the stock issued", stats.Issued == Stock && stats.Remaining == 0, $"{stats.Issued:N0} issued, {stats.Remaining:N0} left"),
@@ -168,7 +170,6 @@ public sealed class Scenarios(SiloProcess silo, LoadSettings settings, TextWrite
         }
 
         // Wallets after the drop: read from the users' shards, by key (there is no user index).
-        var winners = Enumerable.Range(0, Claims).Where(i => i % 10 != 9 && codes[i] is not null).ToList();
         Task Wallet(long n, string? campaignId) =>
             partner.Vouchers.ListUserVouchersAsync(new ListUserVouchersRequest { UserId = settings.Ids.User("fan", winners[(int)(n % winners.Count)]), CampaignId = campaignId ?? "" }).ResponseAsync;
         var inCampaign = await Metered(() => LoadRunner.ClosedLoopAsync("ListUserVouchers, one campaign", settings.Workers, settings.Duration, n => Wallet(n, campaign)));

@@ -277,15 +277,17 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
             }
 
             // The capacity check and the addition are one conditional update of the pool's total.
+            using (var ensurePool = Command(transaction.Connection!, transaction,
+                "INSERT INTO lease_pools (campaign_id, pool, granted) VALUES (@campaign, @pool, 0) ON CONFLICT (campaign_id, pool) DO NOTHING;",
+                ("campaign", campaignId), ("pool", pool)))
+            {
+                ensurePool.ExecuteNonQuery();
+            }
+
             using var total = Command(transaction.Connection!, transaction,
-                """
-                INSERT INTO lease_pools (campaign_id, pool, granted) VALUES (@campaign, @pool, 0) ON CONFLICT (campaign_id, pool) DO NOTHING;
-                UPDATE lease_pools SET granted = granted + @amount
-                WHERE campaign_id = @campaign AND pool = @pool AND granted + @amount <= @capacity;
-                """,
+                "UPDATE lease_pools SET granted = granted + @amount WHERE campaign_id = @campaign AND pool = @pool AND granted + @amount <= @capacity;",
                 ("campaign", campaignId), ("pool", pool), ("amount", amount), ("capacity", poolCapacity));
-            total.ExecuteNonQuery();
-            if (Changes(transaction) == 0)
+            if (total.ExecuteNonQuery() == 0)
             {
                 return false;
             }
@@ -327,13 +329,6 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
             cut.ExecuteNonQuery();
             return returned;
         });
-    }
-
-    /// <summary>Rows the last statement on this connection changed.</summary>
-    private static long Changes(SqliteTransaction transaction)
-    {
-        using var changes = Command(transaction.Connection!, transaction, "SELECT changes();");
-        return (long)changes.ExecuteScalar()!;
     }
 
     // ---- vouchers and redemption ----

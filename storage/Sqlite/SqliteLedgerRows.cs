@@ -73,11 +73,7 @@ internal static class SqliteLedgerRows
         "sequence, type, code, campaign_id, merchant_id, merchant_district, order_id, refund_id, " +
         "order_amount_cents, discount_cents, occurred_at";
 
-    public static VoucherRecord ReadVoucher(SqliteDataReader row)
-    {
-        var key = VoucherKey.Unpack(row.GetInt64(0));
-        return ReadVoucher(row, key);
-    }
+    public static VoucherRecord ReadVoucher(SqliteDataReader row) => ReadVoucher(row, VoucherKey.Unpack(row.GetInt64(0)));
 
     private static VoucherRecord ReadVoucher(SqliteDataReader row, VoucherKey key) => new()
     {
