@@ -2,11 +2,12 @@
 # Runs the whole test suite, the way CI does: builds the solution, runs every test project,
 # and ends with one line "N passed, N failed[, N skipped]". Installs what the tests need when it
 # is missing: Debian's chromium for the dashboard's browser test (Playwright drives it and downloads
-# no browser of its own) and PostgreSQL (as root); the .NET 10 SDK it cannot install, and so
-# checks for. The ledger's PostgreSQL tests run on a throwaway cluster this script starts on
-# loopback and stops on exit, unless CAMPAIGNS_TEST_POSTGRES already names a server.
+# no browser of its own), PostgreSQL and Redis (as root); the .NET 10 SDK it cannot install, and so
+# checks for. The PostgreSQL and Redis tests run on throwaway servers this script starts on
+# loopback and stops on exit, unless CAMPAIGNS_TEST_POSTGRES / CAMPAIGNS_TEST_REDIS already name one.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+scripts=$(cd "$(dirname "$0")" && pwd)
+cd "$scripts/.."
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "The .NET 10 SDK is required: https://dotnet.microsoft.com/download" >&2
@@ -14,18 +15,11 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
-# Installs Debian packages, reading the package lists once per run.
-apt_updated=""
-apt_install() {
-  if [ -z "$apt_updated" ]; then
-    apt-get update -qq || return 1
-    apt_updated=1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Options::=--force-confold "$@" >/dev/null
-}
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+source "$scripts/services.sh"
 
 if [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if is_root && command -v apt-get >/dev/null 2>&1; then
     echo "Installing chromium for the dashboard's browser test"
     apt_install chromium
   else
@@ -33,78 +27,28 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-
-pg_dir="" pg_bin="" pg_user=""
-
-# The newest PostgreSQL server binaries Debian's packages installed, if any.
-find_postgres() {
-  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-  [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ]
+services_dir=$(mktemp -d /tmp/campaigns-test.XXXXXX)
+chmod 755 "$services_dir"  # the PostgreSQL cluster inside runs as its own user
+stop_services() {
+  stop_postgres
+  stop_redis
+  rm -rf "$services_dir"
 }
-
-# Runs a PostgreSQL tool as the cluster's owner: PostgreSQL refuses to run as root.
-as_pg_owner() {
-  if [ -n "$pg_user" ]; then
-    (cd "$pg_dir" && runuser -u "$pg_user" -- "$@")
-  else
-    "$@"
-  fi
-}
-
-stop_postgres() {
-  if [ -n "$pg_dir" ] && [ -f "$pg_dir/data/postmaster.pid" ]; then
-    as_pg_owner "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1 \
-      || kill "$(head -n 1 "$pg_dir/data/postmaster.pid")" 2>/dev/null
-  fi
-  [ -n "$pg_dir" ] && rm -rf "$pg_dir"
-}
-trap stop_postgres EXIT
-
-start_postgres() {
-  if ! find_postgres; then
-    if [ "$(id -u)" -ne 0 ]; then
-      echo "PostgreSQL is not installed (apt-get install postgresql, as root): the PostgreSQL tests will fail" >&2
-      return 1
-    fi
-    echo "Installing PostgreSQL from Debian packages..."
-    # No cluster of the package's own: this script starts the only one it needs, and stops it.
-    mkdir -p /etc/postgresql-common
-    [ -f /etc/postgresql-common/createcluster.conf ] || echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
-    if ! apt_install postgresql || ! find_postgres; then
-      echo "Could not install PostgreSQL: the PostgreSQL tests will fail" >&2
-      return 1
-    fi
-  fi
-
-  pg_dir=$(mktemp -d /tmp/campaigns-pg.XXXXXX)
-  if [ "$(id -u)" -eq 0 ]; then
-    pg_user=postgres
-    chown "$pg_user" "$pg_dir"
-  fi
-  if ! as_pg_owner "$pg_bin/initdb" -D "$pg_dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$pg_dir/initdb.log" 2>&1; then
-    cat "$pg_dir/initdb.log" >&2
-    return 1
-  fi
-
-  # A free port on loopback; another process may take it first, so try a few.
-  local port attempt
-  for attempt in 1 2 3 4 5; do
-    port=$(( 20000 + RANDOM % 40000 ))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
-    if as_pg_owner "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 30 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $pg_dir -c max_connections=300" start >/dev/null; then
-      export CAMPAIGNS_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
-      echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') for the tests on 127.0.0.1:$port (pid $(head -n 1 "$pg_dir/data/postmaster.pid"))"
-      return 0
-    fi
-  done
-  tail -n 20 "$pg_dir/server.log" >&2
-  return 1
-}
+trap stop_services EXIT
 
 if [ -z "${CAMPAIGNS_TEST_POSTGRES:-}" ]; then
-  start_postgres || echo "PostgreSQL could not be started: the PostgreSQL tests will fail" >&2
+  if start_postgres "$services_dir/postgres"; then
+    export CAMPAIGNS_TEST_POSTGRES="$POSTGRES_CONNECTION"
+  else
+    echo "PostgreSQL could not be started: the PostgreSQL tests will fail" >&2
+  fi
+fi
+if [ -z "${CAMPAIGNS_TEST_REDIS:-}" ]; then
+  if start_redis "$services_dir/redis"; then
+    export CAMPAIGNS_TEST_REDIS="$REDIS_CONNECTION"
+  else
+    echo "Redis could not be started: the Redis tests will fail" >&2
+  fi
 fi
 results="TestResults"
 rm -rf "$results"
