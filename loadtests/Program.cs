@@ -6,11 +6,14 @@ const string Usage = """
     Usage: dotnet run -c Release --project loadtests -- [scenario ...] [--duration 10] [--workers 64]
            [--batch-workers 4] [--checkout-vouchers 250000] [--ids random|sequential] [--repeat 1]
            [--report loadtests/reports/latest.md] [--ledger-postgres "Host=…;Username=…"]
+           [--postgres "Host=…;Username=…" --redis host:port]
     Scenarios: health issue batch soldout checkout ledger (default: all). Starts its own silo
     (Release build, fresh SQLite file, free loopback ports) and stops it at the end; with
     --repeat N, runs everything N times on a fresh silo each and judges each target on its
     median round. ledger measures the SQLite ledger alone, in the tool's process; with
     --ledger-postgres, the PostgreSQL ledger alone instead, in a schema of its own on that server.
+    With --postgres and --redis, the silo runs in production mode on those servers, in a new
+    database per round (created on that server, dropped at the end).
     """;
 string[] known = ["health", "issue", "batch", "soldout", "checkout", "ledger", "flash", "rebuild"];
 
@@ -40,7 +43,8 @@ var settings = new LoadSettings(
     (int)options.Numbers["workers"],
     (int)options.Numbers["batch-workers"],
     (int)options.Numbers["checkout-vouchers"],
-    options.Ids);
+    options.Ids,
+    Production: options.Postgres is not null);
 var wanted = options.Scenarios.Count > 0 ? options.Scenarios : [.. known];
 
 var repeat = (int)options.Numbers["repeat"];
@@ -49,7 +53,10 @@ for (var round = 1; round <= repeat; round++)
 {
     var starting = repeat > 1 ? $"Round {round} of {repeat}: starting" : "Starting";
     Console.WriteLine($"{starting} a silo (Release) from {root} ...");
-    await using var silo = await SiloProcess.StartAsync(root);
+    await using var database = options.Postgres is null ? null : await LoadDatabase.CreateAsync(options.Postgres);
+    await using var silo = database is null
+        ? await SiloProcess.StartAsync(root)
+        : await SiloProcess.StartAsync(root, database.SiloSettings(options.Redis!), organiserKey: null);
     using var scenarios = new Scenarios(silo, settings, Console.Out);
     var results = new Dictionary<string, IReadOnlyList<LoadResult>>();
     var failures = new Dictionary<string, string>();
@@ -108,7 +115,9 @@ Console.WriteLine($"Report written to {path}");
 return 0;
 
 /// <summary>The command line, checked whole before any silo starts.</summary>
-internal sealed record Args(List<string> Scenarios, Dictionary<string, double> Numbers, string Report, IdStyle Ids = IdStyle.Random, string? LedgerPostgres = null)
+internal sealed record Args(
+    List<string> Scenarios, Dictionary<string, double> Numbers, string Report, IdStyle Ids = IdStyle.Random,
+    string? LedgerPostgres = null, string? Postgres = null, string? Redis = null)
 {
     private static readonly Dictionary<string, double> Defaults = new()
     {
@@ -153,6 +162,14 @@ internal sealed record Args(List<string> Scenarios, Dictionary<string, double> N
             {
                 parsed = parsed with { LedgerPostgres = value };
             }
+            else if (name == "postgres")
+            {
+                parsed = parsed with { Postgres = value };
+            }
+            else if (name == "redis")
+            {
+                parsed = parsed with { Redis = value };
+            }
             else if (name == "ids")
             {
                 IdStyle? ids = value switch { "random" => IdStyle.Random, "sequential" => IdStyle.Sequential, _ => null };
@@ -183,6 +200,12 @@ internal sealed record Args(List<string> Scenarios, Dictionary<string, double> N
             {
                 parsed.Numbers[name] = number;
             }
+        }
+
+        if ((parsed.Postgres is null) != (parsed.Redis is null))
+        {
+            problem = "--postgres and --redis go together: production mode needs both";
+            return false;
         }
 
         return true;

@@ -59,7 +59,7 @@ public static class Report
         var md = new StringBuilder();
         md.AppendLine("# Load test report").AppendLine();
         var repeated = rounds.Count > 1 ? $" · {rounds.Count} rounds, each on a fresh silo" : "";
-        md.AppendLine(Inv, $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC · {Environment.ProcessorCount} cores · {settings.Duration.TotalSeconds:0} s per run{repeated} · {settings.Workers} callers (batch: {settings.BatchWorkers}) · {IdsText(settings.Ids)} · embedded SQLite silo, Release, loopback · load tool on the same machine").AppendLine();
+        md.AppendLine(Inv, $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC · {Environment.ProcessorCount} cores · {settings.Duration.TotalSeconds:0} s per run{repeated} · {settings.Workers} callers (batch: {settings.BatchWorkers}) · {IdsText(settings.Ids)} · {(settings.Production ? "production-mode silo (PostgreSQL and Redis on the same machine)" : "embedded SQLite silo")}, Release, loopback · load tool on the same machine").AppendLine();
         var roundColumn = rounds.Count > 1 ? "round | " : "";
         md.AppendLine($"| {roundColumn}scenario | mode | per second | ok | failed | p50 ms | p99 ms | p99.9 ms | max ms | silo CPU µs/call | tool CPU µs/call |");
         md.AppendLine(rounds.Count > 1 ? "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" : "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");

@@ -342,4 +342,4 @@ public sealed record WarmUp(TimeSpan Took, bool CompilerSettled, long NextSequen
 }
 
 /// <param name="Ids">How issuing scenarios name users and requests. Checkout's setup always uses sequential ids: it measures redemption, which finds vouchers by code.</param>
-public sealed record LoadSettings(TimeSpan Duration, int Workers, int BatchWorkers, int CheckoutVouchers, IdStyle Ids = IdStyle.Random);
+public sealed record LoadSettings(TimeSpan Duration, int Workers, int BatchWorkers, int CheckoutVouchers, IdStyle Ids = IdStyle.Random, bool Production = false);
