@@ -118,6 +118,7 @@ public sealed class ProductionMode
                 // The silo's one multiplexer, shared: the container owns it and disposes it.
                 clustering.CreateMultiplexer = _ => Task.FromResult((Redis, true));
             });
+        silo.Services.AddHostedService<MembershipRestorer>();
         silo.AddProductionStorage(Store);
         return silo;
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Campaigns.Client;
 using Campaigns.Proto;
+using Campaigns.Silo.Hosting;
 using Grpc.Core;
 using Xunit.Abstractions;
 
@@ -62,7 +63,7 @@ public sealed class ServerFaultTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Redis_stopped_then_wiped_under_load_stops_no_claim_and_no_redemption()
+    public async Task Redis_stopped_then_wiped_under_load_stops_no_claim_no_redemption_and_no_silo()
     {
         await using var cluster = await ProductionCluster.StartAsync(silos: 2);
         var workload = await FestivalWorkload.PrepareAsync(cluster);
@@ -81,6 +82,12 @@ public sealed class ServerFaultTests(ITestOutputHelper output)
         await Task.Delay(TimeSpan.FromSeconds(3));
         await cluster.Redis.WipeAsync();
         var beforeWipe = workload.Acknowledged;
+        await Task.Delay(TimeSpan.FromSeconds(2 * MembershipRestorer.CheckInterval.TotalSeconds + 1));
+
+        // Silos joining the new table move its version past the old one. A silo missing from a
+        // newer table takes itself for dead: silo 0 must have entered it again by then.
+        await cluster.Silos[1].RestartAsync();
+        await cluster.Silos[1].RestartAsync();
         await Task.Delay(TimeSpan.FromSeconds(4));
         await stop.CancelAsync();
         await load.WaitAsync(TimeSpan.FromSeconds(60));
@@ -95,6 +102,8 @@ public sealed class ServerFaultTests(ITestOutputHelper output)
             Assert.Equal("Degraded", document.RootElement.GetProperty("checks").GetProperty("redis").GetProperty("status").GetString());
         }
 
+        Assert.True(cluster.Silos[0].IsRunning, "silo 0 stopped after the wipe:\n" + cluster.LogExcerpt("I should be Dead"));
+        Assert.Contains("entered it again as active", cluster.LogExcerpt("Membership table had lost"), StringComparison.Ordinal);
         await workload.VerifyAsync(throughSilo: 0);
     }
 
