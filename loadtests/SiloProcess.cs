@@ -13,7 +13,7 @@ namespace Campaigns.LoadTests;
 /// tool measures exactly what `dotnet run --project silo` serves. It can be killed and started again
 /// on the same data and ports (a crash and an operator's restart). Killed and cleaned up on dispose.
 /// </summary>
-public sealed class SiloProcess : IAsyncDisposable
+public sealed class SiloProcess : ILoadTarget, IAsyncDisposable
 {
     private readonly string _dataDirectory;
     private readonly string _repositoryRoot;
@@ -104,7 +104,7 @@ public sealed class SiloProcess : IAsyncDisposable
         CompilerThreads().Aggregate(TimeSpan.Zero, (sum, thread) => sum + thread.Value - before.GetValueOrDefault(thread.Key));
 
     /// <summary>The processor time the silo's process has used so far.</summary>
-    public TimeSpan ProcessorTime
+    public TimeSpan? ProcessorTime
     {
         get
         {
