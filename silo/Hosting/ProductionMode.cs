@@ -126,8 +126,8 @@ public sealed class ProductionMode
     /// <summary>PostgreSQL and Redis as health checks: the silo cannot serve without the first; without the second it serves, degraded.</summary>
     public void AddHealthChecks(IHealthChecksBuilder health)
     {
-        health.AddCheck("postgres", new PostgresHealthCheck(Store.Ledger));
-        health.AddCheck("redis", new RedisHealthCheck(Redis));
+        health.AddCheck("postgres", new RecentHealth(new PostgresHealthCheck(Store.Ledger)));
+        health.AddCheck("redis", new RecentHealth(new RedisHealthCheck(Redis)));
     }
 
     private static IPAddress AdvertisedAddress(OrleansOptions orleans, CampaignsOptions options)
@@ -175,6 +175,30 @@ public sealed class ProductionMode
     }
 
     private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
+
+    /// <summary>
+    /// A check's answer reused for a second: load balancers and probes may ask thousands of times
+    /// a second, and each asking must not become a round trip to PostgreSQL or Redis.
+    /// </summary>
+    private sealed class RecentHealth(IHealthCheck check) : IHealthCheck
+    {
+        private static readonly TimeSpan Freshness = TimeSpan.FromSeconds(1);
+        private (long At, Task<HealthCheckResult> Result)? _last;
+
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            var last = _last;
+            if (last is { } recent && System.Diagnostics.Stopwatch.GetElapsedTime(recent.At, now) < Freshness)
+            {
+                return recent.Result;
+            }
+
+            var result = check.CheckHealthAsync(context, CancellationToken.None);
+            _last = (now, result);
+            return result;
+        }
+    }
 
     private sealed class PostgresHealthCheck(PostgresLedger ledger) : IHealthCheck
     {
