@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Campaigns.Silo.Api;
 using Campaigns.Silo.Dashboard;
+using Campaigns.Silo.Shared;
 using Campaigns.Storage.Sqlite;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
@@ -48,17 +49,15 @@ public static class CampaignsHost
         }).AddCampaignsHttpJson();
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<SiloHealthCheck>("silo");
-        builder.Services.AddSingleton<VerifiedKeyCache>();
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddSingleton<CallAuthorizer>();
         builder.Services.AddSingleton<ApiInterceptor>();
         builder.Services.AddSingleton<ApiMetrics>();
         builder.Services.AddSingleton<CampaignActivity>();
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<PartnerRateLimits>();
+        builder.Services.AddInProcessSharedServices();
         builder.Services.AddSingleton<CampaignShards>();
         builder.Services.AddSingleton<UserWallets>();
-        builder.Services.AddSingleton<CampaignStatsReader>();
         builder.Services.AddHostedService<LedgerActivityLog>();
 
         var app = builder.Build();
