@@ -53,6 +53,7 @@ public sealed class SharedCampaignStats : ICampaignStatsSource, IHostedService, 
     private readonly string _holder = Guid.NewGuid().ToString("N");
     private readonly ConcurrentDictionary<string, CampaignFeed> _feeds = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
 
     public SharedCampaignStats(SharedRedis redis, CampaignStatsReader ledger, ILogger<SharedCampaignStats> logger)
     {
@@ -116,14 +117,23 @@ public sealed class SharedCampaignStats : ICampaignStatsSource, IHostedService, 
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _disposed) == 1)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync();
         await Task.WhenAll(_feeds.Values.Select(f => f.Loop ?? Task.CompletedTask));
     }
 
+    /// <summary>Idempotent: the container disposes it once per registration that hands it out.</summary>
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None);
-        _stopping.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _stopping.Dispose();
+        }
     }
 
     /// <summary>The snapshot in Redis; rebuilt from the ledger when missing; the ledger itself when Redis fails.</summary>
