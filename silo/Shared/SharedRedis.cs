@@ -16,17 +16,36 @@ namespace Campaigns.Silo.Shared;
 /// </summary>
 public sealed class SharedRedis : IAsyncDisposable
 {
-    private readonly Task<ConnectionMultiplexer> _connecting;
+    private readonly Task<IConnectionMultiplexer> _connecting;
+    private readonly bool _ownsConnection;
     private readonly ResiliencePipeline _guard;
     private readonly CircuitBreakerStateProvider _circuit = new();
     private readonly ConcurrentDictionary<Type, object> _pipelines = new();
     private readonly ILogger _logger;
     private readonly string _prefix;
 
+    /// <summary>Its own connection, made from <paramref name="connectionString"/> and closed with it.</summary>
     public SharedRedis(string connectionString, SharedRedisOptions options, ILogger<SharedRedis> logger)
+        : this(options, logger)
+    {
+        var configuration = Configuration(connectionString);
+        _connecting = Connect(configuration);
+        _ownsConnection = true;
+    }
+
+    /// <summary>
+    /// The silo's existing connection (e.g. the one Redis membership uses), left open for its owner
+    /// to close. If it queues commands while disconnected, a call still falls back at the timeout.
+    /// </summary>
+    public SharedRedis(IConnectionMultiplexer connection, SharedRedisOptions options, ILogger<SharedRedis> logger)
+        : this(options, logger)
+    {
+        _connecting = Task.FromResult(Watch(connection));
+    }
+
+    private SharedRedis(SharedRedisOptions options, ILogger<SharedRedis> logger)
     {
         options.Validate();
-        var configuration = Configuration(connectionString);
         _logger = logger;
         _prefix = options.KeyPrefix;
         Timeout = TimeSpan.FromMilliseconds(options.TimeoutMilliseconds);
@@ -52,7 +71,7 @@ public sealed class SharedRedis : IAsyncDisposable
             })
             .AddTimeout(Timeout)
             .Build();
-        _connecting = Connect(configuration);
+        _connecting = null!; // set by the public constructor that chose the connection
     }
 
     /// <summary>How long one call may take before it falls back.</summary>
@@ -122,6 +141,11 @@ public sealed class SharedRedis : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (!_ownsConnection)
+        {
+            return;
+        }
+
         try
         {
             await (await _connecting).DisposeAsync();
@@ -162,9 +186,20 @@ public sealed class SharedRedis : IAsyncDisposable
         return configuration;
     }
 
-    private async Task<ConnectionMultiplexer> Connect(ConfigurationOptions configuration)
+    private async Task<IConnectionMultiplexer> Connect(ConfigurationOptions configuration)
     {
-        var connection = await ConnectionMultiplexer.ConnectAsync(configuration);
+        var connection = Watch(await ConnectionMultiplexer.ConnectAsync(configuration));
+        if (!connection.IsConnected)
+        {
+            _logger.LogWarning("Redis is not reachable at start: the silo uses its in-process fallbacks until it is");
+        }
+
+        return connection;
+    }
+
+    /// <summary>Hears when the pub/sub connection comes back, so subscribers can make up for what they missed.</summary>
+    private IConnectionMultiplexer Watch(IConnectionMultiplexer connection)
+    {
         connection.ConnectionRestored += (_, args) =>
         {
             if (args.ConnectionType == ConnectionType.Subscription)
@@ -172,11 +207,6 @@ public sealed class SharedRedis : IAsyncDisposable
                 SubscriptionsRestored?.Invoke();
             }
         };
-        if (!connection.IsConnected)
-        {
-            _logger.LogWarning("Redis is not reachable at start: the silo uses its in-process fallbacks until it is");
-        }
-
         return connection;
     }
 

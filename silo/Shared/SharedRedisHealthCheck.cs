@@ -8,7 +8,8 @@ namespace Campaigns.Silo.Shared;
 /// </summary>
 public sealed class SharedRedisHealthCheck(SharedRedis redis) : IHealthCheck
 {
-    public const string Name = "redis";
+    /// <summary>Not "redis": production mode's own connectivity check has that name.</summary>
+    public const string Name = "redis-shared";
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(redis.IsAvailable

@@ -1,6 +1,7 @@
 using Campaigns.Silo.Api;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace Campaigns.Silo.Shared;
 
@@ -31,9 +32,28 @@ public static class SharedRedisServices
     public static IServiceCollection AddSharedRedisServices(this IServiceCollection services, string redisConnectionString)
     {
         SharedRedis.Configuration(redisConnectionString);
+        return services.AddSharedRedis(s => new SharedRedis(redisConnectionString, Options(s), s.GetRequiredService<ILogger<SharedRedis>>()));
+    }
+
+    /// <summary>
+    /// The same on the silo's existing connection (e.g. the one Redis membership uses), which its
+    /// owner keeps and closes.
+    /// </summary>
+    public static IServiceCollection AddSharedRedisServices(this IServiceCollection services, IConnectionMultiplexer redis)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        return services.AddSharedRedis(s => new SharedRedis(redis, Options(s), s.GetRequiredService<ILogger<SharedRedis>>()));
+    }
+
+    /// <summary>Adds Redis to the health checks as a dependency that can only degrade the silo (<see cref="SharedRedisHealthCheck"/>).</summary>
+    public static IHealthChecksBuilder AddSharedRedisCheck(this IHealthChecksBuilder checks) =>
+        checks.AddCheck<SharedRedisHealthCheck>(SharedRedisHealthCheck.Name);
+
+    private static IServiceCollection AddSharedRedis(this IServiceCollection services, Func<IServiceProvider, SharedRedis> redis)
+    {
         services.AddInProcessSharedServices();
         services.AddOptions<SharedRedisOptions>().BindConfiguration(SharedRedisOptions.Section);
-        services.TryAddSingleton(s => new SharedRedis(redisConnectionString, s.GetRequiredService<IOptions<SharedRedisOptions>>().Value, s.GetRequiredService<ILogger<SharedRedis>>()));
+        services.TryAddSingleton(redis);
         services.TryAddSingleton<SharedPartnerRateLimits>();
         services.TryAddSingleton<SharedKeyRevocations>();
         services.TryAddSingleton<SharedCampaignStats>();
@@ -45,7 +65,5 @@ public static class SharedRedisServices
         return services;
     }
 
-    /// <summary>Adds Redis to the health checks as a dependency that can only degrade the silo (<see cref="SharedRedisHealthCheck"/>).</summary>
-    public static IHealthChecksBuilder AddSharedRedisCheck(this IHealthChecksBuilder checks) =>
-        checks.AddCheck<SharedRedisHealthCheck>(SharedRedisHealthCheck.Name);
+    private static SharedRedisOptions Options(IServiceProvider services) => services.GetRequiredService<IOptions<SharedRedisOptions>>().Value;
 }

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
 
 namespace Campaigns.Tests.Shared;
 
@@ -59,6 +60,23 @@ public sealed class SharedRedisRegistrationTests(ClusterFixture fixture)
         later.AddSharedRedisServices(RedisTestServer.ConnectionString);
         Assert.Single(later, d => d.ServiceType == typeof(IPartnerRateLimiter));
         Assert.Single(later, d => d.ServiceType == typeof(ICampaignStatsSource));
+    }
+
+    [Fact]
+    public async Task On_the_silos_existing_connection_the_services_share_it_and_leave_it_open()
+    {
+        var prefix = RedisTestServer.NewPrefix();
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisTestServer.ConnectionString);
+        await using (var services = Services(s => s.AddSharedRedisServices(connection), ("Campaigns:Redis:KeyPrefix", prefix)))
+        {
+            Assert.IsType<SharedPartnerRateLimits>(services.GetRequiredService<IPartnerRateLimiter>());
+            var redis = services.GetRequiredService<SharedRedis>();
+            Assert.True(await redis.TryAsync(database => database.StringSetAsync(redis.Key("probe"), "1")));
+        }
+
+        Assert.True(connection.IsConnected, "the services closed a connection they did not own");
+        Assert.Equal("1", (string?)await connection.GetDatabase().StringGetAsync(prefix + "probe"));
+        Assert.Throws<ArgumentNullException>(() => new ServiceCollection().AddSharedRedisServices((IConnectionMultiplexer)null!));
     }
 
     [Theory]
