@@ -5,7 +5,7 @@ using Grpc.Core;
 
 namespace Campaigns.Silo.Api;
 
-public sealed class AccessService(IGrainFactory grains, VerifiedKeyCache verifiedKeys, ILogger<AccessService> logger) : Proto.Access.AccessBase
+public sealed class AccessService(IGrainFactory grains, IKeyRevocationNotice revocations, ILogger<AccessService> logger) : Proto.Access.AccessBase
 {
     public override async Task<ApiKey> CreateApiKey(CreateApiKeyRequest request, ServerCallContext context)
     {
@@ -36,7 +36,7 @@ public sealed class AccessService(IGrainFactory grains, VerifiedKeyCache verifie
         var record = await grains.GetGrain<IApiKeyGrain>(request.KeyId).RevokeAsync();
         // Only after the grain has revoked: forgetting first would let a request in between
         // verify the still-live key and cache it again.
-        verifiedKeys.Forget(request.KeyId);
+        await revocations.RevokedAsync(request.KeyId);
         logger.LogInformation("API key {KeyId} revoked by {Caller}", request.KeyId, caller.PrincipalId);
         return record.ToProto();
     }

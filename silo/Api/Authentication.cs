@@ -50,7 +50,7 @@ public sealed class ApiKeyAuthenticator(IGrainFactory grains, VerifiedKeyCache v
 /// before the service runs, then applies the partner's rate limit. Standard services (health,
 /// reflection) are open. A key this silo verified recently is checked without awaiting.
 /// </summary>
-public sealed class CallAuthorizer(ApiKeyAuthenticator authenticator, PartnerRateLimits rateLimits)
+public sealed class CallAuthorizer(ApiKeyAuthenticator authenticator, IPartnerRateLimiter rateLimits)
 {
     public async ValueTask AuthorizeAsync(ServerCallContext context, object? request)
     {
@@ -69,7 +69,7 @@ public sealed class CallAuthorizer(ApiKeyAuthenticator authenticator, PartnerRat
         context.UserState[typeof(Principal)] = principal;
         if (principal.Role == Role.Partner && request is not null)
         {
-            rateLimits.Admit(principal.PrincipalId, request);
+            await rateLimits.AdmitAsync(principal.PrincipalId, request);
         }
     }
 }

@@ -9,7 +9,7 @@ using Grpc.Core;
 
 namespace Campaigns.Silo.Api;
 
-public sealed class CampaignAdminService(IGrainFactory grains, ICampaignDirectory ledger, CampaignStatsReader stats) : CampaignAdmin.CampaignAdminBase
+public sealed class CampaignAdminService(IGrainFactory grains, ICampaignDirectory ledger, ICampaignStatsSource stats) : CampaignAdmin.CampaignAdminBase
 {
     public override async Task<Campaign> CreateCampaign(CreateCampaignRequest request, ServerCallContext context)
     {
@@ -65,24 +65,16 @@ public sealed class CampaignAdminService(IGrainFactory grains, ICampaignDirector
     public override async Task<CampaignStats> GetCampaignStats(GetCampaignRequest request, ServerCallContext context)
     {
         Identifiers.RequireName("campaign_id", request.CampaignId);
-        return await stats.ReadAsync(request.CampaignId);
+        return await stats.GetAsync(request.CampaignId);
     }
 
     public override async Task WatchCampaignStats(GetCampaignRequest request, IServerStreamWriter<CampaignStats> responseStream, ServerCallContext context)
     {
         Identifiers.RequireName("campaign_id", request.CampaignId);
-        CampaignStats? last = null;
-        using var timer = new PeriodicTimer(CampaignStatsReader.WatchInterval);
-        do
+        await foreach (var current in stats.WatchAsync(request.CampaignId, context.CancellationToken))
         {
-            var current = await stats.ReadSharedAsync(request.CampaignId);
-            if (last is null || !CampaignStatsReader.SameFigures(last, current))
-            {
-                await responseStream.WriteAsync(current, context.CancellationToken);
-                last = current;
-            }
+            await responseStream.WriteAsync(current, context.CancellationToken);
         }
-        while (await timer.WaitForNextTickAsync(context.CancellationToken));
     }
 
     private ICampaignGrain Campaign(string campaignId)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Campaigns.Grains.Campaigns;
 using Campaigns.Grains.Common;
 using Campaigns.Grains.Ledger;
@@ -9,9 +10,11 @@ namespace Campaigns.Silo.Api;
 
 /// <summary>
 /// Campaign stats from the ledger (the source of truth) and the campaign grain (stock, status).
-/// Watchers share one read per campaign per interval, however many dashboards are open.
+/// Watchers share one read per campaign per interval, however many dashboards are open. The
+/// embedded default's <see cref="ICampaignStatsSource"/>, and what the Redis snapshot is built from.
 /// </summary>
 public sealed class CampaignStatsReader(IGrainFactory grains, IReportingLedger ledger, [FromKeyedServices(CampaignClock.Key)] TimeProvider clock)
+    : ICampaignStatsSource
 {
     public static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(250);
 
@@ -63,6 +66,27 @@ public sealed class CampaignStatsReader(IGrainFactory grains, IReportingLedger l
             _ => (now, ReadAsync(campaignId)),
             (_, old) => Stopwatch.GetElapsedTime(old.At, now) < WatchInterval && !old.Stats.IsFaulted ? old : (now, ReadAsync(campaignId)));
         return entry.Stats;
+    }
+
+    public Task<CampaignStats> GetAsync(string campaignId) => ReadAsync(campaignId);
+
+    public Task<CampaignStats> GetRecentAsync(string campaignId) => ReadSharedAsync(campaignId);
+
+    /// <summary>Polls the shared read every interval and yields what changed.</summary>
+    public async IAsyncEnumerable<CampaignStats> WatchAsync(string campaignId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        CampaignStats? last = null;
+        using var timer = new PeriodicTimer(WatchInterval);
+        do
+        {
+            var current = await ReadSharedAsync(campaignId);
+            if (last is null || !SameFigures(last, current))
+            {
+                yield return current;
+                last = current;
+            }
+        }
+        while (await timer.WaitForNextTickAsync(cancellationToken));
     }
 
     /// <summary>Equal apart from the time of reading: nothing to push.</summary>

@@ -13,7 +13,8 @@ namespace Campaigns.Silo.Api;
 /// An entry is the key id, the SHA-256 of its secret (never the secret) and the principal, kept
 /// for <see cref="AuthOptions.VerifiedKeyCacheSeconds"/>. Only successes are kept: a wrong or
 /// revoked key always reaches its grain. <see cref="Forget"/> drops a key at once on this silo;
-/// another silo keeps serving it until its entry expires.
+/// another silo keeps serving it until its entry expires, unless a revocation notice reaches it
+/// (<see cref="IKeyRevocationNotice"/>).
 /// </summary>
 public sealed class VerifiedKeyCache : IDisposable
 {
@@ -89,6 +90,18 @@ public sealed class VerifiedKeyCache : IDisposable
 
         Interlocked.Increment(ref _revocations);
         _entries.Remove(keyId);
+    }
+
+    /// <summary>Drops every key: revocations may have been missed (the channel that tells of them was down).</summary>
+    public void ForgetAll()
+    {
+        if (_entries is null)
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref _revocations);
+        _entries.Clear();
     }
 
     public void Dispose() => _entries?.Dispose();

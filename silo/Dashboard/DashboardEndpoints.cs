@@ -27,12 +27,12 @@ public static class DashboardEndpoints
 
     /// <summary>
     /// Server-sent events, one a second: the campaign's stats from the same shared read as
-    /// WatchCampaignStats (<see cref="CampaignStatsReader.ReadSharedAsync"/>), with this silo's
+    /// WatchCampaignStats (<see cref="ICampaignStatsSource.GetRecentAsync"/>), with this silo's
     /// recent refusals and top merchants. The organiser key comes in the Authorization header
     /// (the page reads the stream with fetch), never in the URL.
     /// </summary>
     private static async Task LiveAsync(
-        string campaignId, HttpContext http, ApiKeyAuthenticator authenticator, CampaignStatsReader stats, CampaignActivity activity)
+        string campaignId, HttpContext http, ApiKeyAuthenticator authenticator, ICampaignStatsSource stats, CampaignActivity activity)
     {
         CampaignStats first;
         try
@@ -44,7 +44,7 @@ public static class DashboardEndpoints
             }
 
             Identifiers.RequireName("campaign_id", campaignId);
-            first = await stats.ReadSharedAsync(campaignId);
+            first = await stats.GetRecentAsync(campaignId);
         }
         catch (CampaignsException refusal)
         {
@@ -64,7 +64,7 @@ public static class DashboardEndpoints
                 await http.Response.WriteAsync("data: " + Snapshot(current, activity.Snapshot(campaignId)) + "\n\n", stop);
                 await http.Response.Body.FlushAsync(stop);
                 await timer.WaitForNextTickAsync(stop);
-                current = await stats.ReadSharedAsync(campaignId);
+                current = await stats.GetRecentAsync(campaignId);
             }
             while (!stop.IsCancellationRequested);
         }

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Campaigns.Silo.Api;
 using Campaigns.Silo.Dashboard;
+using Campaigns.Silo.Shared;
 using Campaigns.Storage.Sqlite;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -71,18 +72,20 @@ public static class CampaignsHost
             // Made by a factory, so the container disposes the silo's Redis connection on shutdown.
             builder.Services.AddSingleton(_ => production.Redis);
             production.AddHealthChecks(health);
+            // Partner limits, key revocations and live stats shared by every silo, on the same
+            // connection; they replace the in-process ones registered below.
+            builder.Services.AddSharedRedisServices(production.Redis);
         }
-        builder.Services.AddSingleton<VerifiedKeyCache>();
+
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddSingleton<CallAuthorizer>();
         builder.Services.AddSingleton<ApiInterceptor>();
         builder.Services.AddSingleton<ApiMetrics>();
         builder.Services.AddSingleton<CampaignActivity>();
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<PartnerRateLimits>();
+        builder.Services.AddInProcessSharedServices();
         builder.Services.AddSingleton<CampaignShards>();
         builder.Services.AddSingleton<UserWallets>();
-        builder.Services.AddSingleton<CampaignStatsReader>();
         builder.Services.AddHostedService<LedgerActivityLog>();
 
         var app = builder.Build();

@@ -90,6 +90,9 @@ public sealed class ProductionMode
         options.AbortOnConnectFail = true;
         options.ConnectTimeout = (int)RedisConnectTimeout.TotalMilliseconds;
         options.ClientName ??= "campaigns-silo";
+        // While Redis is away, a command fails at once rather than waiting in a queue to run when
+        // it is back (a rate-limit take or a stats write minutes late); every caller has a fallback.
+        options.BacklogPolicy = BacklogPolicy.FailFast;
         try
         {
             return await ConnectionMultiplexer.ConnectAsync(options);

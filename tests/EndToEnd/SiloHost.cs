@@ -36,6 +36,8 @@ public sealed class SiloHost : IAsyncDisposable
     /// <summary>The silo's clock: starts at the real now; tests only ever move it forward.</summary>
     private string[] _settings = [];
 
+    private Action<IServiceCollection>? _services;
+
     public FakeTimeProvider Clock { get; }
 
     public string DataDirectory { get; }
@@ -51,18 +53,28 @@ public sealed class SiloHost : IAsyncDisposable
     /// <param name="settings">More configuration, as command-line arguments (e.g. "--Campaigns:RateLimits:PartnerClaimsPerSecond=3").</param>
     public static Task<SiloHost> StartAsync(params string[] settings) => StartAsync(DateTimeOffset.UtcNow, database: null, settings);
 
+    /// <summary>A silo with more services registered before the host's own (e.g. AddSharedRedisServices).</summary>
+    public static Task<SiloHost> StartWithAsync(Action<IServiceCollection> services, params string[] settings) =>
+        StartAsync(new SiloHost(new FakeTimeProvider(DateTimeOffset.UtcNow), NewDataDirectory()) { _settings = settings, _services = services });
+
     /// <param name="now">Where the silo's clock starts.</param>
     /// <param name="database">A database file to start on (copied into the data directory), instead of a new one.</param>
     public static async Task<SiloHost> StartAsync(DateTimeOffset now, string? database, params string[] settings)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "campaigns-e2e-" + Guid.NewGuid().ToString("N"));
+        var directory = NewDataDirectory();
         if (database is not null)
         {
             Directory.CreateDirectory(directory);
             File.Copy(database, Path.Combine(directory, Storage.Sqlite.EmbeddedStore.FileName));
         }
 
-        var host = new SiloHost(new FakeTimeProvider(now), directory) { _settings = settings };
+        return await StartAsync(new SiloHost(new FakeTimeProvider(now), directory) { _settings = settings });
+    }
+
+    private static string NewDataDirectory() => Path.Combine(Path.GetTempPath(), "campaigns-e2e-" + Guid.NewGuid().ToString("N"));
+
+    private static async Task<SiloHost> StartAsync(SiloHost host)
+    {
         try
         {
             await host.StartAppAsync();
@@ -149,7 +161,11 @@ public sealed class SiloHost : IAsyncDisposable
         // Right after a stop the old listener's port can take a moment to be free again.
         for (var attempt = 1; ; attempt++)
         {
-            var app = await CampaignsHost.BuildAsync(args, builder => builder.Services.AddKeyedSingleton<TimeProvider>(CampaignClock.Key, Clock));
+            var app = await CampaignsHost.BuildAsync(args, builder =>
+            {
+                builder.Services.AddKeyedSingleton<TimeProvider>(CampaignClock.Key, Clock);
+                _services?.Invoke(builder.Services);
+            });
             try
             {
                 await app.StartAsync();
