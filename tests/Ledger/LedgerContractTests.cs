@@ -573,6 +573,72 @@ public abstract class LedgerContractTests : LedgerScenario
         Assert.Equal("rf1", exported[2].RefundId);
     }
 
+    // ---- event source ----
+
+    [Fact]
+    public async Task A_shard_is_tailed_in_issue_order_from_a_cursor_and_listed_with_its_last_seq()
+    {
+        await Grant(shard: 1, amount: 10);
+        var (a, b, c) = (Voucher("u1", "r1", shard: 1), Voucher("u2", "r2", shard: 1), Voucher("u3", "r3", shard: 1));
+        await Commit(1, a, b);
+        _ = Epoch(0);
+
+        Assert.Equal(
+            [new ShardOfCampaign(Campaign, Number, 0, 0), new ShardOfCampaign(Campaign, Number, 1, b.Seq)],
+            await Ledger.ListShardsAsync());
+        Assert.Equal([a], await Ledger.ReadShardVouchersAfterAsync(Number, 1, afterSeq: 0, limit: 1));
+        Assert.Equal([b], await Ledger.ReadShardVouchersAfterAsync(Number, 1, afterSeq: a.Seq, limit: 10));
+
+        await Commit(1, c);
+
+        Assert.Equal([c], await Ledger.ReadShardVouchersAfterAsync(Number, 1, afterSeq: b.Seq, limit: 10));
+        Assert.Empty(await Ledger.ReadShardVouchersAfterAsync(Number, 1, afterSeq: c.Seq, limit: 10));
+        Assert.Empty(await Ledger.ReadShardVouchersAfterAsync(Number, 0, afterSeq: 0, limit: 10));
+    }
+
+    [Fact]
+    public async Task Redemptions_are_tailed_in_commit_order_with_their_voucher_keys_and_holds_left_out()
+    {
+        var (first, second) = (await Issued("u1", "r1"), await Issued("u2", "r2"));
+        var start = await Ledger.RedemptionsHeadAsync();
+        var held = await Reserve(first, Now.AddMinutes(5));
+        var redeemed = await Redeem(second, "m1", "o1", 30_000, 5_000);
+        await Refund(redeemed, "refund-1");
+
+        var all = await Ledger.ReadRedemptionsAfterAsync(start, limit: 10);
+
+        Assert.Equal([(second.Key, RedemptionEventType.Redeemed), (second.Key, RedemptionEventType.Refunded)], all.Select(r => (r.Voucher, r.Event.Type)));
+        Assert.True(all[0].Position < all[1].Position);
+        Assert.Equal("refund-1", all[1].Event.RefundId);
+        Assert.Equal([all[1]], await Ledger.ReadRedemptionsAfterAsync(all[0].Position, limit: 10));
+        Assert.Equal([all[0]], await Ledger.ReadRedemptionsAfterAsync(start, limit: 1));
+
+        var head = await Ledger.RedemptionsHeadAsync();
+        Assert.Empty(await Ledger.ReadRedemptionsAfterAsync(head, limit: 10));
+        await Redeem(held, "m1", "o2", 30_000, 5_000);
+        var later = Assert.Single(await Ledger.ReadRedemptionsAfterAsync(head, limit: 10));
+        Assert.Equal((first.Key, "o2"), (later.Voucher, later.Event.OrderId));
+        Assert.True(later.Position > all[1].Position);
+    }
+
+    [Fact]
+    public async Task A_campaign_event_is_stored_once_per_occurrence_and_tailed_in_order()
+    {
+        var start = await Ledger.CampaignEventsHeadAsync();
+        var soldOut = new CampaignEventRecord { CampaignId = Campaign, Type = CampaignEventType.SoldOut, Occurrence = "stock-100", OccurredAt = Now };
+        var ended = new CampaignEventRecord { CampaignId = Campaign, Type = CampaignEventType.Ended, Occurrence = "ended", OccurredAt = Now.AddHours(1) };
+
+        Assert.True(await Ledger.AppendCampaignEventAsync(soldOut));
+        Assert.False(await Ledger.AppendCampaignEventAsync(soldOut with { OccurredAt = Now.AddMinutes(1) }));
+        Assert.True(await Ledger.AppendCampaignEventAsync(ended));
+
+        var events = await Ledger.ReadCampaignEventsAfterAsync(start, limit: 10);
+        Assert.Equal([soldOut, ended], events.Select(e => e.Event with { Sequence = 0 }));
+        Assert.Equal([events[1]], await Ledger.ReadCampaignEventsAfterAsync(events[0].Position, limit: 10));
+        Assert.Equal(events[1].Position, await Ledger.CampaignEventsHeadAsync());
+        Assert.Empty(await Ledger.ReadCampaignEventsAfterAsync(events[1].Position, limit: 10));
+    }
+
     // ---- directory and secrets ----
 
     [Fact]
