@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Campaigns.Silo.Api;
 using Campaigns.Silo.Dashboard;
+using Campaigns.Silo.Events;
 using Campaigns.Storage.Sqlite;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
@@ -60,6 +61,7 @@ public static class CampaignsHost
         builder.Services.AddSingleton<UserWallets>();
         builder.Services.AddSingleton<CampaignStatsReader>();
         builder.Services.AddHostedService<LedgerActivityLog>();
+        builder.Services.AddCampaignCallbacks(builder.Configuration);
 
         var app = builder.Build();
         app.UseCampaignsHttpJson();
@@ -69,6 +71,7 @@ public static class CampaignsHost
         app.MapGrpcService<MerchantsService>();
         app.MapGrpcService<AccessService>();
         app.MapGrpcService<ReconciliationService>();
+        app.MapGrpcService<EventsService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz");
