@@ -84,6 +84,36 @@ public sealed class EventCallbackTests(EventsSiloFixture silo) : IClassFixture<E
     }
 
     [Fact]
+    public async Task A_campaign_s_sell_out_and_end_are_told_and_its_unspent_vouchers_expire()
+    {
+        var journey = await Journey.StartAsync(silo.Host, stock: 2);
+        await using var receiver = await CallbackReceiver.StartAsync();
+        receiver.Secret = (await Organiser.Events.CreateSubscriptionAsync(new CreateSubscriptionRequest
+        {
+            Url = receiver.Url.ToString(), EventTypes = { "campaign.sold_out", "campaign.ended", "voucher.expired" }, CampaignId = journey.CampaignId,
+        })).Secret;
+
+        var spent = (await journey.Partner.IssueVoucherAsync(journey.CampaignId, "user-a", "claim-a")).Voucher;
+        var unspent = (await journey.Partner.IssueVoucherAsync(journey.CampaignId, "user-b", "claim-b")).Voucher;
+        await journey.Merchant.RedeemVoucherAsync(spent.Code, journey.MerchantId, "order-a", 15_000);
+        await Expect.RefusedAsync(StatusCode.ResourceExhausted, "SOLD_OUT", () => journey.Partner.IssueVoucherAsync(journey.CampaignId, "user-c", "claim-c"));
+        await receiver.WaitUntilAsync(r => r.Acknowledged.Count >= 1, "campaign.sold_out");
+        await Organiser.Admin.EndCampaignAsync(new CampaignActionRequest { CampaignId = journey.CampaignId });
+        await receiver.WaitUntilAsync(r => r.Acknowledged.Count >= 2, "campaign.ended");
+
+        silo.Host.Clock.Advance(TimeSpan.FromDays(31));
+        await receiver.WaitUntilAsync(r => r.Acknowledged.Count >= 3, "voucher.expired");
+        await Task.Delay(500);
+
+        var told = receiver.Acknowledged;
+        Assert.Equal(["campaign.sold_out", "campaign.ended", "voucher.expired"], told.Select(e => e.Type));
+        Assert.Equal(journey.CampaignId, told[0].Data.GetProperty("campaignId").GetString());
+        Assert.Equal("CAMPAIGN_STATUS_ENDED", told[1].Data.GetProperty("status").GetString());
+        Assert.Equal((unspent.Code, "VOUCHER_STATUS_EXPIRED"), (told[2].Data.GetProperty("code").GetString(), told[2].Data.GetProperty("status").GetString()));
+        Assert.Equal(3, receiver.Received.Count);
+    }
+
+    [Fact]
     public async Task A_partner_hears_only_of_its_own_channel_s_vouchers()
     {
         var journey = await Journey.StartAsync(silo.Host);
@@ -270,10 +300,10 @@ public sealed class EventCallbackTests(EventsSiloFixture silo) : IClassFixture<E
 /// <summary>A campaign of its own, started, with a partner key, a merchant enrolled and its key.</summary>
 internal sealed record Journey(SiloHost Host, string CampaignId, string PartnerId, CampaignsClient Partner, string MerchantId, CampaignsClient Merchant)
 {
-    public static async Task<Journey> StartAsync(SiloHost host)
+    public static async Task<Journey> StartAsync(SiloHost host, int stock = 1_000)
     {
         var organiser = host.Client(SiloHost.BootstrapOrganiserKey);
-        var campaign = await organiser.Admin.CreateCampaignAsync(Scenario.Campaign(host.Clock.GetUtcNow(), r => r.TotalStock = 1_000));
+        var campaign = await organiser.Admin.CreateCampaignAsync(Scenario.Campaign(host.Clock.GetUtcNow(), r => r.TotalStock = stock));
         await organiser.Admin.StartCampaignAsync(new CampaignActionRequest { CampaignId = campaign.CampaignId });
         var merchantId = Scenario.NewId("m");
         await organiser.Merchants.RegisterMerchantAsync(new RegisterMerchantRequest { MerchantId = merchantId, Name = "Callback Tea", District = "Huangpu", Category = "food" });
