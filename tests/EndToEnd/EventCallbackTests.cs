@@ -245,6 +245,45 @@ public sealed class EventCallbackTests(EventsSiloFixture silo) : IClassFixture<E
     }
 
     [Fact]
+    public async Task The_command_line_tool_creates_lists_rotates_and_deletes_a_subscription_and_lists_its_failed_deliveries()
+    {
+        var journey = await Journey.StartAsync(silo.Host);
+        var key = (await Organiser.Access.CreateApiKeyAsync(new CreateApiKeyRequest { Role = Role.Partner, PrincipalId = journey.PartnerId })).Secret;
+        var address = silo.Host.GrpcAddress.ToString();
+
+        var created = await Cli.RunAtAsync(address, key, "--json", "subscription", "create", "--url", "https://partner.example/cli-hook",
+            "--event", "voucher.issued", "--event", "voucher.refunded", "--campaign", journey.CampaignId);
+        Assert.True(created.ExitCode == 0, created.Error);
+        Assert.Contains("shown only once", created.Error, StringComparison.Ordinal);
+        var json = System.Text.Json.JsonDocument.Parse(created.Out).RootElement;
+        var id = json.GetProperty("subscriptionId").GetString()!;
+        Assert.StartsWith("whsec_", json.GetProperty("secret").GetString(), StringComparison.Ordinal);
+
+        var listed = await Cli.RunAtAsync(address, key, "subscription", "list");
+        Assert.Equal(0, listed.ExitCode);
+        Assert.Contains(id, listed.Out, StringComparison.Ordinal);
+        Assert.Contains("voucher.issued,voucher.refunded", listed.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("whsec_", listed.Out, StringComparison.Ordinal);
+
+        var rotated = await Cli.RunAtAsync(address, key, "subscription", "rotate", id);
+        Assert.Equal(0, rotated.ExitCode);
+        Assert.Contains("whsec_", rotated.Out, StringComparison.Ordinal);
+
+        var failed = await Cli.RunAtAsync(address, key, "subscription", "failed", id);
+        Assert.Equal((0, ""), (failed.ExitCode, failed.Error));
+        Assert.Contains("EVENT_ID", failed.Out, StringComparison.Ordinal);
+
+        var redeliver = await Cli.RunAtAsync(address, key, "subscription", "redeliver", id, "evt_vi_1");
+        Assert.Equal(2, redeliver.ExitCode);
+        Assert.StartsWith("error: DELIVERY_NOT_FOUND:", redeliver.Error, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await Cli.RunAtAsync(address, key, "subscription", "delete", id)).ExitCode);
+        var deletedAgain = await Cli.RunAtAsync(address, key, "subscription", "delete", id);
+        Assert.Equal(2, deletedAgain.ExitCode);
+        Assert.StartsWith("error: SUBSCRIPTION_NOT_FOUND:", deletedAgain.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Every_rpc_refuses_bad_input_and_changes_nothing()
     {
         var journey = await Journey.StartAsync(silo.Host);
