@@ -161,46 +161,34 @@ public sealed class EventFeed(ILedger ledger)
         ReservedUntil = null, RedeemedAt = null,
     };
 
-    private static CallbackEvent Issued(VoucherRecord row) => new()
+    private static CallbackEvent Issued(VoucherRecord row) =>
+        OfVoucher(CallbackEventIds.Issued(row.Key), CallbackEventType.VoucherIssued, row.IssuedAt, AsIssued(row), VoucherStatus.Issued);
+
+    private static CallbackEvent OfVoucher(string id, CallbackEventType type, DateTimeOffset at, VoucherRecord voucher, VoucherStatus status) => new()
     {
-        Id = CallbackEventIds.Issued(row.Key),
-        Type = CallbackEventType.VoucherIssued,
-        CreatedAt = row.IssuedAt,
-        CampaignId = row.CampaignId,
-        Voucher = AsIssued(row),
-        VoucherStatus = VoucherStatus.Issued,
+        Id = id,
+        Type = type,
+        CreatedAt = at,
+        CampaignId = voucher.CampaignId,
+        Voucher = voucher,
+        VoucherStatus = status,
     };
 
     private static CallbackEvent Redeemed(VoucherRecord row, FeedRedemption redemption)
     {
         var e = redemption.Event;
-        var redeemed = e.Type == RedemptionEventType.Redeemed;
-        return new CallbackEvent
-        {
-            Id = CallbackEventIds.Redemption(e.Sequence),
-            Type = redeemed ? CallbackEventType.VoucherRedeemed : CallbackEventType.VoucherRefunded,
-            CreatedAt = e.OccurredAt,
-            CampaignId = row.CampaignId,
-            Voucher = redeemed
-                ? AsIssued(row) with
-                {
-                    Status = StoredVoucherStatus.Redeemed, MerchantId = e.MerchantId, OrderId = e.OrderId,
-                    OrderAmountCents = e.OrderAmountCents, DiscountCents = e.DiscountCents, RedeemedAt = e.OccurredAt,
-                }
-                : AsIssued(row),
-            VoucherStatus = redeemed ? VoucherStatus.Redeemed : VoucherStatus.Issued,
-        };
+        var id = CallbackEventIds.Redemption(e.Sequence);
+        return e.Type == RedemptionEventType.Redeemed
+            ? OfVoucher(id, CallbackEventType.VoucherRedeemed, e.OccurredAt, AsIssued(row) with
+            {
+                Status = StoredVoucherStatus.Redeemed, MerchantId = e.MerchantId, OrderId = e.OrderId,
+                OrderAmountCents = e.OrderAmountCents, DiscountCents = e.DiscountCents, RedeemedAt = e.OccurredAt,
+            }, VoucherStatus.Redeemed)
+            : OfVoucher(id, CallbackEventType.VoucherRefunded, e.OccurredAt, AsIssued(row), VoucherStatus.Issued);
     }
 
-    private static CallbackEvent Expired(VoucherRecord row) => new()
-    {
-        Id = CallbackEventIds.Expired(row.Key),
-        Type = CallbackEventType.VoucherExpired,
-        CreatedAt = row.ValidUntil,
-        CampaignId = row.CampaignId,
-        Voucher = AsIssued(row),
-        VoucherStatus = VoucherStatus.Expired,
-    };
+    private static CallbackEvent Expired(VoucherRecord row) =>
+        OfVoucher(CallbackEventIds.Expired(row.Key), CallbackEventType.VoucherExpired, row.ValidUntil, AsIssued(row), VoucherStatus.Expired);
 
     private static CallbackEvent Campaign(FeedCampaignEvent campaignEvent) => new()
     {
