@@ -34,19 +34,15 @@ public sealed class EventDispatchGrain(
 
     private IGrainTimer? _timer;
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (state.State.Cursor is null)
-        {
-            await state.ReplaceAsync(new EventDispatchState(await feed.HeadAsync()), _ => DeactivateOnIdle());
-        }
-
         _timer = this.RegisterGrainTimer(DispatchAsync, new GrainTimerCreationOptions
         {
             DueTime = TimeSpan.Zero,
             Period = options.Value.PollInterval,
             KeepAlive = true,
         });
+        return Task.CompletedTask;
     }
 
     public Task WakeAsync() => Task.CompletedTask;
@@ -62,6 +58,11 @@ public sealed class EventDispatchGrain(
             _timer?.Dispose();
             DeactivateOnIdle();
             return;
+        }
+
+        if (state.State.Cursor is null)
+        {
+            await state.ReplaceAsync(new EventDispatchState(subscription.Start ?? await feed.HeadAsync()), _ => DeactivateOnIdle());
         }
 
         // Stopping the silo ends a retry at once: the batch is not acknowledged, so the cursor stays and it is sent again.

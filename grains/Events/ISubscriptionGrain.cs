@@ -9,7 +9,7 @@ namespace Campaigns.Grains.Events;
 /// </summary>
 public interface ISubscriptionGrain : IGrainWithStringKey
 {
-    /// <summary>Creates it (SUBSCRIPTION_EXISTS if it is live already) and starts its feed at the ledger's current end.</summary>
+    /// <summary>Creates it (SUBSCRIPTION_EXISTS if it is live already), its feed starting at the ledger's current end.</summary>
     Task<SubscriptionRecord> CreateAsync(SubscriptionRecord definition);
 
     /// <summary>The live subscription, or null (none, or deleted).</summary>
@@ -46,7 +46,7 @@ public interface ISubscriptionGrain : IGrainWithStringKey
 /// </summary>
 public interface IEventDispatchGrain : IGrainWithStringKey
 {
-    /// <summary>Activates it: a new dispatcher's cursor starts at the ledger's current end.</summary>
+    /// <summary>Activates it; a new dispatcher's cursor starts where its subscription's feed starts.</summary>
     [AlwaysInterleave]
     Task WakeAsync();
 }

@@ -1,6 +1,7 @@
 using Campaigns.Grains.Access;
 using Campaigns.Grains.Common;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Campaigns.Grains.Events;
@@ -19,8 +20,10 @@ public sealed record SubscriptionState(
 public sealed class SubscriptionGrain(
     [PersistentState("subscription", StorageNames.Grains)] IPersistentState<SubscriptionState> state,
     ICallbackSender sender,
+    EventFeed feed,
     IOptions<CallbackOptions> options,
-    [FromKeyedServices(CampaignClock.Key)] TimeProvider clock) : Grain, ISubscriptionGrain
+    [FromKeyedServices(CampaignClock.Key)] TimeProvider clock,
+    ILogger<SubscriptionGrain> logger) : Grain, ISubscriptionGrain
 {
     public async Task<SubscriptionRecord> CreateAsync(SubscriptionRecord definition)
     {
@@ -30,11 +33,13 @@ public sealed class SubscriptionGrain(
                 $"subscription '{existing.SubscriptionId}' already sends these events to this URL; rotate its secret if it was lost");
         }
 
+        // The feed starts here, written with the subscription: events committed from now on are its.
         var created = definition with
         {
             SubscriptionId = this.GetPrimaryKeyString(),
             Generation = (state.State.Subscription?.Generation ?? 0) + 1,
             DeletedAt = null,
+            Start = await feed.HeadAsync(),
         };
 
         // Listed before it is written: a listed id with no live record is skipped by readers.
@@ -42,8 +47,17 @@ public sealed class SubscriptionGrain(
         await GrainFactory.GetGrain<IIdDirectoryGrain>(SubscriptionRules.AllDirectory).AddAsync(created.SubscriptionId);
         await state.ReplaceAsync(new SubscriptionState(created, []), _ => DeactivateOnIdle());
 
-        // The feed starts here: events committed from now on are this subscription's.
-        await GrainFactory.GetGrain<IEventDispatchGrain>(created.DispatchKey).WakeAsync();
+        try
+        {
+            await GrainFactory.GetGrain<IEventDispatchGrain>(created.DispatchKey).WakeAsync();
+        }
+        catch (Exception ex)
+        {
+            // Created all the same (its secret is shown only now): the silos' keeper wakes the
+            // dispatcher within a minute, and it starts from the stored start, missing nothing.
+            logger.LogWarning(ex, "Subscription {Subscription}: its dispatcher did not start yet", created.SubscriptionId);
+        }
+
         return created;
     }
 

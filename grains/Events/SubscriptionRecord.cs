@@ -25,6 +25,8 @@ public sealed record SubscriptionRecord
     /// <summary>Counts creations of this id: a subscription deleted and created again starts a new feed.</summary>
     [Id(9)] public required int Generation { get; init; }
     [Id(10)] public DateTimeOffset? DeletedAt { get; init; }
+    /// <summary>Where the ledger's orders ended when it was created: its dispatcher starts there.</summary>
+    [Id(11)] public FeedCursor? Start { get; init; }
 
     public bool IsLive => DeletedAt is null;
 

@@ -39,6 +39,15 @@ public static class SubscriptionRules
         return uri.AbsoluteUri;
     }
 
+    /// <summary>The event types, checked, sorted and without repeats. A partner is told of its vouchers only, not of campaigns.</summary>
+    public static CallbackEventType[] RequireEventTypes(IEnumerable<string> names, Role role)
+    {
+        var types = RequireEventTypes(names);
+        return role != Role.Partner || types.All(t => t.IsAboutAVoucher())
+            ? types
+            : throw CampaignsException.Invalid("event_types", "campaign.* events are for organiser keys; a partner key subscribes to its vouchers' events");
+    }
+
     /// <summary>The event types, checked, sorted and without repeats.</summary>
     public static CallbackEventType[] RequireEventTypes(IEnumerable<string> names)
     {

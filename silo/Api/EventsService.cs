@@ -20,7 +20,7 @@ public sealed class EventsService(IGrainFactory grains, ILogger<EventsService> l
     {
         var caller = context.Caller();
         var url = SubscriptionRules.RequireUrl(request.Url);
-        var types = SubscriptionRules.RequireEventTypes(request.EventTypes);
+        var types = SubscriptionRules.RequireEventTypes(request.EventTypes, caller.Role);
         var channel = ChannelFor(caller, request.Channel);
         if (request.CampaignId.Length > 0)
         {

@@ -13,7 +13,10 @@ public static class CallbackWiring
         {
             client.Timeout = provider.GetRequiredService<IOptions<CallbackOptions>>().Value.RequestTimeout;
             client.DefaultRequestHeaders.UserAgent.ParseAdd("Campaigns-Callbacks/1");
-        });
+        })
+        // A redirect is an answer other than 2xx, retried like any: following it would send a
+        // signed event to wherever the receiver points, unchecked.
+        .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         services.AddSingleton<ICallbackSender, HttpCallbackSender>();
         services.AddSingleton<EventFeed>();
         // Retries wait on the system clock: the business clock (which tests hold still) is for what happened when.

@@ -302,6 +302,7 @@ public sealed class EventCallbackTests(EventsSiloFixture silo) : IClassFixture<E
 
         await Expect.InvalidAsync("event_types", () => events.CreateSubscriptionAsync(Create(r => r.EventTypes.Clear())));
         await Expect.InvalidAsync("event_types", () => events.CreateSubscriptionAsync(Create(r => r.EventTypes.Add("voucher.stolen"))));
+        await Expect.InvalidAsync("event_types", () => events.CreateSubscriptionAsync(Create(r => r.EventTypes.Add("campaign.sold_out"))));
         await Expect.InvalidAsync("campaign_id", () => events.CreateSubscriptionAsync(Create(r => r.CampaignId = "bad id!")));
         await Expect.RefusedAsync(StatusCode.NotFound, "CAMPAIGN_NOT_FOUND", () => events.CreateSubscriptionAsync(Create(r => r.CampaignId = "no-such-campaign")));
         await Expect.RefusedAsync(StatusCode.PermissionDenied, "NOT_YOUR_CHANNEL", () => events.CreateSubscriptionAsync(Create(r => r.Channel = "partner-other")));

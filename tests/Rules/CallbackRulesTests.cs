@@ -157,6 +157,15 @@ public sealed class SubscriptionRulesTests
     }
 
     [Fact]
+    public void Campaign_events_are_for_organisers_and_voucher_events_for_both()
+    {
+        Assert.Equal([CallbackEventType.CampaignSoldOut], SubscriptionRules.RequireEventTypes(["campaign.sold_out"], Role.Organiser));
+        Assert.Equal([CallbackEventType.VoucherExpired], SubscriptionRules.RequireEventTypes(["voucher.expired"], Role.Partner));
+        Assert.StartsWith("event_types:", Assert.Throws<CampaignsException>(() =>
+            SubscriptionRules.RequireEventTypes(["voucher.issued", "campaign.ended"], Role.Partner)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_same_owner_and_definition_always_make_the_same_id_and_any_difference_another()
     {
         CallbackEventType[] types = [CallbackEventType.VoucherIssued];
