@@ -6,13 +6,15 @@ const string Usage = """
     Usage: dotnet run -c Release --project loadtests -- [scenario ...] [--duration 10] [--workers 64]
            [--batch-workers 4] [--checkout-vouchers 250000] [--ids random|sequential] [--repeat 1]
            [--report loadtests/reports/latest.md] [--ledger-postgres "Host=…;Username=…"]
-    Scenarios: health issue batch soldout checkout ledger (default: all). Starts its own silo
+    Scenarios: health issue batch soldout checkout ledger flash rebuild (default: these), and
+    deadhook (only when named: issue with a callback receiver that never answers subscribed). Starts its own silo
     (Release build, fresh SQLite file, free loopback ports) and stops it at the end; with
     --repeat N, runs everything N times on a fresh silo each and judges each target on its
     median round. ledger measures the SQLite ledger alone, in the tool's process; with
     --ledger-postgres, the PostgreSQL ledger alone instead, in a schema of its own on that server.
     """;
-string[] known = ["health", "issue", "batch", "soldout", "checkout", "ledger", "flash", "rebuild"];
+string[] byDefault = ["health", "issue", "batch", "soldout", "checkout", "ledger", "flash", "rebuild"];
+string[] known = [.. byDefault, "deadhook"];
 
 if (args is ["--help"] or ["-h"])
 {
@@ -41,7 +43,7 @@ var settings = new LoadSettings(
     (int)options.Numbers["batch-workers"],
     (int)options.Numbers["checkout-vouchers"],
     options.Ids);
-var wanted = options.Scenarios.Count > 0 ? options.Scenarios : [.. known];
+var wanted = options.Scenarios.Count > 0 ? options.Scenarios : [.. byDefault];
 
 var repeat = (int)options.Numbers["repeat"];
 var rounds = new List<Round>();
@@ -68,6 +70,7 @@ for (var round = 1; round <= repeat; round++)
                 "ledger" => await new LedgerCeiling(settings, Console.Out, options.LedgerPostgres).RunAsync(),
                 "flash" => await scenarios.FlashAsync(),
                 "rebuild" => await scenarios.RebuildAsync(),
+                "deadhook" => await scenarios.IssueWithDeadReceiverAsync(),
                 _ => throw new InvalidOperationException($"scenario '{name}' was accepted but has no runner"),
             };
         }
