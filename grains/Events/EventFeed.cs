@@ -20,7 +20,8 @@ public sealed class EventFeed(ILedger ledger)
         var shards = await ledger.ListShardsAsync();
         return new FeedCursor
         {
-            Shards = shards.ToDictionary(s => FeedCursor.ShardId(s.CampaignNumber, s.Shard), s => new ShardCursor(s.LastSeq, s.LastSeq)),
+            // Expiries are walked from each shard's start: a voucher issued before the subscription may expire after it.
+            Shards = shards.ToDictionary(s => FeedCursor.ShardId(s.CampaignNumber, s.Shard), s => new ShardCursor(s.LastSeq, 0)),
             Redemptions = await ledger.RedemptionsHeadAsync(),
             CampaignEvents = await ledger.CampaignEventsHeadAsync(),
         };
@@ -118,7 +119,8 @@ public sealed class EventFeed(ILedger ledger)
                         break;
                     }
 
-                    if (row.Status != StoredVoucherStatus.Redeemed)
+                    // Expiries from before the subscription was created are not its events.
+                    if (row.Status != StoredVoucherStatus.Redeemed && row.ValidUntil >= subscription.CreatedAt)
                     {
                         Add(events, subscription, Expired(row));
                     }

@@ -734,6 +734,23 @@ public abstract class LedgerContractTests : LedgerScenario
         Assert.Empty((await feed.NextAsync(subscription, after.Next, unspent.ValidUntil.AddDays(1), limit: 10)).Events);
     }
 
+    [Fact]
+    public async Task A_voucher_issued_before_the_subscription_is_told_when_it_expires_after_but_not_one_expired_before()
+    {
+        await Grant(shard: 0, amount: 10);
+        var expiredBefore = Voucher("u1", "r1") with { ValidUntil = Now.AddDays(1) };
+        var expiresAfter = Voucher("u2", "r2") with { ValidUntil = Now.AddDays(3) };
+        await Commit(0, expiredBefore, expiresAfter);
+        var feed = new EventFeed(Ledger);
+        var subscription = Subscription(types: CallbackEventType.VoucherExpired) with { CreatedAt = Now.AddDays(2) };
+        var cursor = await feed.HeadAsync();
+
+        var batch = await feed.NextAsync(subscription, cursor, Now.AddDays(4), limit: 10);
+
+        Assert.Equal([CallbackEventIds.Expired(expiresAfter.Key)], batch.Events.Select(e => e.Id));
+        Assert.Empty((await feed.NextAsync(subscription, batch.Next, Now.AddDays(5), limit: 10)).Events);
+    }
+
     // ---- directory and secrets ----
 
     [Fact]
