@@ -13,12 +13,15 @@ public sealed class CallbackDelivery(ICallbackSender sender, CallbackOptions opt
 {
     private static readonly ResiliencePropertyKey<DateTimeOffset> WindowEnd = new("campaigns.callback.window-end");
 
+    /// <summary>What an attempt comes to once the subscription is deleted: no more retries.</summary>
+    private static readonly CallbackAttempt Deleted = CallbackAttempt.Failed("the subscription was deleted");
+
     private readonly ResiliencePipeline<CallbackAttempt> _retries = new ResiliencePipelineBuilder<CallbackAttempt> { TimeProvider = time }
         .AddRetry(new RetryStrategyOptions<CallbackAttempt>
         {
             MaxRetryAttempts = int.MaxValue,
             ShouldHandle = args => ValueTask.FromResult(
-                args.Outcome.Result is not { Acknowledged: true } && args.Outcome.Exception is not OperationCanceledException
+                args.Outcome.Result is not { Acknowledged: true } && !ReferenceEquals(args.Outcome.Result, Deleted) && args.Outcome.Exception is not OperationCanceledException
                 && time.GetUtcNow() < args.Context.Properties.GetValue(WindowEnd, DateTimeOffset.MinValue)),
             DelayGenerator = args => ValueTask.FromResult(CallbackBackoff.Next(
                 args.AttemptNumber, Random.Shared.NextDouble(), options.FirstRetryDelay, options.MaxRetryDelay,
@@ -26,9 +29,13 @@ public sealed class CallbackDelivery(ICallbackSender sender, CallbackOptions opt
         })
         .Build();
 
-    /// <summary>Delivers <paramref name="events"/>; returns those whose retries ran out, to be parked.</summary>
+    /// <summary>
+    /// Delivers <paramref name="events"/>; returns those whose retries ran out, to be parked. Each
+    /// attempt asks <paramref name="subscription"/> for the subscription as it is then: a rotated
+    /// secret signs the next attempt, and a deleted subscription gets none.
+    /// </summary>
     public async Task<IReadOnlyList<ParkedDelivery>> DeliverAsync(
-        SubscriptionRecord subscription, IReadOnlyList<CallbackEvent> events, CancellationToken cancellationToken)
+        Func<Task<SubscriptionRecord?>> subscription, IReadOnlyList<CallbackEvent> events, CancellationToken cancellationToken)
     {
         var parked = new List<ParkedDelivery>();
         var parallel = new ParallelOptions
@@ -43,6 +50,11 @@ public sealed class CallbackDelivery(ICallbackSender sender, CallbackOptions opt
             foreach (var e in inOrder)
             {
                 var (attempt, attempts) = await DeliverOneAsync(subscription, e, cancel);
+                if (ReferenceEquals(attempt, Deleted))
+                {
+                    return;
+                }
+
                 if (!attempt.Acknowledged)
                 {
                     lock (parked)
@@ -55,7 +67,8 @@ public sealed class CallbackDelivery(ICallbackSender sender, CallbackOptions opt
         return parked;
     }
 
-    private async Task<(CallbackAttempt Last, int Attempts)> DeliverOneAsync(SubscriptionRecord subscription, CallbackEvent e, CancellationToken cancellationToken)
+    private async Task<(CallbackAttempt Last, int Attempts)> DeliverOneAsync(
+        Func<Task<SubscriptionRecord?>> subscription, CallbackEvent e, CancellationToken cancellationToken)
     {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(WindowEnd, time.GetUtcNow() + options.RetryWindow);
@@ -65,8 +78,13 @@ public sealed class CallbackDelivery(ICallbackSender sender, CallbackOptions opt
             var last = await _retries.ExecuteAsync(
                 async c =>
                 {
+                    if (await subscription() is not { } current)
+                    {
+                        return Deleted;
+                    }
+
                     attempts++;
-                    return await sender.SendAsync(subscription, e, c.CancellationToken);
+                    return await sender.SendAsync(current, e, c.CancellationToken);
                 },
                 context);
             return (last, attempts);

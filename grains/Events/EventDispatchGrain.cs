@@ -51,7 +51,8 @@ public sealed class EventDispatchGrain(
     {
         var key = this.GetPrimaryKeyString();
         var slash = key.LastIndexOf('/');
-        var subscription = await GrainFactory.GetGrain<ISubscriptionGrain>(key[..slash]).FindAsync();
+        var subscriptionGrain = GrainFactory.GetGrain<ISubscriptionGrain>(key[..slash]);
+        var subscription = await subscriptionGrain.FindAsync();
         if (subscription is null || subscription.DispatchKey != key)
         {
             // Deleted (or created again, as a new generation with a dispatcher of its own).
@@ -75,12 +76,13 @@ public sealed class EventDispatchGrain(
                 var batch = await feed.NextAsync(subscription, cursor, clock.GetUtcNow(), options.Value.BatchSize);
                 if (batch.Events.Count > 0)
                 {
-                    var parked = await delivery.DeliverAsync(subscription, batch.Events, cancel.Token);
+                    var parked = await delivery.DeliverAsync(
+                        async () => await subscriptionGrain.FindAsync() is { } now && now.DispatchKey == key ? now : null, batch.Events, cancel.Token);
                     if (parked.Count > 0)
                     {
                         logger.LogWarning("Subscription {Subscription}: {Count} event(s) parked after their retries ran out, first {EventId}: {Error}",
                             subscription.SubscriptionId, parked.Count, parked[0].Event.Id, parked[0].LastError);
-                        await GrainFactory.GetGrain<ISubscriptionGrain>(subscription.SubscriptionId).ParkAsync(parked);
+                        await subscriptionGrain.ParkAsync(parked);
                     }
                 }
 

@@ -204,6 +204,30 @@ public sealed class EventCallbackTests(EventsSiloFixture silo) : IClassFixture<E
     }
 
     [Fact]
+    public async Task Retries_after_a_rotation_are_signed_with_the_new_secret()
+    {
+        var journey = await Journey.StartAsync(silo.Host);
+        await using var receiver = await CallbackReceiver.StartAsync();
+        receiver.Answer = (_, _) => 503;
+        var subscription = await journey.Partner.Events.CreateSubscriptionAsync(new CreateSubscriptionRequest
+        {
+            Url = receiver.Url.ToString(), EventTypes = { "voucher.issued" }, CampaignId = journey.CampaignId,
+        });
+        receiver.Secret = subscription.Secret;
+        await journey.Partner.IssueVoucherAsync(journey.CampaignId, "user-rotated", "claim-rotated");
+        await receiver.WaitUntilAsync(r => r.Received.Count > 0, "a first, refused, attempt");
+
+        var rotated = await journey.Partner.Events.RotateSubscriptionSecretAsync(new SubscriptionRequest { SubscriptionId = subscription.SubscriptionId });
+        await Task.Delay(100);
+        receiver.Secret = rotated.Secret;
+        receiver.Answer = (_, _) => 200;
+        await receiver.WaitUntilAsync(r => r.Acknowledged.Count >= 1, "the event, once acknowledged");
+
+        Assert.True(receiver.Received[0].SignatureValid, "the first attempt, signed with the first secret");
+        Assert.True(receiver.Acknowledged[0].SignatureValid, "the retry after the rotation, signed with the new secret");
+    }
+
+    [Fact]
     public async Task Subscriptions_are_listed_without_secrets_rotated_and_deleted_by_their_owner_only()
     {
         var journey = await Journey.StartAsync(silo.Host);
