@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Campaigns.Client;
 using Campaigns.Client.Events;
+using Campaigns.Proto;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -58,6 +60,17 @@ public sealed class CallbackReceiver : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         receiver.Url = new Uri(new Uri(address), "/hook");
         return receiver;
+    }
+
+    /// <summary>Subscribes this receiver with <paramref name="client"/>'s key ("" campaign = every one), and keeps the secret to check signatures.</summary>
+    public async Task<Subscription> SubscribeAsync(CampaignsClient client, string campaignId, params string[] eventTypes)
+    {
+        var subscription = await client.Events.CreateSubscriptionAsync(new CreateSubscriptionRequest
+        {
+            Url = Url.ToString(), EventTypes = { eventTypes }, CampaignId = campaignId,
+        });
+        Secret = subscription.Secret;
+        return subscription;
     }
 
     /// <summary>Waits (up to a minute) until <paramref name="done"/> holds of what was received.</summary>

@@ -19,10 +19,7 @@ public sealed class EventCallbackRestartTests : IAsyncLifetime
         var journey = await Journey.StartAsync(_host);
         await using var receiver = await CallbackReceiver.StartAsync();
         receiver.Answer = (_, _) => 503;
-        receiver.Secret = (await journey.Partner.Events.CreateSubscriptionAsync(new CreateSubscriptionRequest
-        {
-            Url = receiver.Url.ToString(), EventTypes = { "voucher.issued", "voucher.redeemed" }, CampaignId = journey.CampaignId,
-        })).Secret;
+        await receiver.SubscribeAsync(journey.Partner, journey.CampaignId, "voucher.issued", "voucher.redeemed");
         var voucher = (await journey.Partner.IssueVoucherAsync(journey.CampaignId, "user-restart", "claim-restart")).Voucher;
         await receiver.WaitUntilAsync(r => r.Received.Count > 0, "a first, refused, attempt");
         var id = receiver.Received[0].Id;

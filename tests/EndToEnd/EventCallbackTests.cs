@@ -41,13 +41,7 @@ public sealed class EventCallbackTests(EventsSiloFixture silo) : IClassFixture<E
     {
         var journey = await Journey.StartAsync(silo.Host);
         await using var receiver = await CallbackReceiver.StartAsync();
-        var subscription = await Organiser.Events.CreateSubscriptionAsync(new CreateSubscriptionRequest
-        {
-            Url = receiver.Url.ToString(),
-            EventTypes = { "voucher.issued", "voucher.redeemed", "voucher.refunded" },
-            CampaignId = journey.CampaignId,
-        });
-        receiver.Secret = subscription.Secret;
+        await receiver.SubscribeAsync(Organiser, journey.CampaignId, "voucher.issued", "voucher.redeemed", "voucher.refunded");
         // The redemption's first two deliveries are answered 500.
         string? redemptionId = null;
         receiver.Answer = (id, attempt) =>
@@ -88,10 +82,7 @@ public sealed class EventCallbackTests(EventsSiloFixture silo) : IClassFixture<E
     {
         var journey = await Journey.StartAsync(silo.Host, stock: 2);
         await using var receiver = await CallbackReceiver.StartAsync();
-        receiver.Secret = (await Organiser.Events.CreateSubscriptionAsync(new CreateSubscriptionRequest
-        {
-            Url = receiver.Url.ToString(), EventTypes = { "campaign.sold_out", "campaign.ended", "voucher.expired" }, CampaignId = journey.CampaignId,
-        })).Secret;
+        await receiver.SubscribeAsync(Organiser, journey.CampaignId, "campaign.sold_out", "campaign.ended", "voucher.expired");
 
         var spent = (await journey.Partner.IssueVoucherAsync(journey.CampaignId, "user-a", "claim-a")).Voucher;
         var unspent = (await journey.Partner.IssueVoucherAsync(journey.CampaignId, "user-b", "claim-b")).Voucher;
@@ -119,11 +110,7 @@ public sealed class EventCallbackTests(EventsSiloFixture silo) : IClassFixture<E
         var journey = await Journey.StartAsync(silo.Host);
         var other = await journey.PartnerClientAsync("partner-other");
         await using var receiver = await CallbackReceiver.StartAsync();
-        var subscription = await journey.Partner.Events.CreateSubscriptionAsync(new CreateSubscriptionRequest
-        {
-            Url = receiver.Url.ToString(), EventTypes = { "voucher.issued" },
-        });
-        receiver.Secret = subscription.Secret;
+        var subscription = await receiver.SubscribeAsync(journey.Partner, "", "voucher.issued");
         Assert.Equal(journey.PartnerId, subscription.Channel);
 
         await other.IssueVoucherAsync(journey.CampaignId, "user-of-other", "claim-other");
@@ -144,10 +131,7 @@ public sealed class EventCallbackTests(EventsSiloFixture silo) : IClassFixture<E
         dead.Answer = (_, _) => null;
         foreach (var receiver in new[] { dead, healthy })
         {
-            receiver.Secret = (await Organiser.Events.CreateSubscriptionAsync(new CreateSubscriptionRequest
-            {
-                Url = receiver.Url.ToString(), EventTypes = { "voucher.issued" }, CampaignId = journey.CampaignId,
-            })).Secret;
+            await receiver.SubscribeAsync(Organiser, journey.CampaignId, "voucher.issued");
         }
 
         var codes = new List<string>();
@@ -168,11 +152,7 @@ public sealed class EventCallbackTests(EventsSiloFixture silo) : IClassFixture<E
         var journey = await Journey.StartAsync(silo.Host);
         await using var receiver = await CallbackReceiver.StartAsync();
         receiver.Answer = (_, _) => 503;
-        var subscription = await journey.Partner.Events.CreateSubscriptionAsync(new CreateSubscriptionRequest
-        {
-            Url = receiver.Url.ToString(), EventTypes = { "voucher.issued" }, CampaignId = journey.CampaignId,
-        });
-        receiver.Secret = subscription.Secret;
+        var subscription = await receiver.SubscribeAsync(journey.Partner, journey.CampaignId, "voucher.issued");
         var voucher = (await journey.Partner.IssueVoucherAsync(journey.CampaignId, "user-parked", "claim-parked")).Voucher;
 
         var byId = new SubscriptionRequest { SubscriptionId = subscription.SubscriptionId };
@@ -209,11 +189,7 @@ public sealed class EventCallbackTests(EventsSiloFixture silo) : IClassFixture<E
         var journey = await Journey.StartAsync(silo.Host);
         await using var receiver = await CallbackReceiver.StartAsync();
         receiver.Answer = (_, _) => 503;
-        var subscription = await journey.Partner.Events.CreateSubscriptionAsync(new CreateSubscriptionRequest
-        {
-            Url = receiver.Url.ToString(), EventTypes = { "voucher.issued" }, CampaignId = journey.CampaignId,
-        });
-        receiver.Secret = subscription.Secret;
+        var subscription = await receiver.SubscribeAsync(journey.Partner, journey.CampaignId, "voucher.issued");
         await journey.Partner.IssueVoucherAsync(journey.CampaignId, "user-rotated", "claim-rotated");
         await receiver.WaitUntilAsync(r => r.Received.Count > 0, "a first, refused, attempt");
 
