@@ -15,7 +15,7 @@ namespace Campaigns.Silo.Events;
 /// campaign in the API's JSON mapping, signed (<see cref="CallbackSignature"/>). Any 2xx
 /// acknowledges it. Never throws for the receiver's faults: they are an unacknowledged attempt.
 /// </summary>
-public sealed class HttpCallbackSender(IHttpClientFactory clients, IGrainFactory grains) : ICallbackSender
+public sealed class HttpCallbackSender(IHttpClientFactory clients, IGrainFactory grains, TimeProvider time) : ICallbackSender
 {
     public const string ClientName = "campaigns-callbacks";
 
@@ -24,9 +24,9 @@ public sealed class HttpCallbackSender(IHttpClientFactory clients, IGrainFactory
         var body = await BodyAsync(callbackEvent);
         using var request = new HttpRequestMessage(HttpMethod.Post, subscription.Url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-        // Signed when sent, with the system clock: receivers check the time against their own.
+        // Signed when sent, with the system clock (the unkeyed one): receivers check the time against their own.
         request.Headers.TryAddWithoutValidation(CallbackSignature.HeaderName,
-            CallbackSignature.Header(subscription.Secret, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), body));
+            CallbackSignature.Header(subscription.Secret, time.GetUtcNow().ToUnixTimeSeconds(), body));
         request.Headers.TryAddWithoutValidation("Campaigns-Event-Id", callbackEvent.Id);
         try
         {
