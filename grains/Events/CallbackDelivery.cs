@@ -1,3 +1,4 @@
+using Campaigns.Grains.Common;
 using Polly;
 using Polly.Retry;
 
@@ -57,6 +58,7 @@ public sealed class CallbackDelivery(ICallbackSender sender, CallbackOptions opt
 
                 if (!attempt.Acknowledged)
                 {
+                    CampaignsTelemetry.CallbackParked(e.CampaignId, e.Type.Name());
                     lock (parked)
                     {
                         parked.Add(new ParkedDelivery(e, time.GetUtcNow(), attempts, attempt.ToString()));
@@ -84,7 +86,9 @@ public sealed class CallbackDelivery(ICallbackSender sender, CallbackOptions opt
                     }
 
                     attempts++;
-                    return await sender.SendAsync(current, e, c.CancellationToken);
+                    var attempt = await sender.SendAsync(current, e, c.CancellationToken);
+                    CampaignsTelemetry.CallbackAttempted(e.CampaignId, e.Type.Name(), attempt.Acknowledged);
+                    return attempt;
                 },
                 context);
             return (last, attempts);

@@ -75,6 +75,11 @@ public sealed class EventCallbackTests(EventsSiloFixture silo) : IClassFixture<E
         Assert.Equal([500, 500, 200], redemption.Select(r => r.AnsweredWith));
         Assert.Single(redemption.Select(r => r.Body).Distinct());
         Assert.Equal(5, receiver.Received.Count);
+
+        using var http = new HttpClient { BaseAddress = silo.Host.HttpAddress };
+        var scrape = await http.GetStringAsync("/metrics");
+        Assert.Equal(3, PrometheusText.Sum(scrape, "campaigns_callbacks_total", ("campaign", journey.CampaignId), ("outcome", "delivered")));
+        Assert.Equal(2, PrometheusText.Sum(scrape, "campaigns_callbacks_total", ("campaign", journey.CampaignId), ("type", "voucher.redeemed"), ("outcome", "refused")));
     }
 
     [Fact]
