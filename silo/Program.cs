@@ -1,15 +1,24 @@
 using Campaigns.Silo.Hosting;
-using Campaigns.Storage.Sqlite;
 using Microsoft.Extensions.Options;
 
-var app = await CampaignsHost.BuildAsync(args);
-await app.StartAsync();
+WebApplication app;
+try
+{
+    app = await CampaignsHost.BuildAsync(args);
+    await app.StartAsync();
+}
+catch (Exception ex) when (ex is StartupException || ex is IOException { Message: var message } && message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+{
+    // What the operator has to fix, in one line; the details are in the inner exception, not needed here.
+    await Console.Error.WriteLineAsync($"campaigns: cannot start: {ex.Message}");
+    return 2;
+}
 
 var options = app.Services.GetRequiredService<IOptions<CampaignsOptions>>().Value;
-var store = app.Services.GetRequiredService<EmbeddedStore>();
+var mode = app.Services.GetRequiredService<SiloMode>();
 var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Campaigns");
-log.LogInformation("Campaigns serving gRPC on http://{Address}:{GrpcPort} (h2c), HTTP on http://{Address}:{HttpPort}; data in {Path}",
-    options.ListenAddress, options.GrpcPort, options.ListenAddress, options.HttpPort, store.Path);
+log.LogInformation("Campaigns serving gRPC on http://{Address}:{GrpcPort} (h2c), HTTP on http://{Address}:{HttpPort}; {Mode} mode, {Storage}",
+    options.ListenAddress, options.GrpcPort, options.ListenAddress, options.HttpPort, mode.Name, mode.Storage);
 if (options.Auth.BootstrapOrganiserKey == AuthOptions.DevelopmentKey)
 {
     log.LogWarning("Bootstrap organiser key is the development default '{Key}'. Set Campaigns__Auth__BootstrapOrganiserKey in production.",
@@ -17,3 +26,4 @@ if (options.Auth.BootstrapOrganiserKey == AuthOptions.DevelopmentKey)
 }
 
 await app.WaitForShutdownAsync();
+return 0;
