@@ -7,7 +7,8 @@ const string Usage = """
            [--batch-workers 4] [--checkout-vouchers 250000] [--ids random|sequential] [--repeat 1]
            [--report loadtests/reports/latest.md] [--ledger-postgres "Host=…;Username=…"]
            [--postgres "Host=…;Username=…" --redis host:port] [--address http://host:port --organiser-key …]
-    Scenarios: health issue batch soldout checkout ledger (default: all). Starts its own silo
+    Scenarios: health issue batch soldout checkout ledger flash rebuild (default: these), and
+    deadhook (only when named: issue with a callback receiver that never answers subscribed). Starts its own silo
     (Release build, fresh SQLite file, free loopback ports) and stops it at the end; with
     --repeat N, runs everything N times on a fresh silo each and judges each target on its
     median round. ledger measures the SQLite ledger alone, in the tool's process; with
@@ -18,7 +19,8 @@ const string Usage = """
     dev-organiser-key): no CPU or memory figures, and flash and rebuild, which restart their
     silo, cannot run.
     """;
-string[] known = ["health", "issue", "batch", "soldout", "checkout", "ledger", "flash", "rebuild"];
+string[] byDefault = ["health", "issue", "batch", "soldout", "checkout", "ledger", "flash", "rebuild"];
+string[] known = [.. byDefault, "deadhook"];
 
 if (args is ["--help"] or ["-h"])
 {
@@ -49,7 +51,7 @@ var settings = new LoadSettings(
     options.Ids,
     Production: options.Postgres is not null,
     Target: options.Address);
-var wanted = options.Scenarios.Count > 0 ? options.Scenarios : [.. known];
+var wanted = options.Scenarios.Count > 0 ? options.Scenarios : [.. byDefault];
 
 var repeat = (int)options.Numbers["repeat"];
 var rounds = new List<Round>();
@@ -80,6 +82,7 @@ for (var round = 1; round <= repeat; round++)
                 "ledger" => await new LedgerCeiling(settings, Console.Out, options.LedgerPostgres).RunAsync(),
                 "flash" => await scenarios.FlashAsync(),
                 "rebuild" => await scenarios.RebuildAsync(),
+                "deadhook" => await scenarios.IssueWithDeadReceiverAsync(),
                 _ => throw new InvalidOperationException($"scenario '{name}' was accepted but has no runner"),
             };
         }

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Campaigns.Client;
 using Campaigns.Proto;
 using Google.Protobuf.WellKnownTypes;
@@ -38,14 +40,49 @@ public sealed class Scenarios(ILoadTarget silo, LoadSettings settings, TextWrite
     }
 
     /// <summary>Single-voucher IssueVoucher for distinct users: the most, then latency at half of it.</summary>
-    public async Task<IReadOnlyList<LoadResult>> IssueAsync()
+    public Task<IReadOnlyList<LoadResult>> IssueAsync() => IssueRunsAsync("issue", "IssueVoucher");
+
+    /// <summary>
+    /// <see cref="IssueAsync"/> with an organiser subscribed to every voucher.issued at a receiver
+    /// that accepts connections and never answers. Callbacks are delivered off the claim's path, so
+    /// the claims' throughput and p99 should match <c>issue</c>'s within noise.
+    /// </summary>
+    public async Task<IReadOnlyList<LoadResult>> IssueWithDeadReceiverAsync()
     {
-        var campaign = await CampaignAsync("issue", stock: 50_000_000, peak: 20_000);
+        // Connections complete in the kernel's backlog; nothing ever reads a request or answers.
+        var dead = new TcpListener(IPAddress.Loopback, 0);
+        dead.Start();
+        try
+        {
+            var subscription = await _organiser.Events.CreateSubscriptionAsync(new CreateSubscriptionRequest
+            {
+                Url = $"http://127.0.0.1:{((IPEndPoint)dead.LocalEndpoint).Port}/never-answers",
+                EventTypes = { "voucher.issued" },
+            });
+            try
+            {
+                return await IssueRunsAsync("deadhook", "IssueVoucher, dead callback receiver");
+            }
+            finally
+            {
+                // Its retries would go on weighing on the scenarios after this one.
+                await _organiser.Events.DeleteSubscriptionAsync(new SubscriptionRequest { SubscriptionId = subscription.SubscriptionId });
+            }
+        }
+        finally
+        {
+            dead.Stop();
+        }
+    }
+
+    private async Task<IReadOnlyList<LoadResult>> IssueRunsAsync(string campaignName, string label)
+    {
+        var campaign = await CampaignAsync(campaignName, stock: 50_000_000, peak: 20_000);
         var partner = await PartnerAsync();
         Task Issue(long n) => partner.IssueVoucherAsync(campaign, settings.Ids.User("user", n), settings.Ids.Request("claim", n));
         var warmUp = await WarmUpAsync(n => Issue(n + 900_000_000));
-        var most = await Metered(() => LoadRunner.ClosedLoopAsync("IssueVoucher", settings.Workers, settings.Duration, Issue)) with { WarmUp = warmUp };
-        var half = await Metered(() => LoadRunner.OpenLoopAsync("IssueVoucher", most.PerSecond / 2, settings.Duration, Issue, firstSequence: 100_000_000));
+        var most = await Metered(() => LoadRunner.ClosedLoopAsync(label, settings.Workers, settings.Duration, Issue)) with { WarmUp = warmUp };
+        var half = await Metered(() => LoadRunner.OpenLoopAsync(label, most.PerSecond / 2, settings.Duration, Issue, firstSequence: 100_000_000));
         return [most, half];
     }
 

@@ -22,6 +22,7 @@ internal static class CampaignsCli
         RedeemCommand.Create(),
         ExportCommand.Create(),
         WatchCommand.Create(),
+        SubscriptionCommand.Create(),
     };
 
     /// <param name="errorIsTerminal">

@@ -50,6 +50,7 @@ public sealed class CampaignsClient : IDisposable
         Merchants = new Proto.Merchants.MerchantsClient(invoker);
         Access = new Proto.Access.AccessClient(invoker);
         Reconciliation = new Proto.Reconciliation.ReconciliationClient(invoker);
+        Events = new Proto.Events.EventsClient(invoker);
     }
 
     public CampaignsClientOptions Options { get; }
@@ -71,6 +72,9 @@ public sealed class CampaignsClient : IDisposable
 
     /// <summary>Organiser: the redemption event export.</summary>
     public Proto.Reconciliation.ReconciliationClient Reconciliation { get; }
+
+    /// <summary>Organiser or partner: event callback subscriptions (verify deliveries with <see cref="Campaigns.Client.Events.CampaignsSignature"/>).</summary>
+    public Proto.Events.EventsClient Events { get; }
 
     /// <summary>
     /// Issues one voucher. <paramref name="requestId"/> is the idempotency key and must come from the

@@ -28,6 +28,10 @@ public sealed class CampaignGrain(
     // This activation's fence: a grant made under an older epoch is refused by the ledger.
     private long _epoch;
 
+    // Campaign events this activation has stored (the ledger stores each once anyway).
+    private bool _toldEnded;
+    private string? _toldSoldOut;
+
     private string CampaignId => this.GetPrimaryKeyString();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -104,6 +108,8 @@ public sealed class CampaignGrain(
             var current = Snapshot();
             if (CampaignLifecycle.AlreadyDone(current.Status, action))
             {
+                // A repeat of an end whose event was not stored (the ledger failed after the state write) stores it now.
+                await TellEndedAsync(current.Status);
                 return current;
             }
 
@@ -111,6 +117,7 @@ public sealed class CampaignGrain(
             var next = CampaignLifecycle.Apply(current.Status, action);
             await WriteAsync(state.State with { Status = next, UpdatedAt = clock.GetUtcNow() });
             logger.LogInformation("Campaign {CampaignId}: {From} -> {To}", CampaignId, current.Status, next);
+            await TellEndedAsync(next);
         }
         finally
         {
@@ -198,6 +205,8 @@ public sealed class CampaignGrain(
             var campaign = Snapshot();
             if (campaign.IssuanceRefusal(clock.GetUtcNow()) is { } refusal)
             {
+                // A window that closed by the clock is told when a claim first meets it.
+                await TellEndedAsync(campaign.Status);
                 return new StockGrant(StockCapacity.SharedPool, 0, refusal);
             }
 
@@ -243,7 +252,13 @@ public sealed class CampaignGrain(
                 return new StockGrant(pool, amount, null);
             }
 
-            return new StockGrant(StockCapacity.SharedPool, 0, _leases.ExhaustionReason(capacity, channel));
+            var exhausted = _leases.ExhaustionReason(capacity, channel);
+            if (exhausted is Refusal.SoldOut or Refusal.BudgetExhausted)
+            {
+                await TellSoldOutAsync(capacity);
+            }
+
+            return new StockGrant(StockCapacity.SharedPool, 0, exhausted);
         }
         finally
         {
@@ -285,6 +300,51 @@ public sealed class CampaignGrain(
         {
             logger.LogWarning("Campaign {CampaignId}: shard {Shard} did not answer a surrender request in time", CampaignId, shard);
         }
+    }
+
+    /// <summary>
+    /// Stores campaign.ended for event callbacks, once (the ledger keeps one per campaign). Not on
+    /// any claim's path: an end, or a claim after the window.
+    /// </summary>
+    private async Task TellEndedAsync(CampaignStatus status)
+    {
+        if (status != CampaignStatus.Ended || _toldEnded)
+        {
+            return;
+        }
+
+        await ledger.AppendCampaignEventAsync(new CampaignEventRecord
+        {
+            CampaignId = CampaignId, Type = CampaignEventType.Ended, Occurrence = "ended", OccurredAt = clock.GetUtcNow(),
+        });
+        _toldEnded = true;
+    }
+
+    /// <summary>
+    /// Stores campaign.sold_out once every voucher the stock (or budget) allows is issued: asked
+    /// when a shard finds nothing left to lease, so never on a claim that got a voucher. One
+    /// occurrence per stock and budget: sold out again after a top-up is told again.
+    /// </summary>
+    private async Task TellSoldOutAsync(StockCapacity capacity)
+    {
+        var occurrence = $"stock-{state.State.TotalStock}-budget-{state.State.BudgetCents}";
+        if (_toldSoldOut == occurrence)
+        {
+            return;
+        }
+
+        var leases = await ledger.LoadLeasesAsync(CampaignId);
+        _leases.Reload(leases);
+        if (leases.Count == 0 || capacity.AllPools.Any(pool => _leases.Unleased(capacity, pool) > 0) || leases.Any(l => l.Issued < l.Granted))
+        {
+            return;
+        }
+
+        await ledger.AppendCampaignEventAsync(new CampaignEventRecord
+        {
+            CampaignId = CampaignId, Type = CampaignEventType.SoldOut, Occurrence = occurrence, OccurredAt = clock.GetUtcNow(),
+        });
+        _toldSoldOut = occurrence;
     }
 
     private async Task ReloadLeasesAsync()

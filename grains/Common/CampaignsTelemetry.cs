@@ -33,6 +33,15 @@ public static class CampaignsTelemetry
     private static readonly Counter<long> LeaseGrants = Meter.CreateCounter<long>(
         "campaigns.leases.granted", "{voucher}", "Stock the campaigns granted to their pool shards as leases");
 
+    private static readonly Counter<long> Callbacks = Meter.CreateCounter<long>(
+        "campaigns.callbacks", "{attempt}", "Event callback attempts, by event type and outcome (delivered, refused), and events parked after their retries");
+
+    public static void CallbackAttempted(string campaignId, string type, bool acknowledged) =>
+        Callbacks.Add(1, Tag("campaign", campaignId), Tag("type", type), Tag("outcome", acknowledged ? "delivered" : "refused"));
+
+    public static void CallbackParked(string campaignId, string type) =>
+        Callbacks.Add(1, Tag("campaign", campaignId), Tag("type", type), Tag("outcome", "parked"));
+
     public static void ClaimIssued(string campaignId, string channel, bool replayed) =>
         Claims.Add(1, Tag("campaign", campaignId), Tag("channel", channel), Tag("outcome", replayed ? "replayed" : "issued"));
 

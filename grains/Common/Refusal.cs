@@ -43,6 +43,9 @@ public enum Refusal
     // Added after v1's first reasons; appended so the values of the others stay as they were.
     OrderRefunded,
     ApiKeyNotFound,
+    SubscriptionNotFound,
+    SubscriptionExists,
+    DeliveryNotFound,
 }
 
 public static class RefusalNames

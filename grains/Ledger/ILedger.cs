@@ -8,7 +8,7 @@ namespace Campaigns.Grains.Ledger;
 /// by fencing (an epoch row that every write of a shard or campaign updates first).
 /// A store that cannot be reached throws <see cref="LedgerUnavailableException"/>.
 /// </summary>
-public interface ILedger : IIssuingLedger, ILeaseLedger, IRedemptionLedger, IReportingLedger, ICampaignDirectory
+public interface ILedger : IIssuingLedger, ILeaseLedger, IRedemptionLedger, IReportingLedger, ICampaignDirectory, IEventSource
 {
     /// <summary>Creates or migrates the ledger's tables.</summary>
     Task EnsureSchemaAsync(CancellationToken cancellationToken = default);
@@ -120,6 +120,36 @@ public interface ICampaignDirectory
 
     /// <summary>Returns the stored secret of that name, storing <paramref name="candidate"/> first if there is none.</summary>
     Task<byte[]> GetOrCreateSecretAsync(string name, byte[] candidate);
+}
+
+/// <summary>
+/// What event callbacks read: the ledger's own orders, tailed from a cursor, so the issuing path
+/// writes nothing more for them. Voucher rows are tailed per shard in issue order (one shard
+/// commits one batch at a time, so its rows become visible in seq order); redemption and campaign
+/// events by <see cref="FeedPosition"/>. Every read hands over only what is durable.
+/// </summary>
+public interface IEventSource
+{
+    /// <summary>Every shard that has been activated, of every campaign, with the seq of its last durable voucher.</summary>
+    Task<IReadOnlyList<ShardOfCampaign>> ListShardsAsync();
+
+    /// <summary>Up to <paramref name="limit"/> vouchers of one shard after <paramref name="afterSeq"/>, in issue order, as they are now.</summary>
+    Task<IReadOnlyList<VoucherRecord>> ReadShardVouchersAfterAsync(int campaignNumber, int shard, long afterSeq, int limit);
+
+    /// <summary>Up to <paramref name="limit"/> Redeemed and Refunded events after <paramref name="after"/>, in position order.</summary>
+    Task<IReadOnlyList<FeedRedemption>> ReadRedemptionsAfterAsync(FeedPosition after, int limit);
+
+    /// <summary>Where the redemption order ends now: a cursor there sees only events committed later.</summary>
+    Task<FeedPosition> RedemptionsHeadAsync();
+
+    /// <summary>Appends a campaign event unless its (campaign, type, occurrence) is stored already; true if it was new.</summary>
+    Task<bool> AppendCampaignEventAsync(CampaignEventRecord campaignEvent);
+
+    /// <summary>Up to <paramref name="limit"/> campaign events after <paramref name="after"/>, in position order.</summary>
+    Task<IReadOnlyList<FeedCampaignEvent>> ReadCampaignEventsAfterAsync(FeedPosition after, int limit);
+
+    /// <summary>Where the campaign events' order ends now.</summary>
+    Task<FeedPosition> CampaignEventsHeadAsync();
 }
 
 /// <summary>How a backend's writer is doing, for health checks and the activity log: not part of the domain contract.</summary>

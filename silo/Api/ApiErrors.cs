@@ -28,8 +28,8 @@ public static class ApiErrors
         Refusal.MissingApiKey or Refusal.InvalidApiKey => StatusCode.Unauthenticated,
         Refusal.WrongRole or Refusal.NotYourMerchant or Refusal.NotYourChannel => StatusCode.PermissionDenied,
         Refusal.CampaignNotFound or Refusal.VoucherNotFound or Refusal.MerchantNotFound or Refusal.ReservationNotFound
-            or Refusal.ApiKeyNotFound => StatusCode.NotFound,
-        Refusal.CampaignExists or Refusal.MerchantExists => StatusCode.AlreadyExists,
+            or Refusal.ApiKeyNotFound or Refusal.SubscriptionNotFound or Refusal.DeliveryNotFound => StatusCode.NotFound,
+        Refusal.CampaignExists or Refusal.MerchantExists or Refusal.SubscriptionExists => StatusCode.AlreadyExists,
         Refusal.SoldOut or Refusal.BudgetExhausted or Refusal.UserLimitReached or Refusal.UserDailyLimitReached
             or Refusal.ChannelQuotaExhausted or Refusal.RateLimited => StatusCode.ResourceExhausted,
         Refusal.Unavailable => StatusCode.Unavailable,

@@ -92,6 +92,7 @@ public static class AccessRules
         ["campaigns.v1.Reconciliation"] = Organiser,
         ["campaigns.v1.Vouchers"] = [Role.Partner],
         ["campaigns.v1.Redemptions"] = [Role.Merchant],
+        ["campaigns.v1.Events"] = [Role.Organiser, Role.Partner],
     };
 
     private static readonly Dictionary<string, Role[]> ByMethod = new(StringComparer.OrdinalIgnoreCase)

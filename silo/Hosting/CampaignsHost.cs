@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Campaigns.Silo.Api;
 using Campaigns.Silo.Dashboard;
 using Campaigns.Silo.Shared;
+using Campaigns.Silo.Events;
 using Campaigns.Storage.Sqlite;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -87,6 +88,7 @@ public static class CampaignsHost
         builder.Services.AddSingleton<CampaignShards>();
         builder.Services.AddSingleton<UserWallets>();
         builder.Services.AddHostedService<LedgerActivityLog>();
+        builder.Services.AddCampaignCallbacks(builder.Configuration);
 
         var app = builder.Build();
         app.UseCampaignsHttpJson();
@@ -96,6 +98,7 @@ public static class CampaignsHost
         app.MapGrpcService<MerchantsService>();
         app.MapGrpcService<AccessService>();
         app.MapGrpcService<ReconciliationService>();
+        app.MapGrpcService<EventsService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = HealthReportJson.WriteAsync });

@@ -553,6 +553,81 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
             }
         });
 
+    // ---- event source ----
+
+    /// <summary>Transactions older than this have all ended: their rows are all there is of them.</summary>
+    private const string Settled = "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)";
+
+    public Task<IReadOnlyList<ShardOfCampaign>> ListShardsAsync() =>
+        ReadAll("listing shards",
+            """
+            SELECT e.campaign_id, d.number, e.shard,
+                COALESCE((SELECT row_key FROM vouchers
+                    WHERE row_key BETWEEN (d.number::bigint << 39) | (e.shard::bigint << 32) AND (d.number::bigint << 39) | (e.shard::bigint << 32) | 4294967295
+                    ORDER BY row_key DESC LIMIT 1), 0)
+            FROM shard_epochs e JOIN campaign_directory d ON d.campaign_id = e.campaign_id
+            ORDER BY d.number, e.shard;
+            """,
+            row => new ShardOfCampaign(row.GetString(0), row.GetInt32(1), row.GetInt32(2), VoucherKey.Unpack(row.GetInt64(3)).Seq));
+
+    public Task<IReadOnlyList<VoucherRecord>> ReadShardVouchersAfterAsync(int campaignNumber, int shard, long afterSeq, int limit)
+    {
+        // A shard commits one batch at a time, under its epoch row's lock: its rows appear in seq order.
+        var (_, last) = VoucherKey.ShardRange(campaignNumber, shard);
+        var after = new VoucherKey(campaignNumber, shard, Math.Max(afterSeq, 0) + 1).Packed;
+        return ReadAll($"reading shard {campaignNumber}/{shard}",
+            $"SELECT {VoucherColumns} FROM vouchers WHERE row_key BETWEEN $1 AND $2 ORDER BY row_key LIMIT $3;", ReadVoucher, after, last, limit);
+    }
+
+    public Task<IReadOnlyList<FeedRedemption>> ReadRedemptionsAfterAsync(FeedPosition after, int limit) =>
+        ReadAll("reading redemption events",
+            $"""
+            SELECT {EventColumns}, voucher_key, tx FROM redemption_events
+            WHERE (tx, sequence) > ($1, $2) AND tx < {Settled} AND type IN ('REDEEMED', 'REFUNDED') AND voucher_key IS NOT NULL
+            ORDER BY tx, sequence LIMIT $3;
+            """,
+            row => new FeedRedemption(new FeedPosition(row.GetInt64(12), row.GetInt64(0)), VoucherKey.Unpack(row.GetInt64(11)), ReadEvent(row)),
+            after.Transaction, after.Sequence, limit);
+
+    public async Task<FeedPosition> RedemptionsHeadAsync() =>
+        (await ReadAll("reading the redemption events' head",
+            $"SELECT tx, sequence FROM redemption_events WHERE tx < {Settled} ORDER BY tx DESC, sequence DESC LIMIT 1;",
+            row => new FeedPosition(row.GetInt64(0), row.GetInt64(1)))).SingleOrDefault();
+
+    public Task<bool> AppendCampaignEventAsync(CampaignEventRecord campaignEvent) =>
+        Run($"appending a campaign event of {campaignEvent.CampaignId}", async connection =>
+        {
+            await using var append = Command(connection,
+                """
+                INSERT INTO campaign_events (campaign_id, type, occurrence, occurred_at) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (campaign_id, type, occurrence) DO NOTHING;
+                """,
+                campaignEvent.CampaignId, Stored<CampaignEventType>.Name(campaignEvent.Type), campaignEvent.Occurrence, Utc(campaignEvent.OccurredAt));
+            return await append.ExecuteNonQueryAsync() == 1;
+        });
+
+    public Task<IReadOnlyList<FeedCampaignEvent>> ReadCampaignEventsAfterAsync(FeedPosition after, int limit) =>
+        ReadAll("reading campaign events",
+            $"""
+            SELECT sequence, campaign_id, type, occurrence, occurred_at, tx FROM campaign_events
+            WHERE (tx, sequence) > ($1, $2) AND tx < {Settled}
+            ORDER BY tx, sequence LIMIT $3;
+            """,
+            row => new FeedCampaignEvent(new FeedPosition(row.GetInt64(5), row.GetInt64(0)), new CampaignEventRecord
+            {
+                Sequence = row.GetInt64(0),
+                CampaignId = row.GetString(1),
+                Type = Stored<CampaignEventType>.From(row.GetString(2)),
+                Occurrence = row.GetString(3),
+                OccurredAt = Time(row, 4),
+            }),
+            after.Transaction, after.Sequence, limit);
+
+    public async Task<FeedPosition> CampaignEventsHeadAsync() =>
+        (await ReadAll("reading the campaign events' head",
+            $"SELECT tx, sequence FROM campaign_events WHERE tx < {Settled} ORDER BY tx DESC, sequence DESC LIMIT 1;",
+            row => new FeedPosition(row.GetInt64(0), row.GetInt64(1)))).SingleOrDefault();
+
     // ---- plumbing ----
 
     /// <summary>Runs <paramref name="work"/> on a pooled connection.</summary>

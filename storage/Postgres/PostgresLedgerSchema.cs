@@ -181,5 +181,24 @@ internal static class PostgresLedgerSchema
             """),
         // Orleans grain state, for the ADO.NET provider: in the same database, created under the same lock.
         (4, PostgresGrainStateSchema.Migration),
+        (5, """
+            -- Event callbacks tail redemption and campaign events by (transaction id, sequence): a
+            -- sequence is taken before its transaction commits, so sequence order alone could pass
+            -- over an event still being written. A read takes only rows of transactions older than
+            -- every one still running (pg_snapshot_xmin), so nothing can appear behind a cursor.
+            ALTER TABLE redemption_events ADD COLUMN tx bigint NOT NULL DEFAULT (pg_current_xact_id()::text::bigint);
+            CREATE INDEX ix_redemption_events_tx ON redemption_events (tx, sequence);
+
+            CREATE TABLE campaign_events (
+                sequence    bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                tx          bigint      NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
+                campaign_id text        NOT NULL,
+                type        text        NOT NULL CHECK (type IN ('SOLD_OUT', 'ENDED')),
+                occurrence  text        NOT NULL,
+                occurred_at timestamptz NOT NULL,
+                UNIQUE (campaign_id, type, occurrence)
+            );
+            CREATE INDEX ix_campaign_events_tx ON campaign_events (tx, sequence);
+            """),
     ];
 }

@@ -567,6 +567,72 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
         }
     }
 
+    // ---- event source ----
+
+    public Task<IReadOnlyList<ShardOfCampaign>> ListShardsAsync() =>
+        Durable(ReadAll(
+            """
+            SELECT e.campaign_id, d.number, e.shard,
+                COALESCE((SELECT row_key FROM vouchers
+                    WHERE row_key BETWEEN (d.number << 39) | (e.shard << 32) AND (d.number << 39) | (e.shard << 32) | 4294967295
+                    ORDER BY row_key DESC LIMIT 1), 0)
+            FROM shard_epochs e JOIN campaign_directory d ON d.campaign_id = e.campaign_id
+            ORDER BY d.number, e.shard;
+            """,
+            row => new ShardOfCampaign(row.GetString(0), row.GetInt32(1), row.GetInt32(2), VoucherKey.Unpack(row.GetInt64(3)).Seq)));
+
+    public Task<IReadOnlyList<VoucherRecord>> ReadShardVouchersAfterAsync(int campaignNumber, int shard, long afterSeq, int limit)
+    {
+        var (_, last) = VoucherKey.ShardRange(campaignNumber, shard);
+        var after = new VoucherKey(campaignNumber, shard, Math.Max(afterSeq, 0) + 1).Packed;
+        return Durable(ReadAll(
+            $"SELECT {VoucherColumns} FROM vouchers WHERE row_key BETWEEN @after AND @last ORDER BY row_key LIMIT @limit;",
+            ReadVoucher, ("after", after), ("last", last), ("limit", limit)));
+    }
+
+    // One writer commits in sequence order, so a sequence is a position (transaction 0).
+    public Task<IReadOnlyList<FeedRedemption>> ReadRedemptionsAfterAsync(FeedPosition after, int limit) =>
+        Durable(ReadAll(
+            $"""
+            SELECT {EventColumns}, voucher_key FROM redemption_events
+            WHERE sequence > @after AND type IN ('REDEEMED', 'REFUNDED') AND voucher_key IS NOT NULL
+            ORDER BY sequence LIMIT @limit;
+            """,
+            row => new FeedRedemption(new FeedPosition(0, row.GetInt64(0)), VoucherKey.Unpack(row.GetInt64(11)), ReadEvent(row)),
+            ("after", after.Sequence), ("limit", limit)));
+
+    public Task<FeedPosition> RedemptionsHeadAsync() =>
+        Durable(new FeedPosition(0, ReadAll("SELECT COALESCE(MAX(sequence), 0) FROM redemption_events;", row => row.GetInt64(0)).Single()));
+
+    public Task<bool> AppendCampaignEventAsync(CampaignEventRecord campaignEvent) =>
+        WriteAsync(transaction =>
+        {
+            using var append = Command(transaction.Connection!, transaction,
+                """
+                INSERT INTO campaign_events (campaign_id, type, occurrence, occurred_at) VALUES (@campaign, @type, @occurrence, @at)
+                ON CONFLICT (campaign_id, type, occurrence) DO NOTHING;
+                """,
+                ("campaign", campaignEvent.CampaignId), ("type", Text(campaignEvent.Type)), ("occurrence", campaignEvent.Occurrence),
+                ("at", Millis(campaignEvent.OccurredAt)));
+            return append.ExecuteNonQuery() == 1;
+        });
+
+    public Task<IReadOnlyList<FeedCampaignEvent>> ReadCampaignEventsAfterAsync(FeedPosition after, int limit) =>
+        Durable(ReadAll(
+            "SELECT sequence, campaign_id, type, occurrence, occurred_at FROM campaign_events WHERE sequence > @after ORDER BY sequence LIMIT @limit;",
+            row => new FeedCampaignEvent(new FeedPosition(0, row.GetInt64(0)), new CampaignEventRecord
+            {
+                Sequence = row.GetInt64(0),
+                CampaignId = row.GetString(1),
+                Type = CampaignEventTypeFrom(row.GetString(2)),
+                Occurrence = row.GetString(3),
+                OccurredAt = Time(row.GetInt64(4)),
+            }),
+            ("after", after.Sequence), ("limit", limit)));
+
+    public Task<FeedPosition> CampaignEventsHeadAsync() =>
+        Durable(new FeedPosition(0, ReadAll("SELECT COALESCE(MAX(sequence), 0) FROM campaign_events;", row => row.GetInt64(0)).Single()));
+
     // ---- directory and secrets ----
 
     public Task<int> RegisterCampaignAsync(string campaignId, DateTimeOffset createdAt) =>

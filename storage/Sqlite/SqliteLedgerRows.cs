@@ -161,6 +161,20 @@ internal static class SqliteLedgerRows
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a discount kind"),
     };
 
+    public static string Text(CampaignEventType type) => type switch
+    {
+        CampaignEventType.SoldOut => "SOLD_OUT",
+        CampaignEventType.Ended => "ENDED",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "not a campaign event type"),
+    };
+
+    public static CampaignEventType CampaignEventTypeFrom(string text) => text switch
+    {
+        "SOLD_OUT" => CampaignEventType.SoldOut,
+        "ENDED" => CampaignEventType.Ended,
+        _ => throw new InvalidDataException($"campaign event type '{text}' in the ledger is unknown to this build"),
+    };
+
     private static StoredVoucherStatus StatusFrom(string text) => text switch
     {
         "ISSUED" => StoredVoucherStatus.Issued,

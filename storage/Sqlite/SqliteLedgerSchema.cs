@@ -227,5 +227,17 @@ internal static class SqliteLedgerSchema
             CREATE UNIQUE INDEX ux_redemption_events_refunded ON redemption_events (voucher_key, refund_id) WHERE type = 'REFUNDED';
             CREATE INDEX ix_redemption_events_voucher ON redemption_events (voucher_key, sequence);
             """),
+        (6, """
+            -- Campaign events for callbacks (sold out, ended), appended by the campaign grain; tailed
+            -- by sequence like redemption events. One row per (campaign, type, occurrence).
+            CREATE TABLE campaign_events (
+                sequence    INTEGER PRIMARY KEY AUTOINCREMENT,
+                campaign_id TEXT    NOT NULL,
+                type        TEXT    NOT NULL CHECK (type IN ('SOLD_OUT', 'ENDED')),
+                occurrence  TEXT    NOT NULL,
+                occurred_at INTEGER NOT NULL,
+                UNIQUE (campaign_id, type, occurrence)
+            );
+            """),
     ];
 }

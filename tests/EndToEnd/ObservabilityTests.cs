@@ -1,8 +1,6 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.RegularExpressions;
 using Campaigns.Proto;
 using Grpc.Core;
 
@@ -20,7 +18,7 @@ public sealed class ObservabilityTests(SiloFixture silo) : IDisposable
         var campaign = await silo.StartedCampaignAsync();
         var id = campaign.CampaignId;
         var before = await ScrapeAsync();
-        Assert.Equal(0, Sum(before, "campaigns_claims_total", ("campaign", id)));
+        Assert.Equal(0, PrometheusText.Sum(before, "campaigns_claims_total", ("campaign", id)));
 
         await silo.Partner.IssueVoucherAsync(id, "metrics-user-1", "metrics-req-1");
         await silo.Partner.IssueVoucherAsync(id, "metrics-user-1", "metrics-req-1");
@@ -37,13 +35,13 @@ public sealed class ObservabilityTests(SiloFixture silo) : IDisposable
 
         var after = await ScrapeAsync();
         var channel = ("channel", SiloFixture.PartnerId);
-        Assert.Equal(3, Sum(after, "campaigns_claims_total", ("campaign", id), channel, ("outcome", "issued")));
-        Assert.Equal(1, Sum(after, "campaigns_claims_total", ("campaign", id), channel, ("outcome", "replayed")));
-        Assert.Equal(2, Sum(after, "campaigns_claims_total", ("campaign", id), channel, ("outcome", "refused"), ("reason", "USER_LIMIT_REACHED")));
-        Assert.Equal(1, Sum(after, "campaigns_redemptions_total", ("campaign", id), ("operation", "redeem")));
-        Assert.Equal(3, Sum(after, "campaigns_issue_batch_size_sum", ("campaign", id)));
-        Assert.True(Sum(after, "campaigns_issue_commit_duration_seconds_count", ("campaign", id)) >= 2, "every batch commit is timed");
-        Assert.True(Sum(after, "campaigns_leases_granted_total", ("campaign", id)) >= 3, "the shards spent leased stock");
+        Assert.Equal(3, PrometheusText.Sum(after, "campaigns_claims_total", ("campaign", id), channel, ("outcome", "issued")));
+        Assert.Equal(1, PrometheusText.Sum(after, "campaigns_claims_total", ("campaign", id), channel, ("outcome", "replayed")));
+        Assert.Equal(2, PrometheusText.Sum(after, "campaigns_claims_total", ("campaign", id), channel, ("outcome", "refused"), ("reason", "USER_LIMIT_REACHED")));
+        Assert.Equal(1, PrometheusText.Sum(after, "campaigns_redemptions_total", ("campaign", id), ("operation", "redeem")));
+        Assert.Equal(3, PrometheusText.Sum(after, "campaigns_issue_batch_size_sum", ("campaign", id)));
+        Assert.True(PrometheusText.Sum(after, "campaigns_issue_commit_duration_seconds_count", ("campaign", id)) >= 2, "every batch commit is timed");
+        Assert.True(PrometheusText.Sum(after, "campaigns_leases_granted_total", ("campaign", id)) >= 3, "the shards spent leased stock");
     }
 
     [Fact]
@@ -77,12 +75,4 @@ public sealed class ObservabilityTests(SiloFixture silo) : IDisposable
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await response.Content.ReadAsStringAsync();
     }
-
-    /// <summary>The sum of the samples of <paramref name="metric"/> whose labels include every one given.</summary>
-    private static double Sum(string scrape, string metric, params (string Name, string Value)[] labels) =>
-        scrape.Split('\n')
-            .Select(line => Regex.Match(line, @"^(?<name>[a-z_]+)(\{(?<labels>.*)\})? (?<value>\S+)"))
-            .Where(m => m.Success && m.Groups["name"].Value == metric
-                && labels.All(l => m.Groups["labels"].Value.Contains($"{l.Name}=\"{l.Value}\"", StringComparison.Ordinal)))
-            .Sum(m => double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
 }

@@ -1,3 +1,5 @@
+using Campaigns.Grains.Access;
+using Campaigns.Grains.Events;
 using Campaigns.Grains.Ledger;
 
 namespace Campaigns.Tests.Ledger;
@@ -571,6 +573,182 @@ public abstract class LedgerContractTests : LedgerScenario
             exported.Select(e => (e.Type, e.OrderId)));
         Assert.Equal(exported.Select(e => e.Sequence).Order(), exported.Select(e => e.Sequence));
         Assert.Equal("rf1", exported[2].RefundId);
+    }
+
+    // ---- event source ----
+
+    [Fact]
+    public async Task A_shard_is_tailed_in_issue_order_from_a_cursor_and_listed_with_its_last_seq()
+    {
+        await Grant(shard: 1, amount: 10);
+        var (a, b, c) = (Voucher("u1", "r1", shard: 1), Voucher("u2", "r2", shard: 1), Voucher("u3", "r3", shard: 1));
+        await Commit(1, a, b);
+        _ = Epoch(0);
+
+        Assert.Equal(
+            [new ShardOfCampaign(Campaign, Number, 0, 0), new ShardOfCampaign(Campaign, Number, 1, b.Seq)],
+            await Ledger.ListShardsAsync());
+        Assert.Equal([a], await Ledger.ReadShardVouchersAfterAsync(Number, 1, afterSeq: 0, limit: 1));
+        Assert.Equal([b], await Ledger.ReadShardVouchersAfterAsync(Number, 1, afterSeq: a.Seq, limit: 10));
+
+        await Commit(1, c);
+
+        Assert.Equal([c], await Ledger.ReadShardVouchersAfterAsync(Number, 1, afterSeq: b.Seq, limit: 10));
+        Assert.Empty(await Ledger.ReadShardVouchersAfterAsync(Number, 1, afterSeq: c.Seq, limit: 10));
+        Assert.Empty(await Ledger.ReadShardVouchersAfterAsync(Number, 0, afterSeq: 0, limit: 10));
+    }
+
+    [Fact]
+    public async Task Redemptions_are_tailed_in_commit_order_with_their_voucher_keys_and_holds_left_out()
+    {
+        var (first, second) = (await Issued("u1", "r1"), await Issued("u2", "r2"));
+        var start = await Ledger.RedemptionsHeadAsync();
+        var held = await Reserve(first, Now.AddMinutes(5));
+        var redeemed = await Redeem(second, "m1", "o1", 30_000, 5_000);
+        await Refund(redeemed, "refund-1");
+
+        var all = await Ledger.ReadRedemptionsAfterAsync(start, limit: 10);
+
+        Assert.Equal([(second.Key, RedemptionEventType.Redeemed), (second.Key, RedemptionEventType.Refunded)], all.Select(r => (r.Voucher, r.Event.Type)));
+        Assert.True(all[0].Position < all[1].Position);
+        Assert.Equal("refund-1", all[1].Event.RefundId);
+        Assert.Equal([all[1]], await Ledger.ReadRedemptionsAfterAsync(all[0].Position, limit: 10));
+        Assert.Equal([all[0]], await Ledger.ReadRedemptionsAfterAsync(start, limit: 1));
+
+        var head = await Ledger.RedemptionsHeadAsync();
+        Assert.Empty(await Ledger.ReadRedemptionsAfterAsync(head, limit: 10));
+        await Redeem(held, "m1", "o2", 30_000, 5_000);
+        var later = Assert.Single(await Ledger.ReadRedemptionsAfterAsync(head, limit: 10));
+        Assert.Equal((first.Key, "o2"), (later.Voucher, later.Event.OrderId));
+        Assert.True(later.Position > all[1].Position);
+    }
+
+    [Fact]
+    public async Task A_campaign_event_is_stored_once_per_occurrence_and_tailed_in_order()
+    {
+        var start = await Ledger.CampaignEventsHeadAsync();
+        var soldOut = new CampaignEventRecord { CampaignId = Campaign, Type = CampaignEventType.SoldOut, Occurrence = "stock-100", OccurredAt = Now };
+        var ended = new CampaignEventRecord { CampaignId = Campaign, Type = CampaignEventType.Ended, Occurrence = "ended", OccurredAt = Now.AddHours(1) };
+
+        Assert.True(await Ledger.AppendCampaignEventAsync(soldOut));
+        Assert.False(await Ledger.AppendCampaignEventAsync(soldOut with { OccurredAt = Now.AddMinutes(1) }));
+        Assert.True(await Ledger.AppendCampaignEventAsync(ended));
+
+        var events = await Ledger.ReadCampaignEventsAfterAsync(start, limit: 10);
+        Assert.Equal([soldOut, ended], events.Select(e => e.Event with { Sequence = 0 }));
+        Assert.Equal([events[1]], await Ledger.ReadCampaignEventsAfterAsync(events[0].Position, limit: 10));
+        Assert.Equal(events[1].Position, await Ledger.CampaignEventsHeadAsync());
+        Assert.Empty(await Ledger.ReadCampaignEventsAfterAsync(events[1].Position, limit: 10));
+    }
+
+    // ---- the event feed of callbacks, over the event source ----
+
+    private static SubscriptionRecord Subscription(string channel = "", string campaign = "", params CallbackEventType[] types) => new()
+    {
+        SubscriptionId = "sub_test",
+        OwnerRole = Role.Organiser,
+        OwnerId = "bureau",
+        Url = "https://receiver.example/",
+        EventTypes = types.Length > 0 ? types : Enum.GetValues<CallbackEventType>(),
+        CampaignId = campaign,
+        Channel = channel,
+        Secret = "whsec_x",
+        CreatedAt = Now,
+        Generation = 1,
+    };
+
+    [Fact]
+    public async Task A_new_feed_starts_at_the_ledger_s_end_and_reads_only_what_comes_after()
+    {
+        await Issued("u-before", "r-before");
+        var feed = new EventFeed(Ledger);
+        var cursor = await feed.HeadAsync();
+
+        var after = await Issued("u-after", "r-after");
+        var batch = await feed.NextAsync(Subscription(), cursor, Now, limit: 10);
+
+        Assert.Equal([CallbackEventIds.Issued(after.Key)], batch.Events.Select(e => e.Id));
+        Assert.True(batch.CaughtUp);
+        Assert.Empty((await feed.NextAsync(Subscription(), batch.Next, Now, limit: 10)).Events);
+    }
+
+    [Fact]
+    public async Task A_voucher_s_redemption_waits_until_its_issue_is_delivered_and_keeps_its_id()
+    {
+        var feed = new EventFeed(Ledger);
+        var cursor = await feed.HeadAsync();
+        var first = await Issued("u1", "r1");
+        var second = await Issued("u2", "r2");
+        await Redeem(second, "m1", "o1", 30_000, 5_000);
+
+        // One row a read: the redemption of the second voucher must not pass its issue.
+        var one = await feed.NextAsync(Subscription(), cursor, Now, limit: 1);
+        Assert.Equal([CallbackEventIds.Issued(first.Key)], one.Events.Select(e => e.Id));
+        Assert.False(one.CaughtUp);
+
+        var two = await feed.NextAsync(Subscription(), one.Next, Now, limit: 1);
+        Assert.Equal([CallbackEventType.VoucherIssued, CallbackEventType.VoucherRedeemed], two.Events.Select(e => e.Type));
+        Assert.All(two.Events, e => Assert.Equal(second.Code, e.Voucher!.Code));
+        Assert.Equal("o1", two.Events[1].Voucher!.OrderId);
+
+        // Read again from the same cursor (a crash before it was written), the same events have the same ids.
+        Assert.Equal(two.Events.Select(e => e.Id), (await feed.NextAsync(Subscription(), one.Next, Now, limit: 1)).Events.Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task Other_channels_campaigns_and_types_move_the_cursor_without_events()
+    {
+        var feed = new EventFeed(Ledger);
+        var cursor = await feed.HeadAsync();
+        var other = await Issued("u1", "r1", channel: "partner-b");
+        await Redeem(other, "m1", "o1", 30_000, 5_000);
+        var own = await Issued("u2", "r2");
+
+        var partner = await feed.NextAsync(Subscription(channel: Channel), cursor, Now, limit: 10);
+        var elsewhere = await feed.NextAsync(Subscription(campaign: "another-campaign"), cursor, Now, limit: 10);
+        var redemptionsOnly = await feed.NextAsync(Subscription(types: CallbackEventType.VoucherRedeemed), cursor, Now, limit: 10);
+
+        Assert.Equal([CallbackEventIds.Issued(own.Key)], partner.Events.Select(e => e.Id));
+        Assert.Empty(elsewhere.Events);
+        Assert.Equal([other.Code], redemptionsOnly.Events.Select(e => e.Voucher!.Code));
+        Assert.Empty((await feed.NextAsync(Subscription(channel: Channel), partner.Next, Now, limit: 10)).Events);
+        Assert.Empty((await feed.NextAsync(Subscription(types: CallbackEventType.VoucherRedeemed), redemptionsOnly.Next, Now, limit: 10)).Events);
+    }
+
+    [Fact]
+    public async Task A_voucher_expires_once_past_its_validity_unless_it_was_redeemed()
+    {
+        var feed = new EventFeed(Ledger);
+        var cursor = await feed.HeadAsync();
+        var spent = await Issued("u1", "r1");
+        var unspent = await Issued("u2", "r2");
+        await Redeem(spent, "m1", "o1", 30_000, 5_000);
+        var subscription = Subscription(types: CallbackEventType.VoucherExpired);
+
+        var before = await feed.NextAsync(subscription, cursor, unspent.ValidUntil.AddTicks(-1), limit: 10);
+        var after = await feed.NextAsync(subscription, before.Next, unspent.ValidUntil, limit: 10);
+
+        Assert.Empty(before.Events);
+        var expired = Assert.Single(after.Events);
+        Assert.Equal((CallbackEventIds.Expired(unspent.Key), unspent.ValidUntil), (expired.Id, expired.CreatedAt));
+        Assert.Empty((await feed.NextAsync(subscription, after.Next, unspent.ValidUntil.AddDays(1), limit: 10)).Events);
+    }
+
+    [Fact]
+    public async Task A_voucher_issued_before_the_subscription_is_told_when_it_expires_after_but_not_one_expired_before()
+    {
+        await Grant(shard: 0, amount: 10);
+        var expiredBefore = Voucher("u1", "r1") with { ValidUntil = Now.AddDays(1) };
+        var expiresAfter = Voucher("u2", "r2") with { ValidUntil = Now.AddDays(3) };
+        await Commit(0, expiredBefore, expiresAfter);
+        var feed = new EventFeed(Ledger);
+        var subscription = Subscription(types: CallbackEventType.VoucherExpired) with { CreatedAt = Now.AddDays(2) };
+        var cursor = await feed.HeadAsync();
+
+        var batch = await feed.NextAsync(subscription, cursor, Now.AddDays(4), limit: 10);
+
+        Assert.Equal([CallbackEventIds.Expired(expiresAfter.Key)], batch.Events.Select(e => e.Id));
+        Assert.Empty((await feed.NextAsync(subscription, batch.Next, Now.AddDays(5), limit: 10)).Events);
     }
 
     // ---- directory and secrets ----

@@ -14,8 +14,8 @@ public sealed class ApiErrorsTests
         [StatusCode.Unauthenticated] = ["MISSING_API_KEY", "INVALID_API_KEY"],
         [StatusCode.PermissionDenied] = ["WRONG_ROLE", "NOT_YOUR_MERCHANT", "NOT_YOUR_CHANNEL"],
         [StatusCode.NotFound] = ["CAMPAIGN_NOT_FOUND", "VOUCHER_NOT_FOUND", "MERCHANT_NOT_FOUND", "RESERVATION_NOT_FOUND",
-            "API_KEY_NOT_FOUND"], // added to API.md's list (docs/api-guide.md, §4)
-        [StatusCode.AlreadyExists] = ["CAMPAIGN_EXISTS", "MERCHANT_EXISTS"],
+            "API_KEY_NOT_FOUND", "SUBSCRIPTION_NOT_FOUND", "DELIVERY_NOT_FOUND"], // added to API.md's list (docs/api-guide.md, §4)
+        [StatusCode.AlreadyExists] = ["CAMPAIGN_EXISTS", "MERCHANT_EXISTS", "SUBSCRIPTION_EXISTS"],
         [StatusCode.FailedPrecondition] =
         [
             "CAMPAIGN_NOT_ACTIVE", "CAMPAIGN_NOT_STARTED", "CAMPAIGN_ENDED", "VOUCHER_ALREADY_REDEEMED", "VOUCHER_RESERVED",

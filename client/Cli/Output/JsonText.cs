@@ -54,7 +54,11 @@ internal static class JsonText
                 var items = value.AsArray();
                 for (var i = 0; i < items.Count; i++)
                 {
-                    items[i] = Converted(items[i], field);
+                    // Only a new node goes in: putting back the one already there throws (it has a parent).
+                    if (Converted(items[i], field) is var converted && !ReferenceEquals(converted, items[i]))
+                    {
+                        items[i] = converted;
+                    }
                 }
             }
             else

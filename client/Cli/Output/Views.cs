@@ -65,6 +65,36 @@ internal static class Views
         More(report, "campaigns key list", list.NextPageToken);
     }
 
+    public static void SubscriptionList(Report report, ListSubscriptionsResponse list)
+    {
+        report.Table(
+            ["SUBSCRIPTION_ID", "URL", "EVENTS", "CAMPAIGN", "CHANNEL", "CREATED"],
+            list.Subscriptions.Select(s => (IReadOnlyList<string>)
+            [
+                s.SubscriptionId, s.Url, string.Join(",", s.EventTypes), Blank(s.CampaignId), Blank(s.Channel), TimeText.Local(s.CreatedAt),
+            ]));
+        More(report, "campaigns subscription list", list.NextPageToken);
+    }
+
+    public static void Subscription(Report report, Subscription s) => report.Fields(
+    [
+        ("subscription id", s.SubscriptionId),
+        ("url", s.Url),
+        ("events", string.Join(", ", s.EventTypes)),
+        ("campaign", s.CampaignId.Length > 0 ? s.CampaignId : "every campaign"),
+        ("channel", s.Channel.Length > 0 ? s.Channel : "every channel"),
+        ("created", s.CreatedAt is null ? null : TimeText.Local(s.CreatedAt)),
+        ("secret", Optional(s.Secret)),
+    ]);
+
+    public static void FailedDeliveries(Report report, ListFailedDeliveriesResponse list) => report.Table(
+        ["EVENT_ID", "TYPE", "CAMPAIGN", "CODE", "HAPPENED", "PARKED", "ATTEMPTS", "LAST_ERROR"],
+        list.Deliveries.Select(d => (IReadOnlyList<string>)
+        [
+            d.EventId, d.Type, d.CampaignId, Blank(d.Code), TimeText.Local(d.CreatedAt), TimeText.Local(d.ParkedAt),
+            Count(d.Attempts), d.LastError,
+        ]));
+
     private static void More(Report report, string command, string nextPageToken)
     {
         if (nextPageToken.Length > 0)
