@@ -43,6 +43,7 @@ public enum Refusal
     // Added after v1's first reasons; appended so the values of the others stay as they were.
     OrderRefunded,
     ApiKeyNotFound,
+    NotYourCampaign,
 }
 
 public static class RefusalNames

@@ -32,7 +32,7 @@ public sealed class ApiKeyAuthenticator(IGrainFactory grains, VerifiedKeyCache v
         var token = authorization[scheme.Length..].Trim();
         if (_bootstrap.Length > 0 && CryptographicOperations.FixedTimeEquals(_bootstrap, Encoding.UTF8.GetBytes(token)))
         {
-            return new Principal(Role.Organiser, _bootstrapOrganiser, "bootstrap");
+            return new Principal(Role.Admin, _bootstrapOrganiser, "bootstrap");
         }
 
         if (ApiKeySecret.TryParse(token, out var keyId, out var secretHash)
@@ -81,8 +81,9 @@ public sealed class CallAuthorizer(ApiKeyAuthenticator authenticator, PartnerRat
 /// </summary>
 public static class AccessRules
 {
-    private static readonly Role[] Organiser = [Role.Organiser];
-    private static readonly Role[] OrganiserOrMerchant = [Role.Organiser, Role.Merchant];
+    // An ADMIN may do whatever an organiser may; tenancy (CampaignTenancy) then tells them apart.
+    private static readonly Role[] Organiser = [Role.Organiser, Role.Admin];
+    private static readonly Role[] OrganiserOrMerchant = [Role.Organiser, Role.Admin, Role.Merchant];
     private static readonly string[] OpenServicePrefixes = ["grpc.health.v1.", "grpc.reflection."];
 
     private static readonly Dictionary<string, Role[]> ByService = new(StringComparer.OrdinalIgnoreCase)

@@ -57,6 +57,7 @@ public static class CampaignsHost
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<PartnerRateLimits>();
         builder.Services.AddSingleton<CampaignShards>();
+        builder.Services.AddSingleton<CampaignTenancy>();
         builder.Services.AddSingleton<UserWallets>();
         builder.Services.AddSingleton<CampaignStatsReader>();
         builder.Services.AddHostedService<LedgerActivityLog>();

@@ -222,6 +222,24 @@ public sealed class CliTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task Key_rotate_shows_a_new_secret_once_and_the_old_secret_is_refused()
+    {
+        var key = await silo.CreateKeyAsync(Role.Partner, "partner-cli-rotated");
+
+        var rotated = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "key", "rotate", key.KeyId, "--json");
+
+        Assert.Equal(0, rotated.ExitCode);
+        Assert.Contains("shown only once", rotated.Error, StringComparison.Ordinal);
+        var shown = ApiKey.Parser.ParseJson(rotated.Out);
+        Assert.Equal(key.KeyId, shown.KeyId);
+        Assert.NotEqual(key.Secret, shown.Secret);
+        var old = await silo.RunAsync(key.Secret, "voucher", "wallet", "user-cli-rotated");
+        Assert.StartsWith("error: INVALID_API_KEY:", old.Error, StringComparison.Ordinal);
+        var fresh = await silo.RunAsync(shown.Secret, "voucher", "wallet", "user-cli-rotated");
+        Assert.Equal(0, fresh.ExitCode);
+    }
+
+    [Fact]
     public async Task Revoking_an_unknown_key_exits_2_with_API_KEY_NOT_FOUND()
     {
         var revoked = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "key", "revoke", "key_000000000001");

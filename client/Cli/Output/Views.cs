@@ -220,6 +220,8 @@ internal static class Views
         ("principal", k.PrincipalId),
         ("description", Optional(k.Description)),
         ("created", k.CreatedAt is null ? null : TimeText.Local(k.CreatedAt)),
+        ("created by", Optional(k.CreatedBy)),
+        ("rotated", k.RotatedAt is null ? null : TimeText.Local(k.RotatedAt)),
         ("revoked", k.Revoked ? (k.RevokedAt is null ? "yes" : TimeText.Local(k.RevokedAt)) : null),
         ("secret", Optional(k.Secret)),
     ]);
