@@ -171,12 +171,20 @@ public sealed class CampaignsClient : IDisposable
         }
     }
 
-    /// <summary>The campaign's redemption and refund events in ledger order, then the closing summary.</summary>
+    /// <summary>
+    /// The campaign's redemption and refund events in ledger order, then the closing summary. With
+    /// <paramref name="afterSequence"/>, only the events after it: resume a cut-off export from the
+    /// last sequence received, or fetch what happened since an earlier export's summary.last_sequence.
+    /// </summary>
+    public IAsyncEnumerable<ExportRecord> ExportRedemptionEventsAsync(string campaignId, CancellationToken cancellationToken = default) =>
+        ExportRedemptionEventsAsync(campaignId, afterSequence: 0, cancellationToken);
+
+    /// <inheritdoc cref="ExportRedemptionEventsAsync(string, CancellationToken)"/>
     public async IAsyncEnumerable<ExportRecord> ExportRedemptionEventsAsync(
-        string campaignId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        string campaignId, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         using var call = Reconciliation.ExportRedemptionEvents(
-            new ExportRedemptionEventsRequest { CampaignId = campaignId }, cancellationToken: cancellationToken);
+            new ExportRedemptionEventsRequest { CampaignId = campaignId, AfterSequence = afterSequence }, cancellationToken: cancellationToken);
         await foreach (var record in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             yield return record;

@@ -194,6 +194,7 @@ public static class ProtoMapping
         OrderAmountCents = e.OrderAmountCents,
         DiscountCents = e.DiscountCents,
         OccurredAt = e.OccurredAt.ToProto(),
+        Type = e.Type == RedemptionEventType.Refunded ? Proto.RedemptionEventType.Refunded : Proto.RedemptionEventType.Redeemed,
     };
 
     public static Proto.Settlement ToProto(this SettlementTotals s, string merchantId, string campaignId) => new()

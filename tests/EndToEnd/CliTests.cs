@@ -142,6 +142,26 @@ public sealed class CliTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task Export_after_a_sequence_writes_and_verifies_only_the_later_events()
+    {
+        var (campaign, voucher, merchantId, merchant) = await silo.RedeemableVoucherAsync();
+        await merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-1", 20_000);
+        await merchant.RefundRedemptionAsync(voucher.Code, merchantId, "order-1", "refund-1");
+        var whole = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "export", campaign.CampaignId);
+        var firstSequence = whole.Out.Split('\n')[1].Split(',')[0];
+
+        var resumed = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "export", campaign.CampaignId, "--after-sequence", firstSequence);
+        var refused = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "export", campaign.CampaignId, "--after-sequence", "-3");
+
+        Assert.Equal(0, resumed.ExitCode);
+        var lines = resumed.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length); // header, the refund, the checksum comment
+        Assert.Contains(",REFUNDED,", lines[1], StringComparison.Ordinal);
+        Assert.Contains("last sequence", resumed.Error, StringComparison.Ordinal);
+        Assert.NotEqual(0, refused.ExitCode);
+    }
+
+    [Fact]
     public async Task Export_on_a_terminal_draws_a_bar_ending_at_the_summary_total_and_writes_what_a_pipe_gets()
     {
         var (campaign, voucher, merchantId, merchant) = await silo.RedeemableVoucherAsync();
