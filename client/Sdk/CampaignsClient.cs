@@ -191,5 +191,26 @@ public sealed class CampaignsClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// A user's whole wallet on the key's channel, newest first, following the page tokens: a page
+    /// (<paramref name="pageSize"/>, 0 = the server's default) is fetched as the previous one is used up.
+    /// </summary>
+    public async IAsyncEnumerable<Voucher> ListUserVouchersAsync(
+        string userId, string? campaignId = null, int pageSize = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var request = new ListUserVouchersRequest { UserId = userId, CampaignId = campaignId ?? "", PageSize = pageSize };
+        do
+        {
+            var page = await Vouchers.ListUserVouchersAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
+            foreach (var voucher in page.Vouchers)
+            {
+                yield return voucher;
+            }
+
+            request.PageToken = page.NextPageToken;
+        }
+        while (request.PageToken.Length > 0);
+    }
+
     public void Dispose() => channel.Dispose();
 }

@@ -260,6 +260,23 @@ public sealed class CliTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task Voucher_wallet_pages_and_names_the_command_for_the_next_page()
+    {
+        var campaign = await silo.StartedCampaignAsync(r => r.PerUserLimit = 2);
+        await silo.Partner.IssueVoucherAsync(campaign.CampaignId, "user-cli-paged", Scenario.NewId("req"));
+        await silo.Partner.IssueVoucherAsync(campaign.CampaignId, "user-cli-paged", Scenario.NewId("req"));
+
+        var first = await silo.RunAsync(silo.Partner.Options.ApiKey, "voucher", "wallet", "user-cli-paged", "--campaign", campaign.CampaignId, "--page-size", "1");
+        var token = System.Text.RegularExpressions.Regex.Match(first.Out, "more: campaigns voucher wallet user-cli-paged --page-token (\\S+)").Groups[1].Value;
+        var second = await silo.RunAsync(silo.Partner.Options.ApiKey, "voucher", "wallet", "user-cli-paged", "--campaign", campaign.CampaignId,
+            "--page-size", "1", "--page-token", token);
+
+        Assert.Equal((0, 0), (first.ExitCode, second.ExitCode));
+        Assert.NotEmpty(token);
+        Assert.DoesNotContain("more:", second.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Revoking_an_unknown_key_exits_2_with_API_KEY_NOT_FOUND()
     {
         var revoked = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "key", "revoke", "key_000000000001");

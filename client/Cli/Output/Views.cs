@@ -148,13 +148,17 @@ internal static class Views
         ("replayed", replayed is true ? "yes (an earlier request with this request id)" : null),
     ]);
 
-    public static void Wallet(Report report, IEnumerable<Voucher> vouchers) => report.Table(
-        ["CODE", "CAMPAIGN", "STATUS", "DISTRICT", "DISCOUNT", "VALID_UNTIL", "ISSUED"],
-        vouchers.Select(v => (IReadOnlyList<string>)
-        [
-            v.Code, v.CampaignId, EnumText.Display(v.Status), Blank(v.District),
-            ShortDiscount(v.Kind, v.FaceValueCents, v.PercentOff, v.Fold), TimeText.Local(v.ValidUntil), TimeText.Local(v.IssuedAt),
-        ]));
+    public static void Wallet(Report report, ListUserVouchersResponse wallet, string userId)
+    {
+        report.Table(
+            ["CODE", "CAMPAIGN", "STATUS", "DISTRICT", "DISCOUNT", "VALID_UNTIL", "ISSUED"],
+            wallet.Vouchers.Select(v => (IReadOnlyList<string>)
+            [
+                v.Code, v.CampaignId, EnumText.Display(v.Status), Blank(v.District),
+                ShortDiscount(v.Kind, v.FaceValueCents, v.PercentOff, v.Fold), TimeText.Local(v.ValidUntil), TimeText.Local(v.IssuedAt),
+            ]));
+        More(report, $"campaigns voucher wallet {userId}", wallet.NextPageToken);
+    }
 
     public static void Reservation(Report report, Reservation r) => report.Fields(
     [
