@@ -2,14 +2,25 @@ using Campaigns.Silo.Hosting;
 using Campaigns.Storage.Sqlite;
 using Microsoft.Extensions.Options;
 
-var app = await CampaignsHost.BuildAsync(args);
+WebApplication app;
+try
+{
+    app = await CampaignsHost.BuildAsync(args);
+}
+catch (CampaignsConfigurationException bad)
+{
+    await Console.Error.WriteLineAsync("error: " + bad.Message);
+    return 1;
+}
+
 await app.StartAsync();
 
 var options = app.Services.GetRequiredService<IOptions<CampaignsOptions>>().Value;
 var store = app.Services.GetRequiredService<EmbeddedStore>();
 var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Campaigns");
-log.LogInformation("Campaigns serving gRPC on http://{Address}:{GrpcPort} (h2c), HTTP on http://{Address}:{HttpPort}; data in {Path}",
-    options.ListenAddress, options.GrpcPort, options.ListenAddress, options.HttpPort, store.Path);
+var tls = options.Tls.CertificatePath.Length > 0;
+log.LogInformation("Campaigns serving gRPC on {Scheme}://{Address}:{GrpcPort} ({Protocol}), HTTP on {Scheme}://{Address}:{HttpPort}; data in {Path}",
+    tls ? "https" : "http", options.ListenAddress, options.GrpcPort, tls ? "HTTP/2 over TLS" : "h2c", tls ? "https" : "http", options.ListenAddress, options.HttpPort, store.Path);
 if (options.Auth.BootstrapOrganiserKey == AuthOptions.DevelopmentKey)
 {
     log.LogWarning("Bootstrap organiser key is the development default '{Key}'. Set Campaigns__Auth__BootstrapOrganiserKey in production.",
@@ -17,3 +28,4 @@ if (options.Auth.BootstrapOrganiserKey == AuthOptions.DevelopmentKey)
 }
 
 await app.WaitForShutdownAsync();
+return 0;

@@ -32,6 +32,7 @@ public sealed class CampaignsClient : IDisposable
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
                 KeepAlivePingDelay = TimeSpan.FromSeconds(60),
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+                SslOptions = ServerTrust.Options(options.TrustedCertificate, options.ClientCertificate),
             },
             DisposeHttpClient = options.HttpHandler is null,
         });

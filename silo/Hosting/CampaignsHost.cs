@@ -1,9 +1,7 @@
-using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Campaigns.Silo.Api;
 using Campaigns.Silo.Dashboard;
 using Campaigns.Storage.Sqlite;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Campaigns.Silo.Hosting;
 
@@ -24,14 +22,9 @@ public static class CampaignsHost
         var options = section.Get<CampaignsOptions>() ?? new CampaignsOptions();
         var ports = builder.Configuration.GetSection(OrleansPortOptions.Section).Get<OrleansPortOptions>() ?? new OrleansPortOptions();
 
+        // First: a certificate that cannot be read stops the start before any store is opened.
+        builder.ConfigureCampaignsListeners(options);
         var store = await EmbeddedStore.OpenAsync(options.DataDirectory);
-
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            var address = IPAddress.Parse(options.ListenAddress);
-            kestrel.Listen(address, options.GrpcPort, l => l.Protocols = HttpProtocols.Http2);
-            kestrel.Listen(address, options.HttpPort, l => l.Protocols = HttpProtocols.Http1);
-        });
 
         builder.UseOrleans(silo =>
         {
