@@ -57,6 +57,17 @@ public sealed class TlsTests : IDisposable
             Assert.True(answered is null || !answered.IsSuccessStatusCode, $"plain HTTP answered {answered?.StatusCode}");
         }
 
+        // The command-line tool, with and without the certificate to trust.
+        var address = silo.GrpcAddress.ToString();
+        var listed = await Cli.RunAtAsync(address, SiloHost.BootstrapOrganiserKey, "--trust-cert", certificate, "campaign", "list");
+        Assert.Equal((0, ""), (listed.ExitCode, listed.Error));
+        Assert.Contains(created.CampaignId, listed.Out, StringComparison.Ordinal);
+        var distrusted = await Cli.RunAtAsync(address, SiloHost.BootstrapOrganiserKey, "campaign", "list");
+        Assert.StartsWith("error: UNAVAILABLE: the certificate of", distrusted.Error, StringComparison.Ordinal);
+        Assert.Contains("--trust-cert", distrusted.Error, StringComparison.Ordinal);
+        var unreadable = await Cli.RunAtAsync(address, SiloHost.BootstrapOrganiserKey, "--trust-cert", key + ".missing", "campaign", "list");
+        Assert.StartsWith("error: INVALID_ARGUMENT: --trust-cert:", unreadable.Error, StringComparison.Ordinal);
+
         // A client that does not trust the certificate is refused by its own TLS check.
         using var untrusting = new CampaignsClient(new CampaignsClientOptions { Address = silo.GrpcAddress, ApiKey = SiloHost.BootstrapOrganiserKey, MaxRetries = 0 });
         var error = await Assert.ThrowsAsync<RpcException>(async () => await untrusting.Admin.ListCampaignsAsync(new ListCampaignsRequest()));
@@ -109,6 +120,10 @@ public sealed class TlsTests : IDisposable
 
         var admitted = await silo.Client(SiloHost.BootstrapOrganiserKey).Admin.ListCampaignsAsync(new ListCampaignsRequest());
         Assert.Empty(admitted.Campaigns);
+        var (partnerCertificate, partnerKey) = TestCertificates.WritePem(partner, _directory, "partner");
+        var viaCli = await Cli.RunAtAsync(silo.GrpcAddress.ToString(), SiloHost.BootstrapOrganiserKey,
+            "--trust-cert", certificate, "--client-cert", partnerCertificate, "--client-key", partnerKey, "campaign", "list");
+        Assert.Equal((0, ""), (viaCli.ExitCode, viaCli.Error));
 
         foreach (var presented in new[] { null, impostor })
         {
