@@ -44,6 +44,7 @@ public enum Refusal
     OrderRefunded,
     ApiKeyNotFound,
     NotYourCampaign,
+    UserBlocked,
 }
 
 public static class RefusalNames

@@ -26,7 +26,8 @@ public static class ApiErrors
     {
         Refusal.InvalidArgument => StatusCode.InvalidArgument,
         Refusal.MissingApiKey or Refusal.InvalidApiKey => StatusCode.Unauthenticated,
-        Refusal.WrongRole or Refusal.NotYourMerchant or Refusal.NotYourChannel or Refusal.NotYourCampaign => StatusCode.PermissionDenied,
+        Refusal.WrongRole or Refusal.NotYourMerchant or Refusal.NotYourChannel or Refusal.NotYourCampaign
+            or Refusal.UserBlocked => StatusCode.PermissionDenied,
         Refusal.CampaignNotFound or Refusal.VoucherNotFound or Refusal.MerchantNotFound or Refusal.ReservationNotFound
             or Refusal.ApiKeyNotFound => StatusCode.NotFound,
         Refusal.CampaignExists or Refusal.MerchantExists => StatusCode.AlreadyExists,

@@ -72,6 +72,28 @@ public sealed class CampaignAdminService(IGrainFactory grains, ICampaignDirector
     public override async Task<Campaign> AddStock(AddStockRequest request, ServerCallContext context) =>
         (await (await OwnCampaignAsync(request.CampaignId, context)).AddStockAsync(request.RequestId, request.AdditionalStock, request.AdditionalBudgetCents)).ToProto();
 
+    public override Task<BlockedUsers> BlockUsers(BlockUsersRequest request, ServerCallContext context) =>
+        SetBlockedAsync(request, blocked: true, context);
+
+    public override Task<BlockedUsers> UnblockUsers(BlockUsersRequest request, ServerCallContext context) =>
+        SetBlockedAsync(request, blocked: false, context);
+
+    public override async Task<BlockedUsers> ListBlockedUsers(GetCampaignRequest request, ServerCallContext context)
+    {
+        var campaign = await Campaign(request.CampaignId).GetAsync();
+        tenancy.Authorize(context.Caller(), campaign);
+        return Blocked(campaign);
+    }
+
+    private async Task<BlockedUsers> SetBlockedAsync(BlockUsersRequest request, bool blocked, ServerCallContext context) =>
+        Blocked(await (await OwnCampaignAsync(request.CampaignId, context)).SetBlockedAsync([.. request.UserIds], blocked));
+
+    private static BlockedUsers Blocked(CampaignSnapshot campaign) => new()
+    {
+        CampaignId = campaign.Definition.CampaignId,
+        UserIds = { campaign.BlockedUsers.Order(StringComparer.Ordinal) },
+    };
+
     public override async Task<Proto.Enrollment> EnrollMerchant(EnrollMerchantRequest request, ServerCallContext context)
     {
         Identifiers.RequireName("merchant_id", request.MerchantId);

@@ -24,6 +24,7 @@ public sealed class TenancyTests(SiloFixture silo)
         var id = campaign.CampaignId;
         await silo.IssueAsync(id, Scenario.NewId("user"));
         var (merchantId, _) = await silo.NewMerchantAsync();
+        await east.Admin.BlockUsersAsync(new BlockUsersRequest { CampaignId = id, UserIds = { "user-blocked-by-east" } });
         var before = await east.Admin.GetCampaignStatsAsync(new GetCampaignRequest { CampaignId = id });
 
         var calls = new Dictionary<string, Func<Task>>
@@ -40,6 +41,9 @@ public sealed class TenancyTests(SiloFixture silo)
             ["WatchCampaignStats"] = Expect.Drain(west.WatchCampaignStatsAsync(id)),
             ["ExportRedemptionEvents"] = Expect.Drain(west.ExportRedemptionEventsAsync(id)),
             ["GetSettlement"] = async () => await west.SettlementAsync(merchantId, id),
+            ["BlockUsers"] = async () => await west.Admin.BlockUsersAsync(new BlockUsersRequest { CampaignId = id, UserIds = { "user-blocked-by-west" } }),
+            ["UnblockUsers"] = async () => await west.Admin.UnblockUsersAsync(new BlockUsersRequest { CampaignId = id, UserIds = { "user-blocked-by-east" } }),
+            ["ListBlockedUsers"] = async () => await west.Admin.ListBlockedUsersAsync(new GetCampaignRequest { CampaignId = id }),
         };
 
         // Every RPC of the organiser's campaign services is tried: a new one must be added here.
@@ -60,6 +64,7 @@ public sealed class TenancyTests(SiloFixture silo)
         Assert.Equal(request.TotalStock, after.TotalStock);
         var merchant = await silo.Organiser.Merchants.GetMerchantAsync(new GetMerchantRequest { MerchantId = merchantId });
         Assert.DoesNotContain(id, merchant.CampaignIds);
+        Assert.Equal(["user-blocked-by-east"], (await east.Admin.ListBlockedUsersAsync(new GetCampaignRequest { CampaignId = id })).UserIds);
     }
 
     [Fact]
