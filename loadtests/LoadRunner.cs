@@ -50,13 +50,16 @@ public sealed record CpuUse(TimeSpan Silo, TimeSpan Tool)
     /// The two share the machine's cores, so a call's cost to the silo is what its throughput
     /// is bought with; the tool's share is what the silo did not get.
     /// </summary>
-    public static async Task<LoadResult> MeterAsync(Func<TimeSpan> siloTime, Func<Task<LoadResult>> run)
+    /// <param name="siloTime">The silo's processor time so far; null when the tool cannot see its process (nothing is metered then).</param>
+    public static async Task<LoadResult> MeterAsync(Func<TimeSpan?> siloTime, Func<Task<LoadResult>> run)
     {
         using var self = Process.GetCurrentProcess();
         var (silo, tool) = (siloTime(), self.TotalProcessorTime);
         var result = await run();
         self.Refresh();
-        return result with { Cpu = new CpuUse(siloTime() - silo, self.TotalProcessorTime - tool) };
+        return silo is { } before && siloTime() is { } after
+            ? result with { Cpu = new CpuUse(after - before, self.TotalProcessorTime - tool) }
+            : result;
     }
 }
 

@@ -6,11 +6,17 @@ const string Usage = """
     Usage: dotnet run -c Release --project loadtests -- [scenario ...] [--duration 10] [--workers 64]
            [--batch-workers 4] [--checkout-vouchers 250000] [--ids random|sequential] [--repeat 1]
            [--report loadtests/reports/latest.md] [--ledger-postgres "Host=…;Username=…"]
+           [--postgres "Host=…;Username=…" --redis host:port] [--address http://host:port --organiser-key …]
     Scenarios: health issue batch soldout checkout ledger (default: all). Starts its own silo
     (Release build, fresh SQLite file, free loopback ports) and stops it at the end; with
     --repeat N, runs everything N times on a fresh silo each and judges each target on its
     median round. ledger measures the SQLite ledger alone, in the tool's process; with
     --ledger-postgres, the PostgreSQL ledger alone instead, in a schema of its own on that server.
+    With --postgres and --redis, the silo runs in production mode on those servers, in a new
+    database per round (created on that server, dropped at the end). With --address, it drives
+    that running silo instead of starting one (any silo of a cluster; --organiser-key, default
+    dev-organiser-key): no CPU or memory figures, and flash and rebuild, which restart their
+    silo, cannot run.
     """;
 string[] known = ["health", "issue", "batch", "soldout", "checkout", "ledger", "flash", "rebuild"];
 
@@ -28,7 +34,7 @@ if (!Args.TryParse(args, known, out var options, out var problem))
 }
 
 var root = Args.RepositoryRoot();
-if (SiloProcess.MissingBuild(root) is { } missing)
+if (options.Address is null && SiloProcess.MissingBuild(root) is { } missing)
 {
     // Said before anything starts, as a usage error: an exception here would abort with 134.
     Console.Error.WriteLine(missing);
@@ -40,7 +46,9 @@ var settings = new LoadSettings(
     (int)options.Numbers["workers"],
     (int)options.Numbers["batch-workers"],
     (int)options.Numbers["checkout-vouchers"],
-    options.Ids);
+    options.Ids,
+    Production: options.Postgres is not null,
+    Target: options.Address);
 var wanted = options.Scenarios.Count > 0 ? options.Scenarios : [.. known];
 
 var repeat = (int)options.Numbers["repeat"];
@@ -48,8 +56,12 @@ var rounds = new List<Round>();
 for (var round = 1; round <= repeat; round++)
 {
     var starting = repeat > 1 ? $"Round {round} of {repeat}: starting" : "Starting";
-    Console.WriteLine($"{starting} a silo (Release) from {root} ...");
-    await using var silo = await SiloProcess.StartAsync(root);
+    Console.WriteLine(options.Address is null ? $"{starting} a silo (Release) from {root} ..." : $"Round {round}: driving the silo at {options.Address}");
+    await using var database = options.Postgres is null ? null : await LoadDatabase.CreateAsync(options.Postgres);
+    await using var started = options.Address is not null ? null
+        : database is null ? await SiloProcess.StartAsync(root)
+        : await SiloProcess.StartAsync(root, database.SiloSettings(options.Redis!), organiserKey: null);
+    ILoadTarget silo = started is null ? new RemoteSilo(new Uri(options.Address!), options.OrganiserKey) : started;
     using var scenarios = new Scenarios(silo, settings, Console.Out);
     var results = new Dictionary<string, IReadOnlyList<LoadResult>>();
     var failures = new Dictionary<string, string>();
@@ -71,7 +83,7 @@ for (var round = 1; round <= repeat; round++)
                 _ => throw new InvalidOperationException($"scenario '{name}' was accepted but has no runner"),
             };
         }
-        catch (Exception ex) when (ex is RpcException or IOException or TimeoutException)
+        catch (Exception ex) when (ex is RpcException or IOException or TimeoutException or NotSupportedException)
         {
             // A setup call the service did not answer (a campaign, keys, vouchers to redeem): the
             // scenario cannot be measured, which the report says; the other scenarios still run.
@@ -108,7 +120,10 @@ Console.WriteLine($"Report written to {path}");
 return 0;
 
 /// <summary>The command line, checked whole before any silo starts.</summary>
-internal sealed record Args(List<string> Scenarios, Dictionary<string, double> Numbers, string Report, IdStyle Ids = IdStyle.Random, string? LedgerPostgres = null)
+internal sealed record Args(
+    List<string> Scenarios, Dictionary<string, double> Numbers, string Report, IdStyle Ids = IdStyle.Random,
+    string? LedgerPostgres = null, string? Postgres = null, string? Redis = null,
+    string? Address = null, string OrganiserKey = "dev-organiser-key")
 {
     private static readonly Dictionary<string, double> Defaults = new()
     {
@@ -153,6 +168,28 @@ internal sealed record Args(List<string> Scenarios, Dictionary<string, double> N
             {
                 parsed = parsed with { LedgerPostgres = value };
             }
+            else if (name == "postgres")
+            {
+                parsed = parsed with { Postgres = value };
+            }
+            else if (name == "redis")
+            {
+                parsed = parsed with { Redis = value };
+            }
+            else if (name == "address")
+            {
+                if (!Uri.TryCreate(value, UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
+                {
+                    problem = $"--address takes the silo's gRPC endpoint as http://host:port, not '{value}'";
+                    return false;
+                }
+
+                parsed = parsed with { Address = value };
+            }
+            else if (name == "organiser-key")
+            {
+                parsed = parsed with { OrganiserKey = value };
+            }
             else if (name == "ids")
             {
                 IdStyle? ids = value switch { "random" => IdStyle.Random, "sequential" => IdStyle.Sequential, _ => null };
@@ -183,6 +220,18 @@ internal sealed record Args(List<string> Scenarios, Dictionary<string, double> N
             {
                 parsed.Numbers[name] = number;
             }
+        }
+
+        if ((parsed.Postgres is null) != (parsed.Redis is null))
+        {
+            problem = "--postgres and --redis go together: production mode needs both";
+            return false;
+        }
+
+        if (parsed.Address is not null && parsed.Postgres is not null)
+        {
+            problem = "--address drives a running silo; --postgres and --redis start one: give one or the other";
+            return false;
         }
 
         return true;

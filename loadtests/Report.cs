@@ -58,8 +58,8 @@ public static class Report
     {
         var md = new StringBuilder();
         md.AppendLine("# Load test report").AppendLine();
-        var repeated = rounds.Count > 1 ? $" · {rounds.Count} rounds, each on a fresh silo" : "";
-        md.AppendLine(Inv, $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC · {Environment.ProcessorCount} cores · {settings.Duration.TotalSeconds:0} s per run{repeated} · {settings.Workers} callers (batch: {settings.BatchWorkers}) · {IdsText(settings.Ids)} · embedded SQLite silo, Release, loopback · load tool on the same machine").AppendLine();
+        var repeated = rounds.Count > 1 ? $" · {rounds.Count} rounds{(settings.Target is null ? ", each on a fresh silo" : "")}" : "";
+        md.AppendLine(Inv, $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC · {Environment.ProcessorCount} cores · {settings.Duration.TotalSeconds:0} s per run{repeated} · {settings.Workers} callers (batch: {settings.BatchWorkers}) · {IdsText(settings.Ids)} · {Target(settings)} · load tool on the same machine").AppendLine();
         var roundColumn = rounds.Count > 1 ? "round | " : "";
         md.AppendLine($"| {roundColumn}scenario | mode | per second | ok | failed | p50 ms | p99 ms | p99.9 ms | max ms | silo CPU µs/call | tool CPU µs/call |");
         md.AppendLine(rounds.Count > 1 ? "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" : "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -121,6 +121,12 @@ public static class Report
             {
                 md.AppendLine(Inv, $"- {(rounds.Count > 1 ? $"round {round}, " : "")}{scenario}: {error}");
             }
+        }
+
+        if (rounds.All(round => round.BatchLog.Count == 0))
+        {
+            // A silo the tool did not start: its log is out of sight.
+            return md.ToString();
         }
 
         md.AppendLine().AppendLine("## Group commit, as the shards and the ledger reported it").AppendLine();
@@ -237,6 +243,11 @@ public static class Report
 
     private static string CpuText(LoadResult r) =>
         r.CpuPerCall is { } perCall ? string.Create(Inv, $"  CPU µs/call silo {perCall.Silo,6:0.0} tool {perCall.Tool,6:0.0}") : "";
+
+    private static string Target(LoadSettings settings) =>
+        settings.Target is { } address ? $"the running silo at {address} (not started by the tool: no CPU or memory figures)"
+        : settings.Production ? "production-mode silo (PostgreSQL and Redis on the same machine), Release, loopback"
+        : "embedded SQLite silo, Release, loopback";
 
     private static string Errors(LoadResult r) =>
         r.Errors.Count == 0 ? "" : " (" + string.Join(", ", r.Errors.Select(e => $"{e.Key}: {e.Value}")) + ")";

@@ -11,7 +11,7 @@ namespace Campaigns.LoadTests;
 /// The load scenarios, each set up through the public API as a real organiser, partner and
 /// merchant would, then driven over gRPC on the real path.
 /// </summary>
-public sealed class Scenarios(SiloProcess silo, LoadSettings settings, TextWriter log) : IDisposable
+public sealed class Scenarios(ILoadTarget silo, LoadSettings settings, TextWriter log) : IDisposable
 {
     private readonly CampaignsClient _organiser = Client(silo.Address, silo.OrganiserKey);
     private readonly List<IDisposable> _owned = [];
@@ -342,4 +342,4 @@ public sealed record WarmUp(TimeSpan Took, bool CompilerSettled, long NextSequen
 }
 
 /// <param name="Ids">How issuing scenarios name users and requests. Checkout's setup always uses sequential ids: it measures redemption, which finds vouchers by code.</param>
-public sealed record LoadSettings(TimeSpan Duration, int Workers, int BatchWorkers, int CheckoutVouchers, IdStyle Ids = IdStyle.Random);
+public sealed record LoadSettings(TimeSpan Duration, int Workers, int BatchWorkers, int CheckoutVouchers, IdStyle Ids = IdStyle.Random, bool Production = false, string? Target = null);

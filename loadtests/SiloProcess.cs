@@ -8,28 +8,55 @@ using Grpc.Net.Client;
 namespace Campaigns.LoadTests;
 
 /// <summary>
-/// A real silo in its own process (Release build, embedded SQLite in a fresh temp directory) on
-/// free loopback ports, so the load tool measures exactly what `dotnet run --project silo` serves.
-/// It can be killed and started again on the same data and ports (a crash and an operator's
-/// restart). Killed and cleaned up on dispose.
+/// A real silo in its own process (Release build, embedded SQLite in a fresh temp directory, or
+/// production mode when the settings name PostgreSQL and Redis) on free loopback ports, so the load
+/// tool measures exactly what `dotnet run --project silo` serves. It can be killed and started again
+/// on the same data and ports (a crash and an operator's restart). Killed and cleaned up on dispose.
 /// </summary>
-public sealed class SiloProcess : IAsyncDisposable
+public sealed class SiloProcess : ILoadTarget, IAsyncDisposable
 {
     private readonly string _dataDirectory;
     private readonly string _repositoryRoot;
     private readonly int[] _ports;
+    private readonly IReadOnlyList<string> _settings;
     private Process _process = null!;
 
-    private SiloProcess(string repositoryRoot, string dataDirectory, int[] ports, string organiserKey)
+    private SiloProcess(string repositoryRoot, string dataDirectory, int[] ports, string organiserKey, IReadOnlyList<string> settings)
     {
         _repositoryRoot = repositoryRoot;
         _dataDirectory = dataDirectory;
         _ports = ports;
+        _settings = settings;
         Address = new Uri($"http://127.0.0.1:{ports[0]}");
+        HttpAddress = new Uri($"http://127.0.0.1:{ports[1]}");
         OrganiserKey = organiserKey;
     }
 
+    /// <summary>The gRPC endpoint.</summary>
     public Uri Address { get; }
+
+    /// <summary>The HTTP port: /healthz, HTTP/JSON, the dashboard.</summary>
+    public Uri HttpAddress { get; }
+
+    /// <summary>Whether the silo's warnings and errors are copied to this process's standard error as they happen (the load tool's operator wants them; tests read <see cref="RecentLog"/> instead).</summary>
+    public bool EchoWarnings { get; set; } = true;
+
+    /// <summary>The silo's last few hundred lines of output, for a failure's message.</summary>
+    public IReadOnlyList<string> RecentLog
+    {
+        get
+        {
+            lock (_recent)
+            {
+                return [.. _recent];
+            }
+        }
+    }
+
+    private readonly Queue<string> _recent = new();
+
+    /// <summary>False once killed, until started again.</summary>
+    public bool IsRunning => !_process.HasExited;
 
     public string OrganiserKey { get; }
 
@@ -77,7 +104,7 @@ public sealed class SiloProcess : IAsyncDisposable
         CompilerThreads().Aggregate(TimeSpan.Zero, (sum, thread) => sum + thread.Value - before.GetValueOrDefault(thread.Key));
 
     /// <summary>The processor time the silo's process has used so far.</summary>
-    public TimeSpan ProcessorTime
+    public TimeSpan? ProcessorTime
     {
         get
         {
@@ -112,7 +139,12 @@ public sealed class SiloProcess : IAsyncDisposable
         : $"The silo is not built in Release ({SiloDll(repositoryRoot)} is missing). Build it first:\n"
             + $"  dotnet build -c Release {Path.Combine(repositoryRoot, "silo")}";
 
-    public static async Task<SiloProcess> StartAsync(string repositoryRoot)
+    public static Task<SiloProcess> StartAsync(string repositoryRoot) => StartAsync(repositoryRoot, [], organiserKey: null);
+
+    /// <param name="settings">More configuration as command-line arguments ("--ConnectionStrings:Postgres=…").</param>
+    /// <param name="organiserKey">The bootstrap organiser key; a new random one when null. Silos of one cluster share theirs.</param>
+    /// <param name="echoWarnings">See <see cref="EchoWarnings"/>.</param>
+    public static async Task<SiloProcess> StartAsync(string repositoryRoot, IReadOnlyList<string> settings, string? organiserKey, bool echoWarnings = true)
     {
         if (MissingBuild(repositoryRoot) is { } hint)
         {
@@ -120,16 +152,38 @@ public sealed class SiloProcess : IAsyncDisposable
         }
 
         var data = Path.Combine(Path.GetTempPath(), "campaigns-load-" + Guid.NewGuid().ToString("N"));
-        var silo = new SiloProcess(repositoryRoot, data, [FreePort(), FreePort(), FreePort(), FreePort()], "load-" + Guid.NewGuid().ToString("N"));
-        await silo.LaunchAsync();
+        var silo = new SiloProcess(repositoryRoot, data, [FreePort(), FreePort(), FreePort(), FreePort()],
+            organiserKey ?? "load-" + Guid.NewGuid().ToString("N"), settings) { EchoWarnings = echoWarnings };
+        try
+        {
+            await silo.LaunchAsync();
+        }
+        catch
+        {
+            await silo.DisposeAsync();
+            throw;
+        }
+
         return silo;
     }
 
     /// <summary>Kills the silo (as a crash would) and starts it again on the same data directory and ports.</summary>
     public async Task RestartAsync()
     {
+        await KillAsync();
+        await StartAgainAsync();
+    }
+
+    /// <summary>kill -9: the process ends at once, with nothing flushed or handed over.</summary>
+    public async Task KillAsync()
+    {
         _process.Kill(entireProcessTree: true);
         await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Starts a killed silo again on the same data directory and ports, and waits until it serves.</summary>
+    public async Task StartAgainAsync()
+    {
         _process.Dispose();
         await LaunchAsync();
     }
@@ -153,11 +207,17 @@ public sealed class SiloProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var setting in _settings)
+        {
+            start.ArgumentList.Add(setting);
+        }
+
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the silo");
         _process = process;
         process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data is { } warning && (warning.StartsWith("warn:", StringComparison.Ordinal) || warning.StartsWith("fail:", StringComparison.Ordinal) || warning.StartsWith("crit:", StringComparison.Ordinal)))
+            Remember(e.Data);
+            if (EchoWarnings && e.Data is { } warning && (warning.StartsWith("warn:", StringComparison.Ordinal) || warning.StartsWith("fail:", StringComparison.Ordinal) || warning.StartsWith("crit:", StringComparison.Ordinal)))
             {
                 // The silo's warnings and errors, as they happen: the first place to look when a run goes wrong.
                 Console.Error.WriteLine("silo: " + warning);
@@ -174,15 +234,44 @@ public sealed class SiloProcess : IAsyncDisposable
                 }
             }
         };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) { Console.Error.WriteLine("silo: " + line); } };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            Remember(e.Data);
+            if (EchoWarnings && e.Data is { } line)
+            {
+                Console.Error.WriteLine("silo: " + line);
+            }
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
         await WaitUntilServingAsync(TimeSpan.FromSeconds(60));
     }
 
+    private void Remember(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_recent)
+        {
+            _recent.Enqueue(line);
+            if (_recent.Count > 300)
+            {
+                _recent.Dequeue();
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_process is null)
+        {
+            return;
+        }
+
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
@@ -209,7 +298,7 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"the silo exited with code {_process.ExitCode}");
+                throw new InvalidOperationException($"the silo exited with code {_process.ExitCode}; its output ends:\n{string.Join('\n', RecentLog.TakeLast(15))}");
             }
 
             try

@@ -104,15 +104,22 @@ public sealed record ShardActivation(long Epoch, int CampaignNumber);
 /// A guard in the ledger refused a write the grain believed valid: its memory is behind the
 /// ledger. Nothing was written; the grain must reload.
 /// </summary>
+/// <remarks>
+/// Ledger failures cross silos inside grain calls' answers (a shard on one silo, the API on
+/// another), so each carries Orleans' serializer, as <c>CampaignsException</c> does.
+/// </remarks>
+[GenerateSerializer]
 public sealed class LedgerConflictException(string message) : Exception(message);
 
 /// <summary>
 /// A newer activation of the same shard or campaign took the epoch this write was made under:
 /// nothing was written. The writer is stale and must give way; its callers retry and reach the live one.
 /// </summary>
+[GenerateSerializer]
 public sealed class LedgerFencedException(string message) : Exception(message);
 
 /// <summary>The store could not be reached or did not answer: the write may or may not have happened; retrying is safe.</summary>
+[GenerateSerializer]
 public sealed class LedgerUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>Figures for campaign stats, computed from the ledger at <c>asOf</c>.</summary>

@@ -2,12 +2,15 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Campaigns.Silo.Api;
 using Campaigns.Silo.Dashboard;
 using Campaigns.Storage.Sqlite;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Orleans.Configuration;
 
 namespace Campaigns.Silo.Hosting;
 
 /// <summary>
-/// Builds the silo: ASP.NET Core serving gRPC (h2c) and plain HTTP, co-hosting one Orleans silo
-/// on the embedded SQLite store. The tests build it the same way on free ports.
+/// Builds the silo: ASP.NET Core serving gRPC (h2c) and plain HTTP, co-hosting one Orleans silo,
+/// on the embedded SQLite store or, when both production connection strings are set, on
+/// PostgreSQL with Redis membership (<see cref="ProductionMode"/>). The tests build it the same way on free ports.
 /// </summary>
 public static class CampaignsHost
 {
@@ -20,17 +23,29 @@ public static class CampaignsHost
         var section = builder.Configuration.GetSection(CampaignsOptions.Section);
         builder.Services.Configure<CampaignsOptions>(section);
         var options = section.Get<CampaignsOptions>() ?? new CampaignsOptions();
-        var ports = builder.Configuration.GetSection(OrleansPortOptions.Section).Get<OrleansPortOptions>() ?? new OrleansPortOptions();
-
-        // First: a certificate that cannot be read stops the start before any store is opened.
+        var orleans = builder.Configuration.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
+        // Before any store is opened: a certificate that cannot be read stops the start at once.
         builder.ConfigureCampaignsListeners(options);
-        var store = await EmbeddedStore.OpenAsync(options.DataDirectory);
+        var production = ProductionConnections.From(builder.Configuration) is { } connections
+            ? await ProductionMode.OpenAsync(connections)
+            : null;
+        var embedded = production is null ? await OpenEmbeddedAsync(options.DataDirectory) : null;
 
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(ports.SiloPort, ports.GatewayPort, serviceId: ServiceId, clusterId: ServiceId)
-                .AddEmbeddedStorage(store)
-                .AddCampaignGrains();
+            if (production is not null)
+            {
+                production.Join(silo, orleans, options);
+            }
+            else
+            {
+                silo.UseLocalhostClustering(orleans.SiloPort, orleans.GatewayPort, serviceId: ServiceId, clusterId: ServiceId)
+                    .AddEmbeddedStorage(embedded!);
+            }
+
+            // How fast a dead silo is noticed and voted out (production clusters; tests shorten it).
+            silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection($"{OrleansOptions.Section}:Membership"));
+            silo.AddCampaignGrains();
             builder.AddCampaignsObservability(silo);
         });
 
@@ -40,7 +55,16 @@ public static class CampaignsHost
             grpc.EnableDetailedErrors = false;
         }).AddCampaignsHttpJson();
         builder.Services.AddGrpcReflection();
-        builder.Services.AddGrpcHealthChecks().AddCheck<SiloHealthCheck>("silo");
+        var health = builder.Services.AddGrpcHealthChecks().AddCheck<SiloHealthCheck>("silo");
+        builder.Services.AddSingleton(new SiloMode(
+            production is null ? "embedded" : "production",
+            production?.Description ?? $"data in {embedded!.Path}"));
+        if (production is not null)
+        {
+            // Made by a factory, so the container disposes the silo's Redis connection on shutdown.
+            builder.Services.AddSingleton(_ => production.Redis);
+            production.AddHealthChecks(health);
+        }
         builder.Services.AddSingleton<VerifiedKeyCache>();
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddSingleton<CallAuthorizer>();
@@ -65,9 +89,24 @@ public static class CampaignsHost
         app.MapGrpcService<ReconciliationService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
-        app.MapHealthChecks("/healthz");
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = HealthReportJson.WriteAsync });
         app.MapCampaignsObservability();
         app.MapCampaignsDashboard();
         return app;
     }
+
+    private static async Task<EmbeddedStore> OpenEmbeddedAsync(string dataDirectory)
+    {
+        try
+        {
+            return await EmbeddedStore.OpenAsync(dataDirectory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupException($"the data directory '{Path.GetFullPath(dataDirectory)}' cannot be used: {ex.Message}", ex);
+        }
+    }
 }
+
+/// <summary>Which mode the silo runs in and where its data lives, for the start-up line.</summary>
+public sealed record SiloMode(string Name, string Storage);

@@ -11,7 +11,8 @@ namespace Campaigns.Silo.Hosting;
 /// h2c and HTTP, as on a developer's loopback; with <c>Campaigns:Tls:CertificatePath</c> both
 /// speak TLS only, and with <c>Campaigns:Tls:ClientCertificateAuthorityPath</c> both also require
 /// a client certificate issued under that authority (mutual TLS). The certificate is read when the
-/// silo is built, so a bad path stops the start with one line saying which setting is wrong.
+/// silo is built, so a bad path stops the start with one line (a <see cref="StartupException"/>)
+/// saying which setting is wrong.
 /// </summary>
 public static class CampaignsListeners
 {
@@ -51,9 +52,6 @@ public sealed class TlsOptions
     public string ClientCertificateAuthorityPath { get; set; } = "";
 }
 
-/// <summary>A configuration the silo cannot start with; its message is one line naming the setting.</summary>
-public sealed class CampaignsConfigurationException(string message, Exception? inner = null) : Exception(message, inner);
-
 /// <summary>The loaded certificate (and client authority) that turn TLS on for a listener.</summary>
 public sealed class CampaignsTls
 {
@@ -78,7 +76,7 @@ public sealed class CampaignsTls
             {
                 if (value.Length > 0)
                 {
-                    throw new CampaignsConfigurationException($"{Section}{name} is set but {Section}CertificatePath is not: TLS needs the server's certificate.");
+                    throw new StartupException($"{Section}{name} is set but {Section}CertificatePath is not: TLS needs the server's certificate.");
                 }
             }
 
@@ -88,7 +86,7 @@ public sealed class CampaignsTls
         var certificate = Read("CertificatePath", options.CertificatePath, () => LoadServerCertificate(options));
         if (!certificate.HasPrivateKey)
         {
-            throw new CampaignsConfigurationException(
+            throw new StartupException(
                 $"{Section}CertificatePath: '{options.CertificatePath}' holds no private key; give it in {Section}KeyPath or use a PKCS#12 file.");
         }
 
@@ -128,7 +126,7 @@ public sealed class CampaignsTls
 
         if (options.KeyPath.Length > 0 && !File.Exists(options.KeyPath))
         {
-            throw new CampaignsConfigurationException($"{Section}KeyPath: no file at '{options.KeyPath}'.");
+            throw new StartupException($"{Section}KeyPath: no file at '{options.KeyPath}'.");
         }
 
         var keyPath = options.KeyPath.Length == 0 ? null : options.KeyPath;
@@ -143,7 +141,7 @@ public sealed class CampaignsTls
     {
         if (!File.Exists(path))
         {
-            throw new CampaignsConfigurationException($"{Section}{name}: no file at '{path}'.");
+            throw new StartupException($"{Section}{name}: no file at '{path}'.");
         }
 
         try
@@ -152,7 +150,7 @@ public sealed class CampaignsTls
         }
         catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
         {
-            throw new CampaignsConfigurationException($"{Section}{name}: cannot read a certificate from '{path}': {OneLine(ex.Message)}", ex);
+            throw new StartupException($"{Section}{name}: cannot read a certificate from '{path}': {OneLine(ex.Message)}", ex);
         }
     }
 

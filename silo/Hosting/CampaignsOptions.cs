@@ -59,12 +59,26 @@ public sealed class AuthOptions
     public int VerifiedKeyCacheEntries { get; set; } = 100_000;
 }
 
-/// <summary>The "Orleans" configuration section: ports when several silos share a machine.</summary>
-public sealed class OrleansPortOptions
+/// <summary>The "Orleans" configuration section: the silo's place in its cluster.</summary>
+public sealed class OrleansOptions
 {
     public const string Section = "Orleans";
 
+    /// <summary>Silo-to-silo port; distinct per silo when several share a machine.</summary>
     public int SiloPort { get; set; } = 11111;
 
+    /// <summary>Orleans client gateway port; distinct per silo when several share a machine.</summary>
     public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>
+    /// Production mode: the cluster's name in the membership table. Silos with the same name and
+    /// the same Redis form one cluster; tests and a second deployment on one Redis use another.
+    /// </summary>
+    public string ClusterId { get; set; } = "campaigns";
+
+    /// <summary>
+    /// Production mode: the address other silos reach this one at. Empty = the listen address
+    /// (<c>Campaigns:ListenAddress</c>) when that is one address; required when it is 0.0.0.0.
+    /// </summary>
+    public string AdvertisedAddress { get; set; } = "";
 }

@@ -67,6 +67,14 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
             return (string)(await show.ExecuteScalarAsync())!;
         });
 
+    /// <summary>One round trip to the server (health checks); throws <see cref="LedgerUnavailableException"/> when it cannot be reached.</summary>
+    public Task PingAsync() =>
+        Run("a health check", async connection =>
+        {
+            await using var ping = Command(connection, "SELECT 1;");
+            return await ping.ExecuteScalarAsync();
+        });
+
     public void Dispose() => _dataSource.Dispose();
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();

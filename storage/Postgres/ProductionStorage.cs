@@ -78,6 +78,9 @@ public static class ProductionStorage
                 o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
             }));
         silo.Services.AddProductionLedger(store);
+        // The driver's exceptions travel inside LedgerUnavailableException between silos; Orleans
+        // serializes only the exception namespaces it is told to.
+        silo.Services.Configure<ExceptionSerializationOptions>(options => options.SupportedNamespacePrefixes.Add("Npgsql"));
         return silo;
     }
 

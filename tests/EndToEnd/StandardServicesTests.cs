@@ -43,12 +43,17 @@ public sealed class StandardServicesTests(SiloFixture silo)
     }
 
     [Fact]
-    public async Task Http_healthz_on_the_http_port_says_healthy()
+    public async Task Http_healthz_on_the_http_port_says_healthy_for_each_part_of_the_embedded_default()
     {
         using var http = new HttpClient { BaseAddress = silo.Host.HttpAddress };
         using var response = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
         Assert.True(response.IsSuccessStatusCode, $"GET /healthz: {(int)response.StatusCode}");
-        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+        using var health = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("Healthy", health.RootElement.GetProperty("status").GetString());
+        var checks = health.RootElement.GetProperty("checks");
+        Assert.Equal("Healthy", checks.GetProperty("silo").GetProperty("status").GetString());
+        // The embedded default depends on no server: no PostgreSQL or Redis check.
+        Assert.Equal(["silo"], checks.EnumerateObject().Select(check => check.Name));
     }
 
     [Fact]

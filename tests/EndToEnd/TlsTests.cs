@@ -162,7 +162,7 @@ public sealed class TlsTests : IDisposable
 
         for (var i = 0; i < cases.Length; i++)
         {
-            var error = await Assert.ThrowsAsync<CampaignsConfigurationException>(
+            var error = await Assert.ThrowsAsync<StartupException>(
                 () => CampaignsHost.BuildAsync([.. cases[i], $"--Campaigns:DataDirectory={_directory}"]));
             Assert.Contains("Campaigns:Tls:" + named[i], error.Message, StringComparison.Ordinal);
             Assert.DoesNotContain('\n', error.Message);
