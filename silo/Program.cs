@@ -17,8 +17,10 @@ catch (Exception ex) when (ex is StartupException || ex is IOException { Message
 var options = app.Services.GetRequiredService<IOptions<CampaignsOptions>>().Value;
 var mode = app.Services.GetRequiredService<SiloMode>();
 var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Campaigns");
-log.LogInformation("Campaigns serving gRPC on http://{Address}:{GrpcPort} (h2c), HTTP on http://{Address}:{HttpPort}; {Mode} mode, {Storage}",
-    options.ListenAddress, options.GrpcPort, options.ListenAddress, options.HttpPort, mode.Name, mode.Storage);
+var tls = options.Tls.CertificatePath.Length > 0;
+log.LogInformation("Campaigns serving gRPC on {Scheme}://{Address}:{GrpcPort} ({Protocol}), HTTP on {Scheme}://{Address}:{HttpPort}; {Mode} mode, {Storage}",
+    tls ? "https" : "http", options.ListenAddress, options.GrpcPort, tls ? "HTTP/2 over TLS" : "h2c", tls ? "https" : "http", options.ListenAddress,
+    options.HttpPort, mode.Name, mode.Storage);
 if (options.Auth.BootstrapOrganiserKey == AuthOptions.DevelopmentKey)
 {
     log.LogWarning("Bootstrap organiser key is the development default '{Key}'. Set Campaigns__Auth__BootstrapOrganiserKey in production.",

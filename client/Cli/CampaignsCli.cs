@@ -14,6 +14,9 @@ internal static class CampaignsCli
     {
         Session.AddressOption,
         Session.KeyOption,
+        Session.TrustCertOption,
+        Session.ClientCertOption,
+        Session.ClientKeyOption,
         Session.JsonOption,
         CampaignCommand.Create(),
         MerchantCommand.Create(),

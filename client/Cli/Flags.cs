@@ -47,8 +47,8 @@ internal static class Flags
         Parsed(name, description, text => WholeNumber(text, min), required, "n");
 
     /// <summary>The two flags of every listing: how many a page, and where the previous page ended.</summary>
-    public static (Option<int> Size, Option<string> Token) Paging() =>
-        (Whole("--page-size", "1-100 (server default 20)", 1), Text("--page-token", "The next_page_token of the previous page"));
+    public static (Option<int> Size, Option<string> Token) Paging(int serverDefault = 20) =>
+        (Whole("--page-size", $"1-100 (server default {serverDefault})", 1), Text("--page-token", "The next_page_token of the previous page"));
 
     /// <summary>An amount in cents; <c>¥12.34</c> is read as yuan.</summary>
     public static Option<long> Money(string name, string description, bool required = false) =>

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Campaigns.Client;
 using Google.Protobuf;
 using Grpc.Core;
@@ -31,6 +33,30 @@ internal sealed class Session : IDisposable
         HelpName = "secret",
         Recursive = true,
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CAMPAIGNS_API_KEY") is { Length: > 0 } key ? key : DefaultKey,
+    };
+
+    public static readonly Option<string> TrustCertOption = new("--trust-cert")
+    {
+        Description = "With an https:// address: a certificate (PEM or DER) to trust for the silo, e.g. its private CA's (env CAMPAIGNS_TRUST_CERT)",
+        HelpName = "file",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CAMPAIGNS_TRUST_CERT") ?? "",
+    };
+
+    public static readonly Option<string> ClientCertOption = new("--client-cert")
+    {
+        Description = "For a silo requiring mutual TLS: the client certificate, PEM (env CAMPAIGNS_CLIENT_CERT)",
+        HelpName = "file",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CAMPAIGNS_CLIENT_CERT") ?? "",
+    };
+
+    public static readonly Option<string> ClientKeyOption = new("--client-key")
+    {
+        Description = "The client certificate's PEM private key, if not in the --client-cert file (env CAMPAIGNS_CLIENT_KEY)",
+        HelpName = "file",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CAMPAIGNS_CLIENT_KEY") ?? "",
     };
 
     public static readonly Option<bool> JsonOption = new("--json")
@@ -105,7 +131,13 @@ internal sealed class Session : IDisposable
             {
                 return ExitCode.Cancelled;
             }
-            catch (RpcException e) when (IsTlsFailure(e))
+            catch (RpcException e) when (IsTlsFailure(e, out var untrusted) && untrusted)
+            {
+                await error.WriteLineAsync($"error: UNAVAILABLE: the certificate of {session.Address} is not trusted here: "
+                    + "give the silo's CA certificate (or its own) with --trust-cert <file>.");
+                return ExitCode.Usage;
+            }
+            catch (RpcException e) when (IsTlsFailure(e, out _))
             {
                 // An https:// address at an h2c endpoint: the command line is wrong, not the server.
                 await error.WriteLineAsync($"error: INVALID_ARGUMENT: --address: no TLS at {session.Address}; the silo speaks h2c (plain HTTP/2): "
@@ -194,6 +226,15 @@ internal sealed class Session : IDisposable
         {
             Address = address,
             ApiKey = parse.GetValue(KeyOption) ?? "",
+            TrustedCertificate = Certificate("--trust-cert", parse.GetValue(TrustCertOption) ?? "", () =>
+                X509CertificateLoader.LoadCertificateFromFile(parse.GetValue(TrustCertOption)!)),
+            ClientCertificate = Certificate("--client-cert", parse.GetValue(ClientCertOption) ?? "", () =>
+            {
+                var key = parse.GetValue(ClientKeyOption);
+                using var pem = X509Certificate2.CreateFromPemFile(parse.GetValue(ClientCertOption)!, key is { Length: > 0 } ? key : null);
+                // Through PKCS#12: a key read from PEM is ephemeral, which some TLS stacks cannot use.
+                return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+            }),
             OnRetry = retry => notices.Write(
                 $"retrying: {retry.Error.Reason()} from {retry.Method}; attempt {retry.NextAttempt} in {retry.Delay.TotalSeconds:0.0}s"),
         };
@@ -222,17 +263,38 @@ internal sealed class Session : IDisposable
         }
     }
 
-    private static bool IsTlsFailure(RpcException e)
+    /// <summary>A TLS handshake that failed; <paramref name="untrusted"/> when because of the server's certificate.</summary>
+    private static bool IsTlsFailure(RpcException e, out bool untrusted)
     {
         for (var inner = e.Status.DebugException; inner is not null; inner = inner.InnerException)
         {
             if (inner is AuthenticationException)
             {
+                untrusted = inner.Message.Contains("remote certificate", StringComparison.OrdinalIgnoreCase);
                 return true;
             }
         }
 
+        untrusted = false;
         return false;
+    }
+
+    /// <summary>A certificate file given on the command line; FormatException (a usage error) naming the flag if unreadable.</summary>
+    private static X509Certificate2? Certificate(string flag, string path, Func<X509Certificate2> load)
+    {
+        if (path.Length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return load();
+        }
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            throw new FormatException($"{flag}: cannot read a certificate from '{path}': {e.Message.ReplaceLineEndings(" ")}");
+        }
     }
 }
 

@@ -32,6 +32,7 @@ public sealed class CampaignsClient : IDisposable
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
                 KeepAlivePingDelay = TimeSpan.FromSeconds(60),
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+                SslOptions = ServerTrust.Options(options.TrustedCertificate, options.ClientCertificate),
             },
             DisposeHttpClient = options.HttpHandler is null,
         });
@@ -175,16 +176,45 @@ public sealed class CampaignsClient : IDisposable
         }
     }
 
-    /// <summary>The campaign's redemption and refund events in ledger order, then the closing summary.</summary>
+    /// <summary>
+    /// The campaign's redemption and refund events in ledger order, then the closing summary. With
+    /// <paramref name="afterSequence"/>, only the events after it: resume a cut-off export from the
+    /// last sequence received, or fetch what happened since an earlier export's summary.last_sequence.
+    /// </summary>
+    public IAsyncEnumerable<ExportRecord> ExportRedemptionEventsAsync(string campaignId, CancellationToken cancellationToken = default) =>
+        ExportRedemptionEventsAsync(campaignId, afterSequence: 0, cancellationToken);
+
+    /// <inheritdoc cref="ExportRedemptionEventsAsync(string, CancellationToken)"/>
     public async IAsyncEnumerable<ExportRecord> ExportRedemptionEventsAsync(
-        string campaignId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        string campaignId, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         using var call = Reconciliation.ExportRedemptionEvents(
-            new ExportRedemptionEventsRequest { CampaignId = campaignId }, cancellationToken: cancellationToken);
+            new ExportRedemptionEventsRequest { CampaignId = campaignId, AfterSequence = afterSequence }, cancellationToken: cancellationToken);
         await foreach (var record in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             yield return record;
         }
+    }
+
+    /// <summary>
+    /// A user's whole wallet on the key's channel, newest first, following the page tokens: a page
+    /// (<paramref name="pageSize"/>, 0 = the server's default) is fetched as the previous one is used up.
+    /// </summary>
+    public async IAsyncEnumerable<Voucher> ListUserVouchersAsync(
+        string userId, string? campaignId = null, int pageSize = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var request = new ListUserVouchersRequest { UserId = userId, CampaignId = campaignId ?? "", PageSize = pageSize };
+        do
+        {
+            var page = await Vouchers.ListUserVouchersAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
+            foreach (var voucher in page.Vouchers)
+            {
+                yield return voucher;
+            }
+
+            request.PageToken = page.NextPageToken;
+        }
+        while (request.PageToken.Length > 0);
     }
 
     public void Dispose() => channel.Dispose();

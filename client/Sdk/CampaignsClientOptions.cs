@@ -1,10 +1,22 @@
+using System.Security.Cryptography.X509Certificates;
+
 namespace Campaigns.Client;
 
 /// <summary>How a <see cref="CampaignsClient"/> reaches the service and how patiently it retries.</summary>
 public sealed class CampaignsClientOptions
 {
-    /// <summary>The silo's gRPC endpoint; <c>http://</c> means HTTP/2 without TLS (h2c).</summary>
+    /// <summary>The silo's gRPC endpoint; <c>http://</c> means HTTP/2 without TLS (h2c), <c>https://</c> HTTP/2 over TLS.</summary>
     public Uri Address { get; set; } = new("http://127.0.0.1:5000");
+
+    /// <summary>
+    /// With an <c>https://</c> address: a certificate to trust for the silo besides the machine's
+    /// roots, e.g. a private CA's or a self-signed server certificate. The server's certificate must
+    /// chain to it (or be it), and still name the address's host. Null trusts the machine's roots only.
+    /// </summary>
+    public X509Certificate2? TrustedCertificate { get; set; }
+
+    /// <summary>For a silo that requires mutual TLS: the client certificate (with its private key) to present.</summary>
+    public X509Certificate2? ClientCertificate { get; set; }
 
     /// <summary>The API key sent as <c>authorization: Bearer &lt;key&gt;</c> on every call; empty sends none.</summary>
     public string ApiKey { get; set; } = "";
@@ -29,7 +41,8 @@ public sealed class CampaignsClientOptions
 
     /// <summary>
     /// The HTTP handler under the channel, e.g. an in-memory test server's. Null uses a
-    /// <see cref="SocketsHttpHandler"/> that opens extra HTTP/2 connections under load.
+    /// <see cref="SocketsHttpHandler"/> that opens extra HTTP/2 connections under load (and applies
+    /// <see cref="TrustedCertificate"/> and <see cref="ClientCertificate"/>; a handler given here must do that itself).
     /// </summary>
     public HttpMessageHandler? HttpHandler { get; set; }
 }

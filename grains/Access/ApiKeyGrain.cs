@@ -9,11 +9,11 @@ public sealed class ApiKeyGrain(
     [PersistentState("apikey", StorageNames.Grains)] IPersistentState<ApiKeyState> state,
     [FromKeyedServices(CampaignClock.Key)] TimeProvider clock) : Grain, IApiKeyGrain
 {
-    public async Task<ApiKeyRecord> CreateAsync(Role role, string principalId, string description, byte[] secretHash)
+    public async Task<ApiKeyRecord> CreateAsync(Role role, string principalId, string description, byte[] secretHash, string createdBy)
     {
         if (!Enum.IsDefined(role))
         {
-            throw CampaignsException.Invalid("role", "must be ORGANISER, PARTNER or MERCHANT");
+            throw CampaignsException.Invalid("role", "must be ORGANISER, PARTNER, MERCHANT or ADMIN");
         }
 
         Identifiers.RequireName("principal_id", principalId);
@@ -41,6 +41,7 @@ public sealed class ApiKeyGrain(
             PrincipalId = principalId,
             Description = description,
             CreatedAt = clock.GetUtcNow(),
+            CreatedBy = createdBy,
         };
         await GrainFactory.GetGrain<IIdDirectoryGrain>(IdDirectories.ApiKeys).AddAsync(record.KeyId);
         await state.ReplaceAsync(new ApiKeyState(record), _ => DeactivateOnIdle());
@@ -56,9 +57,22 @@ public sealed class ApiKeyGrain(
         return Task.FromResult(valid ? new Principal(key!.Role, key.PrincipalId, key.KeyId) : null);
     }
 
+    public async Task<ApiKeyRecord> RotateAsync(byte[] secretHash)
+    {
+        var key = Existing();
+        if (key.RevokedAt is not null)
+        {
+            throw new CampaignsException(Refusal.InvalidTransition, $"API key '{key.KeyId}' is revoked; create a new key instead");
+        }
+
+        var rotated = key with { SecretHash = secretHash, RotatedAt = clock.GetUtcNow() };
+        await state.ReplaceAsync(new ApiKeyState(rotated), _ => DeactivateOnIdle());
+        return rotated;
+    }
+
     public async Task<ApiKeyRecord> RevokeAsync()
     {
-        var key = state.State.Key ?? throw new CampaignsException(Refusal.ApiKeyNotFound, $"no API key '{this.GetPrimaryKeyString()}'");
+        var key = Existing();
         if (key.RevokedAt is not null)
         {
             return key;
@@ -68,4 +82,7 @@ public sealed class ApiKeyGrain(
         await state.ReplaceAsync(new ApiKeyState(revoked), _ => DeactivateOnIdle());
         return revoked;
     }
+
+    private ApiKeyRecord Existing() =>
+        state.State.Key ?? throw new CampaignsException(Refusal.ApiKeyNotFound, $"no API key '{this.GetPrimaryKeyString()}'");
 }

@@ -9,6 +9,9 @@ public enum Role
     Organiser = 1,
     Partner = 2,
     Merchant = 3,
+
+    /// <summary>An organiser over every organiser's campaigns; the bootstrap key's role.</summary>
+    Admin = 4,
 }
 
 /// <summary>Who a call comes from: a role and the id it acts as (organiser, channel or merchant).</summary>
@@ -29,9 +32,19 @@ public static class ApiKeySecret
     public static (string KeyId, string Token, byte[] SecretHash) New()
     {
         var keyId = "key_" + Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(9));
-        var secret = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
-        return (keyId, keyId + "." + secret, Hash(secret));
+        var (token, secretHash) = NewSecret(keyId);
+        return (keyId, token, secretHash);
     }
+
+    /// <summary>A new secret for an existing key id (rotation): the token shown once, and the hash that is stored.</summary>
+    public static (string Token, byte[] SecretHash) NewSecret(string keyId)
+    {
+        var secret = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        return (keyId + "." + secret, Hash(secret));
+    }
+
+    /// <summary>Whether <paramref name="keyId"/> is shaped like a key id ("key_…"), before any lookup.</summary>
+    public static bool IsKeyId(string keyId) => keyId.StartsWith("key_", StringComparison.Ordinal) && keyId.Length is > 4 and <= 40;
 
     /// <summary>Splits a presented token; false for anything not shaped like one of ours.</summary>
     public static bool TryParse(string token, out string keyId, out byte[] secretHash)
@@ -63,6 +76,10 @@ public sealed record ApiKeyRecord
     [Id(4)] public required string Description { get; init; }
     [Id(5)] public required DateTimeOffset CreatedAt { get; init; }
     [Id(6)] public DateTimeOffset? RevokedAt { get; init; }
+    /// <summary>The organiser (or admin) id that created the key; empty for keys created before tenancy (the bootstrap organiser's).</summary>
+    [Id(7)] public string CreatedBy { get; init; } = "";
+    /// <summary>When the secret was last replaced; null if never.</summary>
+    [Id(8)] public DateTimeOffset? RotatedAt { get; init; }
 }
 
 [GenerateSerializer, Immutable]

@@ -129,6 +129,30 @@ public sealed class CampaignGrain(
         return snapshot;
     }
 
+    public async Task<CampaignSnapshot> SetBlockedAsync(IReadOnlyList<string> userIds, bool blocked)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            Snapshot();
+            var next = BlockedUserList.Change(state.State.BlockedUsers, userIds, blocked);
+            if (!next.SequenceEqual(state.State.BlockedUsers))
+            {
+                await WriteAsync(state.State with { BlockedUsers = next, UpdatedAt = clock.GetUtcNow() });
+                logger.LogInformation("Campaign {CampaignId}: {Count} user(s) {Change}; {Blocked} blocked", CampaignId, userIds.Count,
+                    blocked ? "blocked" : "unblocked", next.Count);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        var snapshot = Snapshot();
+        await TellShardsAsync(snapshot);
+        return snapshot;
+    }
+
     public async Task<CampaignSnapshot> AddStockAsync(string requestId, long additionalStock, long additionalBudgetCents)
     {
         Identifiers.RequireKey("request_id", requestId);
@@ -377,7 +401,10 @@ public sealed class CampaignGrain(
         }
 
         var status = CampaignLifecycle.StatusAt(s.Status, s.Definition.EndsAt, clock.GetUtcNow());
-        return new CampaignSnapshot(s.Definition, status, s.CreatedAt, s.UpdatedAt, s.TotalStock, s.BudgetCents);
+        return new CampaignSnapshot(s.Definition, status, s.CreatedAt, s.UpdatedAt, s.TotalStock, s.BudgetCents)
+        {
+            BlockedUsers = s.BlockedUsers.ToHashSet(StringComparer.Ordinal),
+        };
     }
 
     private Task WriteAsync(CampaignState next) => state.ReplaceAsync(next, ex =>

@@ -23,6 +23,8 @@ public sealed record CampaignState
     /// <summary>Budget after top-ups; 0 = no cap.</summary>
     [Id(5)] public long BudgetCents { get; init; }
     [Id(6)] public IReadOnlyDictionary<string, StockTopUp> TopUps { get; init; } = new Dictionary<string, StockTopUp>();
+    /// <summary>Users whose claims the organiser refuses (fraud control), in id order; none by default.</summary>
+    [Id(7)] public IReadOnlyList<string> BlockedUsers { get; init; } = [];
 }
 
 /// <summary>A campaign as callers see it.</summary>
@@ -35,6 +37,11 @@ public sealed record CampaignSnapshot(
     [property: Id(4)] long TotalStock,
     [property: Id(5)] long BudgetCents)
 {
+    private static readonly HashSet<string> NoOne = [];
+
+    /// <summary>Users whose claims are refused with USER_BLOCKED.</summary>
+    [Id(6)] public IReadOnlySet<string> BlockedUsers { get; init; } = NoOne;
+
     public StockCapacity Capacity => new(TotalStock, BudgetCents, Definition.Terms.LiabilityCents, Definition.ChannelQuotas);
 
     /// <summary>Why a claim made at <paramref name="now"/> cannot be issued, or null if the campaign is issuing.</summary>

@@ -40,6 +40,13 @@ public interface ICampaignGrain : IGrainWithStringKey
     Task<CampaignSnapshot> AddStockAsync(string requestId, long additionalStock, long additionalBudgetCents);
 
     /// <summary>
+    /// Blocks (or unblocks) users: their claims are refused with USER_BLOCKED once this returns,
+    /// on every shard that heard of it (as for a pause; one that missed it learns on its next
+    /// activation or stock request). Repeats are harmless.
+    /// </summary>
+    Task<CampaignSnapshot> SetBlockedAsync(IReadOnlyList<string> userIds, bool blocked);
+
+    /// <summary>
     /// Leases stock to a shard: from the channel's quota first, then the shared pool. The grant is
     /// in the ledger before this returns, so the shard may spend it. Near the end it reclaims
     /// unused leases from idle shards rather than leaving stock stranded.

@@ -46,6 +46,8 @@ public enum Refusal
     SubscriptionNotFound,
     SubscriptionExists,
     DeliveryNotFound,
+    NotYourCampaign,
+    UserBlocked,
 }
 
 public static class RefusalNames

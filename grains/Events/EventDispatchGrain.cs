@@ -27,7 +27,8 @@ public sealed class EventDispatchGrain(
     IOptions<CallbackOptions> options,
     IHostApplicationLifetime lifetime,
     [FromKeyedServices(CampaignClock.Key)] TimeProvider clock,
-    ILogger<EventDispatchGrain> logger) : Grain, IEventDispatchGrain
+    ILogger<EventDispatchGrain> logger,
+    ICampaignOwnership? ownership = null) : Grain, IEventDispatchGrain
 {
     // A tick delivers at most this many batches, so a backlog does not hold the grain's turn for long.
     private const int BatchesPerTick = 20;
@@ -74,10 +75,11 @@ public sealed class EventDispatchGrain(
             {
                 var cursor = state.State.Cursor!;
                 var batch = await feed.NextAsync(subscription, cursor, clock.GetUtcNow(), options.Value.BatchSize);
-                if (batch.Events.Count > 0)
+                var events = await OwnEventsAsync(subscription, batch.Events);
+                if (events.Count > 0)
                 {
                     var parked = await delivery.DeliverAsync(
-                        async () => await subscriptionGrain.FindAsync() is { } now && now.DispatchKey == key ? now : null, batch.Events, cancel.Token);
+                        async () => await subscriptionGrain.FindAsync() is { } now && now.DispatchKey == key ? now : null, events, cancel.Token);
                     if (parked.Count > 0)
                     {
                         logger.LogWarning("Subscription {Subscription}: {Count} event(s) parked after their retries ran out, first {EventId}: {Error}",
@@ -100,5 +102,36 @@ public sealed class EventDispatchGrain(
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>The events an organiser-scoped subscription may hear: those of its organiser's campaigns (the cursor still moves past the rest).</summary>
+    private async Task<IReadOnlyList<CallbackEvent>> OwnEventsAsync(SubscriptionRecord subscription, IReadOnlyList<CallbackEvent> events)
+    {
+        if (subscription.OrganiserScope.Length == 0 || events.Count == 0)
+        {
+            return events;
+        }
+
+        if (ownership is null)
+        {
+            throw new InvalidOperationException("an organiser's subscription needs the silo's ICampaignOwnership to know its campaigns");
+        }
+
+        var owned = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var kept = new List<CallbackEvent>(events.Count);
+        foreach (var e in events)
+        {
+            if (!owned.TryGetValue(e.CampaignId, out var mine))
+            {
+                owned[e.CampaignId] = mine = await ownership.IsOwnedByAsync(e.CampaignId, subscription.OrganiserScope);
+            }
+
+            if (mine)
+            {
+                kept.Add(e);
+            }
+        }
+
+        return kept;
     }
 }

@@ -27,6 +27,11 @@ public sealed record SubscriptionRecord
     [Id(10)] public DateTimeOffset? DeletedAt { get; init; }
     /// <summary>Where the ledger's orders ended when it was created: its dispatcher starts there.</summary>
     [Id(11)] public FeedCursor? Start { get; init; }
+    /// <summary>
+    /// For an organiser's subscription to every campaign, that organiser: it hears only its own
+    /// campaigns' events. "" for an admin's, a partner's (its channel bounds it) or one campaign's.
+    /// </summary>
+    [Id(12)] public string OrganiserScope { get; init; } = "";
 
     public bool IsLive => DeletedAt is null;
 

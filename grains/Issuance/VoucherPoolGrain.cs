@@ -219,6 +219,11 @@ public sealed class VoucherPoolGrain(
             return IssueOutcome.Refused(claim.RequestId, closed, Explain(closed));
         }
 
+        if (campaign.BlockedUsers.Contains(claim.UserId))
+        {
+            return IssueOutcome.Refused(claim.RequestId, Refusal.UserBlocked, $"user '{claim.UserId}' is blocked in this campaign by its organiser");
+        }
+
         // Limits before stock: taking stock first and giving it back is how flash sales leak.
         var day = BusinessCalendar.DayOf(now);
         var definition = campaign.Definition;

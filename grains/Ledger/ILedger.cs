@@ -102,8 +102,8 @@ public interface IReportingLedger
 
     Task<SettlementTotals> GetSettlementAsync(string merchantId, string? campaignId);
 
-    /// <summary>Redeemed and Refunded events of a campaign, in sequence order.</summary>
-    IAsyncEnumerable<RedemptionEventRecord> ExportRedemptionEventsAsync(string campaignId, CancellationToken cancellationToken = default);
+    /// <summary>Redeemed and Refunded events of a campaign whose sequence is above <paramref name="afterSequence"/>, in sequence order.</summary>
+    IAsyncEnumerable<RedemptionEventRecord> ExportRedemptionEventsAsync(string campaignId, long afterSequence = 0, CancellationToken cancellationToken = default);
 }
 
 /// <summary>The list of campaigns, their numbers, and the deployment's secrets.</summary>

@@ -146,7 +146,14 @@ public sealed record SettlementTotals(
     long RefundedDiscountCents,
     long RefundedOrderTotalCents)
 {
+    public static readonly SettlementTotals None = new(0, 0, 0, 0, 0, 0);
+
     public long NetSubsidyCents => DiscountCents - RefundedDiscountCents;
+
+    public SettlementTotals Plus(SettlementTotals other) => new(
+        Redemptions + other.Redemptions, Refunds + other.Refunds, DiscountCents + other.DiscountCents,
+        OrderTotalCents + other.OrderTotalCents, RefundedDiscountCents + other.RefundedDiscountCents,
+        RefundedOrderTotalCents + other.RefundedOrderTotalCents);
 }
 
 /// <summary>

@@ -26,7 +26,8 @@ public static class ApiErrors
     {
         Refusal.InvalidArgument => StatusCode.InvalidArgument,
         Refusal.MissingApiKey or Refusal.InvalidApiKey => StatusCode.Unauthenticated,
-        Refusal.WrongRole or Refusal.NotYourMerchant or Refusal.NotYourChannel => StatusCode.PermissionDenied,
+        Refusal.WrongRole or Refusal.NotYourMerchant or Refusal.NotYourChannel or Refusal.NotYourCampaign
+            or Refusal.UserBlocked => StatusCode.PermissionDenied,
         Refusal.CampaignNotFound or Refusal.VoucherNotFound or Refusal.MerchantNotFound or Refusal.ReservationNotFound
             or Refusal.ApiKeyNotFound or Refusal.SubscriptionNotFound or Refusal.DeliveryNotFound => StatusCode.NotFound,
         Refusal.CampaignExists or Refusal.MerchantExists or Refusal.SubscriptionExists => StatusCode.AlreadyExists,

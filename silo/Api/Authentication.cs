@@ -32,7 +32,7 @@ public sealed class ApiKeyAuthenticator(IGrainFactory grains, VerifiedKeyCache v
         var token = authorization[scheme.Length..].Trim();
         if (_bootstrap.Length > 0 && CryptographicOperations.FixedTimeEquals(_bootstrap, Encoding.UTF8.GetBytes(token)))
         {
-            return new Principal(Role.Organiser, _bootstrapOrganiser, "bootstrap");
+            return new Principal(Role.Admin, _bootstrapOrganiser, "bootstrap");
         }
 
         if (ApiKeySecret.TryParse(token, out var keyId, out var secretHash)
@@ -81,8 +81,9 @@ public sealed class CallAuthorizer(ApiKeyAuthenticator authenticator, IPartnerRa
 /// </summary>
 public static class AccessRules
 {
-    private static readonly Role[] Organiser = [Role.Organiser];
-    private static readonly Role[] OrganiserOrMerchant = [Role.Organiser, Role.Merchant];
+    // An ADMIN may do whatever an organiser may; tenancy (CampaignTenancy) then tells them apart.
+    private static readonly Role[] Organiser = [Role.Organiser, Role.Admin];
+    private static readonly Role[] OrganiserOrMerchant = [Role.Organiser, Role.Admin, Role.Merchant];
     private static readonly string[] OpenServicePrefixes = ["grpc.health.v1.", "grpc.reflection."];
 
     private static readonly Dictionary<string, Role[]> ByService = new(StringComparer.OrdinalIgnoreCase)
@@ -92,7 +93,7 @@ public static class AccessRules
         ["campaigns.v1.Reconciliation"] = Organiser,
         ["campaigns.v1.Vouchers"] = [Role.Partner],
         ["campaigns.v1.Redemptions"] = [Role.Merchant],
-        ["campaigns.v1.Events"] = [Role.Organiser, Role.Partner],
+        ["campaigns.v1.Events"] = [Role.Organiser, Role.Admin, Role.Partner],
     };
 
     private static readonly Dictionary<string, Role[]> ByMethod = new(StringComparer.OrdinalIgnoreCase)

@@ -13,7 +13,7 @@ namespace Campaigns.Silo.Api;
 /// or all); a partner to its own channel's vouchers only. Each subscription is its creator's:
 /// another key sees SUBSCRIPTION_NOT_FOUND.
 /// </summary>
-public sealed class EventsService(IGrainFactory grains, ILogger<EventsService> logger, [FromKeyedServices(CampaignClock.Key)] TimeProvider clock)
+public sealed class EventsService(IGrainFactory grains, CampaignTenancy tenancy, ILogger<EventsService> logger, [FromKeyedServices(CampaignClock.Key)] TimeProvider clock)
     : Proto.Events.EventsBase
 {
     public override async Task<Subscription> CreateSubscription(CreateSubscriptionRequest request, ServerCallContext context)
@@ -22,7 +22,12 @@ public sealed class EventsService(IGrainFactory grains, ILogger<EventsService> l
         var url = SubscriptionRules.RequireUrl(request.Url);
         var types = SubscriptionRules.RequireEventTypes(request.EventTypes, caller.Role);
         var channel = ChannelFor(caller, request.Channel);
-        if (request.CampaignId.Length > 0)
+        if (request.CampaignId.Length > 0 && caller.Role is not Grains.Access.Role.Partner)
+        {
+            // An organiser subscribes to its own campaigns only (an admin to any).
+            await tenancy.RequireAsync(caller, request.CampaignId);
+        }
+        else if (request.CampaignId.Length > 0)
         {
             Identifiers.RequireName("campaign_id", request.CampaignId);
             if (await grains.GetGrain<ICampaignGrain>(request.CampaignId).FindAsync() is null)
@@ -44,6 +49,7 @@ public sealed class EventsService(IGrainFactory grains, ILogger<EventsService> l
             Secret = SubscriptionRules.NewSecret(),
             CreatedAt = clock.GetUtcNow(),
             Generation = 0,
+            OrganiserScope = caller.Role == Grains.Access.Role.Organiser && request.CampaignId.Length == 0 ? caller.PrincipalId : "",
         });
         logger.LogInformation("Event subscription {Subscription} created by {Role} {Caller} for {Url}", id, caller.Role, caller.PrincipalId, url);
         return created.ToProto(showSecret: true);

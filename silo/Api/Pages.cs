@@ -21,12 +21,7 @@ public static class Pages
         Func<T, bool>? keep = null)
         where T : class
     {
-        if (pageSize is < 0 or > MaxSize)
-        {
-            throw CampaignsException.Invalid("page_size", $"must be 1-{MaxSize} (0 = {DefaultSize})");
-        }
-
-        var size = pageSize == 0 ? DefaultSize : pageSize;
+        var size = Size(pageSize, DefaultSize);
         var after = pageToken.Length > 0 ? pageToken : null;
         if (after is not null)
         {
@@ -63,4 +58,36 @@ public static class Pages
 
         return (items, after ?? "");
     }
+
+    /// <summary>
+    /// One page of a listing read whole and already in its order (a user's wallet): the items
+    /// after the one the token names. The next page token is the page's last key, empty on the last
+    /// page; a token naming no item of this listing (tampered, or from another listing) is
+    /// INVALID_ARGUMENT. Items added before the token's item since (newer vouchers) are not shown
+    /// on later pages: a new listing shows them.
+    /// </summary>
+    public static (List<T> Items, string NextPageToken) Slice<T>(
+        IReadOnlyList<T> ordered, int pageSize, string pageToken, Func<T, string> keyOf, int defaultSize = DefaultSize)
+    {
+        var size = Size(pageSize, defaultSize);
+        var start = 0;
+        if (pageToken.Length > 0)
+        {
+            start = 1 + ordered.Select(keyOf).ToList().FindIndex(key => key == pageToken);
+            if (start == 0)
+            {
+                throw CampaignsException.Invalid("page_token", "is not a next_page_token of this listing");
+            }
+        }
+
+        var items = ordered.Skip(start).Take(size).ToList();
+        return (items, start + items.Count < ordered.Count ? keyOf(items[^1]) : "");
+    }
+
+    private static int Size(int pageSize, int defaultSize) => pageSize switch
+    {
+        < 0 or > MaxSize => throw CampaignsException.Invalid("page_size", $"must be 1-{MaxSize} (0 = {defaultSize})"),
+        0 => defaultSize,
+        _ => pageSize,
+    };
 }

@@ -178,6 +178,8 @@ public static class ProtoMapping
         CreatedAt = k.CreatedAt.ToProto(),
         Revoked = k.RevokedAt is not null,
         RevokedAt = k.RevokedAt.ToProto(),
+        RotatedAt = k.RotatedAt.ToProto(),
+        CreatedBy = k.CreatedBy,
     };
 
     public static Proto.RedemptionEvent ToProto(this RedemptionEventRecord e) => new()
@@ -192,6 +194,7 @@ public static class ProtoMapping
         OrderAmountCents = e.OrderAmountCents,
         DiscountCents = e.DiscountCents,
         OccurredAt = e.OccurredAt.ToProto(),
+        Type = e.Type == RedemptionEventType.Refunded ? Proto.RedemptionEventType.Refunded : Proto.RedemptionEventType.Redeemed,
     };
 
     public static Proto.Settlement ToProto(this SettlementTotals s, string merchantId, string campaignId) => new()
@@ -221,7 +224,7 @@ public static class ProtoMapping
 
     public static Role FromProto(this Proto.Role role) => role switch
     {
-        Proto.Role.Organiser or Proto.Role.Partner or Proto.Role.Merchant => (Role)(int)role,
-        _ => throw CampaignsException.Invalid("role", "must be ORGANISER, PARTNER or MERCHANT"),
+        Proto.Role.Organiser or Proto.Role.Partner or Proto.Role.Merchant or Proto.Role.Admin => (Role)(int)role,
+        _ => throw CampaignsException.Invalid("role", "must be ORGANISER, PARTNER, MERCHANT or ADMIN"),
     };
 }

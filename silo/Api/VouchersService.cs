@@ -69,8 +69,10 @@ public sealed class VouchersService(
             Identifiers.RequireName("campaign_id", request.CampaignId);
         }
 
-        var vouchers = await wallets.ListAsync(request.UserId, request.CampaignId.Length > 0 ? request.CampaignId : null, context.Caller().PrincipalId);
-        return new ListUserVouchersResponse { Vouchers = { vouchers.Select(ToProto) } };
+        var wallet = await wallets.ListAsync(request.UserId, request.CampaignId.Length > 0 ? request.CampaignId : null, context.Caller().PrincipalId);
+        // Wallets are small and were answered whole before paging: the default page holds the most.
+        var (page, next) = Pages.Slice(wallet, request.PageSize, request.PageToken, v => v.Code, defaultSize: Pages.MaxSize);
+        return new ListUserVouchersResponse { Vouchers = { page.Select(ToProto) }, NextPageToken = next };
     }
 
     private Voucher ToProto(VoucherRecord record) => record.ToProto(VoucherRedemption.StatusAt(record, clock.GetUtcNow()));

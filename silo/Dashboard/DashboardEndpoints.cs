@@ -32,18 +32,18 @@ public static class DashboardEndpoints
     /// (the page reads the stream with fetch), never in the URL.
     /// </summary>
     private static async Task LiveAsync(
-        string campaignId, HttpContext http, ApiKeyAuthenticator authenticator, ICampaignStatsSource stats, CampaignActivity activity)
+        string campaignId, HttpContext http, ApiKeyAuthenticator authenticator, CampaignTenancy tenancy, ICampaignStatsSource stats, CampaignActivity activity)
     {
         CampaignStats first;
         try
         {
             var principal = await authenticator.AuthenticateAsync(http.Request.Headers.Authorization.ToString() is { Length: > 0 } header ? header : null);
-            if (principal.Role != Grains.Access.Role.Organiser)
+            if (principal.Role is not (Grains.Access.Role.Organiser or Grains.Access.Role.Admin))
             {
                 throw new CampaignsException(Refusal.WrongRole, $"the dashboard is for ORGANISER keys; this key is {principal.Role.ToString().ToUpperInvariant()}");
             }
 
-            Identifiers.RequireName("campaign_id", campaignId);
+            await tenancy.RequireAsync(principal, campaignId);
             first = await stats.GetRecentAsync(campaignId);
         }
         catch (CampaignsException refusal)

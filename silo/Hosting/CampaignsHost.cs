@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Campaigns.Silo.Api;
 using Campaigns.Silo.Dashboard;
@@ -6,7 +5,6 @@ using Campaigns.Silo.Shared;
 using Campaigns.Silo.Events;
 using Campaigns.Storage.Sqlite;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Orleans.Configuration;
 
 namespace Campaigns.Silo.Hosting;
@@ -28,17 +26,12 @@ public static class CampaignsHost
         builder.Services.Configure<CampaignsOptions>(section);
         var options = section.Get<CampaignsOptions>() ?? new CampaignsOptions();
         var orleans = builder.Configuration.GetSection(OrleansOptions.Section).Get<OrleansOptions>() ?? new OrleansOptions();
+        // Before any store is opened: a certificate that cannot be read stops the start at once.
+        builder.ConfigureCampaignsListeners(options);
         var production = ProductionConnections.From(builder.Configuration) is { } connections
             ? await ProductionMode.OpenAsync(connections)
             : null;
         var embedded = production is null ? await OpenEmbeddedAsync(options.DataDirectory) : null;
-
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            var address = IPAddress.Parse(options.ListenAddress);
-            kestrel.Listen(address, options.GrpcPort, l => l.Protocols = HttpProtocols.Http2);
-            kestrel.Listen(address, options.HttpPort, l => l.Protocols = HttpProtocols.Http1);
-        });
 
         builder.UseOrleans(silo =>
         {
@@ -86,6 +79,8 @@ public static class CampaignsHost
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddInProcessSharedServices();
         builder.Services.AddSingleton<CampaignShards>();
+        builder.Services.AddSingleton<CampaignTenancy>();
+        builder.Services.AddSingleton<Grains.Events.ICampaignOwnership>(services => services.GetRequiredService<CampaignTenancy>());
         builder.Services.AddSingleton<UserWallets>();
         builder.Services.AddHostedService<LedgerActivityLog>();
         builder.Services.AddCampaignCallbacks(builder.Configuration);

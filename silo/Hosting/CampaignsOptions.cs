@@ -5,7 +5,7 @@ public sealed class CampaignsOptions
 {
     public const string Section = "Campaigns";
 
-    /// <summary>gRPC over h2c (HTTP/2 without TLS).</summary>
+    /// <summary>gRPC: HTTP/2, over TLS when <see cref="Tls"/> has a certificate, h2c otherwise.</summary>
     public int GrpcPort { get; set; } = 5000;
 
     /// <summary>HTTP/1.1: the API as HTTP/JSON, /openapi.json, health, /metrics, the Orleans dashboard and the organiser's dashboard.</summary>
@@ -23,6 +23,9 @@ public sealed class CampaignsOptions
     public AuthOptions Auth { get; set; } = new();
 
     public RateLimitOptions RateLimits { get; set; } = new();
+
+    /// <summary>TLS on both ports once a certificate is given; plaintext (h2c and HTTP) otherwise.</summary>
+    public TlsOptions Tls { get; set; } = new();
 }
 
 /// <summary>Per-partner limits on issuing, so one platform's flash crowd cannot starve the others.</summary>

@@ -11,7 +11,7 @@ namespace Campaigns.Silo.Hosting;
 /// <summary>
 /// Metrics, traces and logs for operators: OpenTelemetry metrics in Prometheus text on /metrics
 /// (ours, Orleans' and ASP.NET Core's), traces and logs over OTLP only when an endpoint is
-/// configured, and the Orleans dashboard under /orleans for organiser keys.
+/// configured, and the Orleans dashboard under /orleans for admin keys.
 /// </summary>
 public static class Observability
 {
@@ -72,7 +72,7 @@ public static class Observability
     public static void MapCampaignsObservability(this WebApplication app)
     {
         app.MapPrometheusScrapingEndpoint(MetricsPath);
-        app.UseWhen(http => http.Request.Path.StartsWithSegments(OrleansDashboardPath), branch => branch.UseMiddleware<OrganiserOnly>());
+        app.UseWhen(http => http.Request.Path.StartsWithSegments(OrleansDashboardPath), branch => branch.UseMiddleware<AdminOnly>());
         app.MapOrleansDashboard(routePrefix: OrleansDashboardPath);
     }
 }

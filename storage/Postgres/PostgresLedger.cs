@@ -457,25 +457,47 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
         });
 
     public async IAsyncEnumerable<RedemptionEventRecord> ExportRedemptionEventsAsync(
-        string campaignId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        string campaignId, long afterSequence = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         // Streamed from one statement: a festival's events need not fit in memory, and the
         // statement's snapshot keeps the export consistent while redemptions go on.
         var what = $"exporting campaign {campaignId}";
+        var horizon = await CommittedEventHorizonAsync(what);
         await using var connection = await Classified(what, () => _dataSource.OpenConnectionAsync(cancellationToken).AsTask());
         await using var export = Command(connection,
             $"""
             SELECT {EventColumns} FROM redemption_events
-            WHERE campaign_id = $1 AND type IN ('REDEEMED', 'REFUNDED')
+            WHERE campaign_id = $1 AND sequence > $2 AND sequence <= $3 AND type IN ('REDEEMED', 'REFUNDED')
             ORDER BY sequence;
             """,
-            campaignId);
+            campaignId, afterSequence, horizon);
         await using var row = await Classified(what, () => export.ExecuteReaderAsync(cancellationToken));
         while (await Classified(what, () => row.ReadAsync(cancellationToken)))
         {
             yield return ReadEvent(row);
         }
     }
+
+    /// <summary>
+    /// The highest event sequence below which every event is committed. PostgreSQL takes an
+    /// identity value at insert, and transactions commit in any order: an export that sent 10
+    /// while 9 was still in flight would have a resume from 10 miss 9 for ever. A SHARE lock waits
+    /// for the writers in flight and holds new ones off for one index read, so nothing at or below
+    /// the horizon can appear later. Bounded by a lock timeout: a writer stuck in flight fails the
+    /// export (UNAVAILABLE, retried) rather than stalling redemptions behind it.
+    /// </summary>
+    private Task<long> CommittedEventHorizonAsync(string what) =>
+        Write(what, async (connection, transaction) =>
+        {
+            await using var horizon = Command(connection,
+                """
+                SET LOCAL lock_timeout = '2s';
+                LOCK TABLE redemption_events IN SHARE MODE;
+                SELECT COALESCE(MAX(sequence), 0) FROM redemption_events;
+                """);
+            horizon.Transaction = transaction;
+            return (long)(await horizon.ExecuteScalarAsync())!;
+        });
 
     // ---- directory and secrets ----
 

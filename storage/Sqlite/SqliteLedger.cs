@@ -540,7 +540,7 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
     }
 
     public async IAsyncEnumerable<RedemptionEventRecord> ExportRedemptionEventsAsync(
-        string campaignId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        string campaignId, long afterSequence = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         // Streamed from one statement: a festival's events need not fit in memory, and the
         // statement's snapshot keeps the export consistent while redemptions go on.
@@ -548,10 +548,10 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
         using var export = Command(connection, null,
             $"""
             SELECT {EventColumns} FROM redemption_events
-            WHERE campaign_id = @campaign AND type IN ('REDEEMED', 'REFUNDED')
+            WHERE campaign_id = @campaign AND sequence > @after AND type IN ('REDEEMED', 'REFUNDED')
             ORDER BY sequence;
             """,
-            ("campaign", campaignId));
+            ("campaign", campaignId), ("after", afterSequence));
         using var row = await export.ExecuteReaderAsync(cancellationToken);
         var first = true;
         while (await row.ReadAsync(cancellationToken))

@@ -162,6 +162,39 @@ public sealed class AccessAndRolesTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task A_rotated_key_takes_its_new_secret_at_once_and_the_old_one_is_refused()
+    {
+        var campaign = await silo.StartedCampaignAsync();
+        var key = await silo.CreateKeyAsync(Role.Partner, "partner-rotating");
+        var old = silo.Client(key.Secret);
+        await old.IssueVoucherAsync(campaign.CampaignId, "user-rotating-1", "req-1"); // now verified and remembered
+
+        var rotated = await silo.Organiser.Access.RotateApiKeyAsync(new RotateApiKeyRequest { KeyId = key.KeyId });
+        Assert.Equal(key.KeyId, rotated.KeyId);
+        Assert.StartsWith(key.KeyId + ".", rotated.Secret, StringComparison.Ordinal);
+        Assert.NotEqual(key.Secret, rotated.Secret);
+        Assert.NotNull(rotated.RotatedAt);
+
+        await Expect.RefusedAsync(StatusCode.Unauthenticated, "INVALID_API_KEY",
+            () => old.IssueVoucherAsync(campaign.CampaignId, "user-rotating-2", "req-2"));
+        var issued = await silo.Client(rotated.Secret).IssueVoucherAsync(campaign.CampaignId, "user-rotating-3", "req-3");
+        Assert.Equal("partner-rotating", issued.Voucher.Channel);
+        var listed = (await silo.Organiser.Access.ListApiKeysAsync(new ListApiKeysRequest { PageSize = 100 })).ApiKeys;
+        Assert.All(listed, k => Assert.Empty(k.Secret));
+
+        await silo.Organiser.Access.RevokeApiKeyAsync(new RevokeApiKeyRequest { KeyId = key.KeyId });
+        await Expect.RefusedAsync(StatusCode.FailedPrecondition, "INVALID_TRANSITION",
+            () => silo.Organiser.Access.RotateApiKeyAsync(new RotateApiKeyRequest { KeyId = key.KeyId }));
+        await Expect.RefusedAsync(StatusCode.NotFound, "API_KEY_NOT_FOUND",
+            () => silo.Organiser.Access.RotateApiKeyAsync(new RotateApiKeyRequest { KeyId = "key_000000000000" }));
+        await Expect.InvalidAsync("key_id", () => silo.Organiser.Access.RotateApiKeyAsync(new RotateApiKeyRequest { KeyId = "nonsense" }));
+        await Expect.InvalidAsync("key_id", () => silo.Organiser.Access.RotateApiKeyAsync(new RotateApiKeyRequest()));
+        await Expect.RefusedAsync(StatusCode.PermissionDenied, "WRONG_ROLE",
+            () => silo.Partner.Access.RotateApiKeyAsync(new RotateApiKeyRequest { KeyId = key.KeyId }));
+        Assert.Equal(2, (await silo.StatsAsync(campaign.CampaignId)).Issued);
+    }
+
+    [Fact]
     public async Task An_organiser_key_created_over_the_api_can_run_campaigns()
     {
         var key = await silo.CreateKeyAsync(Role.Organiser, "city-bureau");

@@ -142,6 +142,26 @@ public sealed class CliTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task Export_after_a_sequence_writes_and_verifies_only_the_later_events()
+    {
+        var (campaign, voucher, merchantId, merchant) = await silo.RedeemableVoucherAsync();
+        await merchant.RedeemVoucherAsync(voucher.Code, merchantId, "order-1", 20_000);
+        await merchant.RefundRedemptionAsync(voucher.Code, merchantId, "order-1", "refund-1");
+        var whole = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "export", campaign.CampaignId);
+        var firstSequence = whole.Out.Split('\n')[1].Split(',')[0];
+
+        var resumed = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "export", campaign.CampaignId, "--after-sequence", firstSequence);
+        var refused = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "export", campaign.CampaignId, "--after-sequence", "-3");
+
+        Assert.Equal(0, resumed.ExitCode);
+        var lines = resumed.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length); // header, the refund, the checksum comment
+        Assert.Contains(",REFUNDED,", lines[1], StringComparison.Ordinal);
+        Assert.Contains("last sequence", resumed.Error, StringComparison.Ordinal);
+        Assert.NotEqual(0, refused.ExitCode);
+    }
+
+    [Fact]
     public async Task Export_on_a_terminal_draws_a_bar_ending_at_the_summary_total_and_writes_what_a_pipe_gets()
     {
         var (campaign, voucher, merchantId, merchant) = await silo.RedeemableVoucherAsync();
@@ -219,6 +239,41 @@ public sealed class CliTests(SiloFixture silo)
         Assert.Equal(2, shown.ExitCode);
         Assert.Contains("error: WRONG_ROLE:", shown.Error, StringComparison.Ordinal);
         Assert.Contains("merchant show and merchant settlement an organiser key or that merchant's own", shown.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Key_rotate_shows_a_new_secret_once_and_the_old_secret_is_refused()
+    {
+        var key = await silo.CreateKeyAsync(Role.Partner, "partner-cli-rotated");
+
+        var rotated = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "key", "rotate", key.KeyId, "--json");
+
+        Assert.Equal(0, rotated.ExitCode);
+        Assert.Contains("shown only once", rotated.Error, StringComparison.Ordinal);
+        var shown = ApiKey.Parser.ParseJson(rotated.Out);
+        Assert.Equal(key.KeyId, shown.KeyId);
+        Assert.NotEqual(key.Secret, shown.Secret);
+        var old = await silo.RunAsync(key.Secret, "voucher", "wallet", "user-cli-rotated");
+        Assert.StartsWith("error: INVALID_API_KEY:", old.Error, StringComparison.Ordinal);
+        var fresh = await silo.RunAsync(shown.Secret, "voucher", "wallet", "user-cli-rotated");
+        Assert.Equal(0, fresh.ExitCode);
+    }
+
+    [Fact]
+    public async Task Voucher_wallet_pages_and_names_the_command_for_the_next_page()
+    {
+        var campaign = await silo.StartedCampaignAsync(r => r.PerUserLimit = 2);
+        await silo.Partner.IssueVoucherAsync(campaign.CampaignId, "user-cli-paged", Scenario.NewId("req"));
+        await silo.Partner.IssueVoucherAsync(campaign.CampaignId, "user-cli-paged", Scenario.NewId("req"));
+
+        var first = await silo.RunAsync(silo.Partner.Options.ApiKey, "voucher", "wallet", "user-cli-paged", "--campaign", campaign.CampaignId, "--page-size", "1");
+        var token = System.Text.RegularExpressions.Regex.Match(first.Out, "more: campaigns voucher wallet user-cli-paged --page-token (\\S+)").Groups[1].Value;
+        var second = await silo.RunAsync(silo.Partner.Options.ApiKey, "voucher", "wallet", "user-cli-paged", "--campaign", campaign.CampaignId,
+            "--page-size", "1", "--page-token", token);
+
+        Assert.Equal((0, 0), (first.ExitCode, second.ExitCode));
+        Assert.NotEmpty(token);
+        Assert.DoesNotContain("more:", second.Out, StringComparison.Ordinal);
     }
 
     [Fact]

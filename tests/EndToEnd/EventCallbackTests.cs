@@ -128,6 +128,35 @@ public sealed class EventCallbackTests(EventsSiloFixture silo) : IClassFixture<E
     }
 
     [Fact]
+    public async Task An_organiser_hears_only_of_its_own_campaigns_and_cannot_subscribe_to_another_s()
+    {
+        async Task<(CampaignsClient Client, string CampaignId)> OrganiserWithCampaignAsync(string name)
+        {
+            var key = await Organiser.Access.CreateApiKeyAsync(new CreateApiKeyRequest { Role = Role.Organiser, PrincipalId = Scenario.NewId(name) });
+            var client = silo.Host.Client(key.Secret);
+            var created = await client.Admin.CreateCampaignAsync(Scenario.Campaign(silo.Host.Clock.GetUtcNow()));
+            await client.Admin.StartCampaignAsync(new CampaignActionRequest { CampaignId = created.CampaignId });
+            return (client, created.CampaignId);
+        }
+
+        var (east, eastCampaign) = await OrganiserWithCampaignAsync("east");
+        var (_, westCampaign) = await OrganiserWithCampaignAsync("west");
+        var partnerKey = await Organiser.Access.CreateApiKeyAsync(new CreateApiKeyRequest { Role = Role.Partner, PrincipalId = Scenario.NewId("partner") });
+        var partner = silo.Host.Client(partnerKey.Secret);
+        await using var receiver = await CallbackReceiver.StartAsync();
+
+        await Expect.RefusedAsync(StatusCode.PermissionDenied, "NOT_YOUR_CAMPAIGN", () => receiver.SubscribeAsync(east, westCampaign, "voucher.issued"));
+        await receiver.SubscribeAsync(east, "", "voucher.issued");
+        await partner.IssueVoucherAsync(westCampaign, "user-west", "claim-west");
+        var own = (await partner.IssueVoucherAsync(eastCampaign, "user-east", "claim-east")).Voucher;
+        await receiver.WaitUntilAsync(r => r.Acknowledged.Count >= 1, "the organiser's own campaign's voucher");
+        await Task.Delay(500);
+
+        var only = Assert.Single(receiver.Acknowledged);
+        Assert.Equal(own.Code, only.Data.GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task A_receiver_that_never_answers_holds_back_neither_issuing_nor_another_subscription()
     {
         var journey = await Journey.StartAsync(silo.Host);

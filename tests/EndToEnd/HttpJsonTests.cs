@@ -73,6 +73,19 @@ public sealed class HttpJsonTests(SiloFixture silo) : IAsyncLifetime
 
         var wallet = (await partner.GetAsync($"/v1/users/{user}/vouchers?campaignId={campaign.CampaignId}")).Ok();
         Assert.Equal([voucher.Code], wallet.GetProperty("vouchers").EnumerateArray().Select(v => v.GetProperty("code").GetString()));
+
+        // Paged: the query takes pageSize and pageToken, the answer gives nextPageToken.
+        silo.Clock.Advance(TimeSpan.FromSeconds(1));
+        var second = await silo.IssueAsync((await silo.StartedCampaignAsync()).CampaignId, user);
+        var page = (await partner.GetAsync($"/v1/users/{user}/vouchers?pageSize=1")).Ok();
+        var token = page.GetProperty("nextPageToken").GetString();
+        var next = (await partner.GetAsync($"/v1/users/{user}/vouchers?pageSize=1&pageToken={token}")).Ok();
+        Assert.Equal(
+            [second.Code, voucher.Code],
+            new[] { page, next }.Select(p => Assert.Single(p.GetProperty("vouchers").EnumerateArray()).GetProperty("code").GetString()));
+        Assert.Equal("", next.GetProperty("nextPageToken").GetString());
+        (await partner.GetAsync($"/v1/users/{user}/vouchers?pageSize=1&pageToken=not-a-token"))
+            .Refused(HttpStatusCode.BadRequest, StatusCode.InvalidArgument, "INVALID_ARGUMENT");
     }
 
     [Fact]

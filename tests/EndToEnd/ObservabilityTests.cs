@@ -29,6 +29,8 @@ public sealed class ObservabilityTests(SiloFixture silo) : IDisposable
             new IssueVouchersItem { UserId = "metrics-user-3", RequestId = "metrics-req-4" },
             new IssueVouchersItem { UserId = "metrics-user-3", RequestId = "metrics-req-5" },
         ]);
+        await silo.Organiser.Admin.BlockUsersAsync(new BlockUsersRequest { CampaignId = id, UserIds = { "metrics-user-4" } });
+        await Expect.RefusedAsync(StatusCode.PermissionDenied, "USER_BLOCKED", () => silo.Partner.IssueVoucherAsync(id, "metrics-user-4", "metrics-req-6"));
         var (merchantId, merchant) = await silo.NewMerchantAsync();
         await merchant.Merchants.JoinCampaignAsync(new JoinCampaignRequest { CampaignId = id, MerchantId = merchantId });
         await merchant.RedeemVoucherAsync(voucher.Code, merchantId, "metrics-order-1", 20_000);
@@ -38,6 +40,7 @@ public sealed class ObservabilityTests(SiloFixture silo) : IDisposable
         Assert.Equal(3, PrometheusText.Sum(after, "campaigns_claims_total", ("campaign", id), channel, ("outcome", "issued")));
         Assert.Equal(1, PrometheusText.Sum(after, "campaigns_claims_total", ("campaign", id), channel, ("outcome", "replayed")));
         Assert.Equal(2, PrometheusText.Sum(after, "campaigns_claims_total", ("campaign", id), channel, ("outcome", "refused"), ("reason", "USER_LIMIT_REACHED")));
+        Assert.Equal(1, PrometheusText.Sum(after, "campaigns_claims_total", ("campaign", id), channel, ("outcome", "refused"), ("reason", "USER_BLOCKED")));
         Assert.Equal(1, PrometheusText.Sum(after, "campaigns_redemptions_total", ("campaign", id), ("operation", "redeem")));
         Assert.Equal(3, PrometheusText.Sum(after, "campaigns_issue_batch_size_sum", ("campaign", id)));
         Assert.True(PrometheusText.Sum(after, "campaigns_issue_commit_duration_seconds_count", ("campaign", id)) >= 2, "every batch commit is timed");
@@ -45,13 +48,16 @@ public sealed class ObservabilityTests(SiloFixture silo) : IDisposable
     }
 
     [Fact]
-    public async Task The_orleans_dashboard_is_for_organiser_keys_only()
+    public async Task The_orleans_dashboard_is_for_admin_keys_only()
     {
         var partner = (await silo.CreateKeyAsync(Role.Partner, "dashboard-peeker")).Secret;
+        var organiser = (await silo.CreateKeyAsync(Role.Organiser, "dashboard-bureau")).Secret;
 
         Assert.Equal(HttpStatusCode.Unauthorized, await OrleansDashboardAsync(null));
         Assert.Equal(HttpStatusCode.Unauthorized, await OrleansDashboardAsync(Basic("not-a-key")));
         Assert.Equal(HttpStatusCode.Forbidden, await OrleansDashboardAsync(Basic(partner)));
+        // It shows every organiser's grains: an organiser key sees its own campaigns elsewhere.
+        Assert.Equal(HttpStatusCode.Forbidden, await OrleansDashboardAsync(Basic(organiser)));
         Assert.Equal(HttpStatusCode.OK, await OrleansDashboardAsync(Basic(SiloHost.BootstrapOrganiserKey)));
         Assert.Equal(HttpStatusCode.OK, await OrleansDashboardAsync(new AuthenticationHeaderValue("Bearer", SiloHost.BootstrapOrganiserKey)));
     }

@@ -17,6 +17,32 @@ public sealed class RestartTests : IAsyncLifetime
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
+    public async Task Owners_blocked_users_and_rotated_secrets_are_there_after_a_restart()
+    {
+        var admin = _host.Client(SiloHost.BootstrapOrganiserKey);
+        var east = _host.Client((await admin.Access.CreateApiKeyAsync(new CreateApiKeyRequest { Role = Role.Organiser, PrincipalId = "restart-east" })).Secret);
+        var west = _host.Client((await admin.Access.CreateApiKeyAsync(new CreateApiKeyRequest { Role = Role.Organiser, PrincipalId = "restart-west" })).Secret);
+        await east.Admin.CreateCampaignAsync(Scenario.Campaign(_host.Clock.GetUtcNow(), r => r.CampaignId = "restart-owned"));
+        await east.Admin.StartCampaignAsync(new CampaignActionRequest { CampaignId = "restart-owned" });
+        await east.Admin.BlockUsersAsync(new BlockUsersRequest { CampaignId = "restart-owned", UserIds = { "user-blocked" } });
+        var partnerKey = await east.Access.CreateApiKeyAsync(new CreateApiKeyRequest { Role = Role.Partner, PrincipalId = "partner-rotated" });
+        var rotated = await east.Access.RotateApiKeyAsync(new RotateApiKeyRequest { KeyId = partnerKey.KeyId });
+
+        await _host.RestartAsync();
+
+        await Expect.RefusedAsync(StatusCode.PermissionDenied, "NOT_YOUR_CAMPAIGN",
+            () => west.Admin.GetCampaignAsync(new GetCampaignRequest { CampaignId = "restart-owned" }));
+        Assert.Equal(["user-blocked"], (await east.Admin.ListBlockedUsersAsync(new GetCampaignRequest { CampaignId = "restart-owned" })).UserIds);
+        var partner = _host.Client(rotated.Secret);
+        await Expect.RefusedAsync(StatusCode.PermissionDenied, "USER_BLOCKED", () => partner.IssueVoucherAsync("restart-owned", "user-blocked", "claim-1"));
+        await partner.IssueVoucherAsync("restart-owned", "user-free", "claim-2");
+        await Expect.RefusedAsync(StatusCode.Unauthenticated, "INVALID_API_KEY",
+            () => _host.Client(partnerKey.Secret).IssueVoucherAsync("restart-owned", "user-free-2", "claim-3"));
+        var listed = (await east.Access.ListApiKeysAsync(new ListApiKeysRequest { PageSize = 100 })).ApiKeys;
+        Assert.Equal("restart-east", Assert.Single(listed).CreatedBy);
+    }
+
+    [Fact]
     public async Task Everything_acknowledged_before_a_restart_is_there_after_it()
     {
         var organiser = _host.Client(SiloHost.BootstrapOrganiserKey);

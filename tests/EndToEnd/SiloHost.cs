@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Campaigns.Client;
 using Campaigns.Grains.Common;
 using Campaigns.Silo.Hosting;
@@ -46,9 +47,19 @@ public sealed class SiloHost : IAsyncDisposable
 
     public int HttpPort { get; }
 
-    public Uri GrpcAddress => new($"http://127.0.0.1:{GrpcPort}");
+    /// <summary>Set for a silo started with TLS: its clients trust this certificate (and present <see cref="ClientCertificate"/>).</summary>
+    public X509Certificate2? TrustedCertificate { get; private init; }
 
-    public Uri HttpAddress => new($"http://127.0.0.1:{HttpPort}");
+    public X509Certificate2? ClientCertificate { get; private init; }
+
+    private string Scheme => TrustedCertificate is null ? "http" : "https";
+
+    // With TLS, by the name the test certificate carries.
+    private string Host => TrustedCertificate is null ? "127.0.0.1" : "localhost";
+
+    public Uri GrpcAddress => new($"{Scheme}://{Host}:{GrpcPort}");
+
+    public Uri HttpAddress => new($"{Scheme}://{Host}:{HttpPort}");
 
     /// <param name="settings">More configuration, as command-line arguments (e.g. "--Campaigns:RateLimits:PartnerClaimsPerSecond=3").</param>
     public static Task<SiloHost> StartAsync(params string[] settings) => StartAsync(DateTimeOffset.UtcNow, database: null, settings);
@@ -57,9 +68,16 @@ public sealed class SiloHost : IAsyncDisposable
     public static Task<SiloHost> StartWithAsync(Action<IServiceCollection> services, params string[] settings) =>
         StartAsync(new SiloHost(new FakeTimeProvider(DateTimeOffset.UtcNow), NewDataDirectory()) { _settings = settings, _services = services });
 
+    /// <summary>A silo whose settings turn TLS on; its clients trust <paramref name="trusted"/> and present <paramref name="client"/>.</summary>
+    public static Task<SiloHost> StartWithTlsAsync(X509Certificate2 trusted, X509Certificate2? client, params string[] settings) =>
+        StartAsync(DateTimeOffset.UtcNow, database: null, settings, trusted, client);
+
     /// <param name="now">Where the silo's clock starts.</param>
     /// <param name="database">A database file to start on (copied into the data directory), instead of a new one.</param>
-    public static async Task<SiloHost> StartAsync(DateTimeOffset now, string? database, params string[] settings)
+    public static Task<SiloHost> StartAsync(DateTimeOffset now, string? database, params string[] settings) =>
+        StartAsync(now, database, settings, trusted: null, client: null);
+
+    private static async Task<SiloHost> StartAsync(DateTimeOffset now, string? database, string[] settings, X509Certificate2? trusted, X509Certificate2? client)
     {
         var directory = NewDataDirectory();
         if (database is not null)
@@ -68,7 +86,7 @@ public sealed class SiloHost : IAsyncDisposable
             File.Copy(database, Path.Combine(directory, Storage.Sqlite.EmbeddedStore.FileName));
         }
 
-        return await StartAsync(new SiloHost(new FakeTimeProvider(now), directory) { _settings = settings });
+        return await StartAsync(new SiloHost(new FakeTimeProvider(now), directory) { _settings = settings, TrustedCertificate = trusted, ClientCertificate = client });
     }
 
     private static string NewDataDirectory() => Path.Combine(Path.GetTempPath(), "campaigns-e2e-" + Guid.NewGuid().ToString("N"));
@@ -95,6 +113,8 @@ public sealed class SiloHost : IAsyncDisposable
         {
             Address = GrpcAddress,
             ApiKey = apiKey,
+            TrustedCertificate = TrustedCertificate,
+            ClientCertificate = ClientCertificate,
             Deadline = TimeSpan.FromSeconds(30),
         });
         lock (_clients)
@@ -103,6 +123,26 @@ public sealed class SiloHost : IAsyncDisposable
         }
 
         return client;
+    }
+
+    /// <summary>A plain gRPC channel to the silo (trusting its test certificate, if any); the caller disposes it.</summary>
+    public GrpcChannel Channel()
+    {
+        if (TrustedCertificate is not { } trusted)
+        {
+            return GrpcChannel.ForAddress(GrpcAddress);
+        }
+
+        var handler = new System.Net.Http.SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            errors == System.Net.Security.SslPolicyErrors.None
+            || (errors == System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors && certificate?.GetCertHashString() == trusted.GetCertHashString());
+        if (ClientCertificate is { } client)
+        {
+            handler.SslOptions.ClientCertificates = [client];
+        }
+
+        return GrpcChannel.ForAddress(GrpcAddress, new GrpcChannelOptions { HttpHandler = handler });
     }
 
     /// <summary>
@@ -205,7 +245,7 @@ public sealed class SiloHost : IAsyncDisposable
 
     private async Task WaitUntilServingAsync()
     {
-        using var channel = GrpcChannel.ForAddress(GrpcAddress);
+        using var channel = Channel();
         var health = new Health.HealthClient(channel);
         var deadline = DateTime.UtcNow + StartupTimeout;
         while (true)

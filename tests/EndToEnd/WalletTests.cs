@@ -30,4 +30,77 @@ public sealed class WalletTests(SiloFixture silo)
         Assert.Contains(elsewhere.Code, theirs.Vouchers.Select(v => v.Code));
         Assert.DoesNotContain(first.Code, theirs.Vouchers.Select(v => v.Code));
     }
+
+    [Fact]
+    public async Task A_wallet_pages_with_tokens_and_the_pages_together_are_the_whole_wallet()
+    {
+        var campaign = await silo.StartedCampaignAsync(r => r.PerUserLimit = 6);
+        var user = Scenario.NewId("user-paged");
+        for (var i = 0; i < 5; i++)
+        {
+            await silo.Partner.IssueVoucherAsync(campaign.CampaignId, user, Scenario.NewId("req"));
+            silo.Clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        var whole = await silo.Partner.Vouchers.ListUserVouchersAsync(new ListUserVouchersRequest { UserId = user });
+        Assert.Equal(5, whole.Vouchers.Count);
+        Assert.Empty(whole.NextPageToken);
+
+        var pages = new List<ListUserVouchersResponse>();
+        var token = "";
+        do
+        {
+            var page = await silo.Partner.Vouchers.ListUserVouchersAsync(new ListUserVouchersRequest { UserId = user, PageSize = 2, PageToken = token });
+            pages.Add(page);
+            token = page.NextPageToken;
+        }
+        while (token.Length > 0);
+
+        Assert.Equal([2, 2, 1], pages.Select(p => p.Vouchers.Count));
+        Assert.Equal(whole.Vouchers.Select(v => v.Code), pages.SelectMany(p => p.Vouchers).Select(v => v.Code));
+
+        // The SDK follows the tokens itself.
+        var followed = new List<string>();
+        await foreach (var voucher in silo.Partner.ListUserVouchersAsync(user, pageSize: 2))
+        {
+            followed.Add(voucher.Code);
+        }
+
+        Assert.Equal(whole.Vouchers.Select(v => v.Code), followed);
+
+        // A voucher issued meanwhile comes first on a new listing; the pages already begun go on unchanged.
+        var fresh = (await silo.Partner.IssueVoucherAsync(campaign.CampaignId, user, Scenario.NewId("req"))).Voucher;
+        var second = await silo.Partner.Vouchers.ListUserVouchersAsync(
+            new ListUserVouchersRequest { UserId = user, PageSize = 2, PageToken = pages[0].NextPageToken });
+        Assert.Equal(pages[1].Vouchers.Select(v => v.Code), second.Vouchers.Select(v => v.Code));
+        var renewed = await silo.Partner.Vouchers.ListUserVouchersAsync(new ListUserVouchersRequest { UserId = user, PageSize = 2 });
+        Assert.Equal(fresh.Code, renewed.Vouchers[0].Code);
+    }
+
+    [Fact]
+    public async Task A_tampered_or_foreign_page_token_and_a_bad_page_size_are_INVALID_ARGUMENT()
+    {
+        var campaign = await silo.StartedCampaignAsync(r => r.PerUserLimit = 3);
+        var user = Scenario.NewId("user-tamper");
+        for (var i = 0; i < 3; i++)
+        {
+            await silo.Partner.IssueVoucherAsync(campaign.CampaignId, user, Scenario.NewId("req"));
+        }
+
+        var first = await silo.Partner.Vouchers.ListUserVouchersAsync(new ListUserVouchersRequest { UserId = user, PageSize = 1 });
+        var token = first.NextPageToken;
+        Assert.NotEmpty(token);
+        var tampered = (token[0] == 'A' ? "B" : "A") + token[1..];
+
+        await Expect.InvalidAsync("page_token", () => silo.Partner.Vouchers.ListUserVouchersAsync(
+            new ListUserVouchersRequest { UserId = user, PageSize = 1, PageToken = tampered }));
+        await Expect.InvalidAsync("page_token", () => silo.Partner.Vouchers.ListUserVouchersAsync(
+            new ListUserVouchersRequest { UserId = Scenario.NewId("user-other"), PageSize = 1, PageToken = token }));
+        await Expect.InvalidAsync("page_token", () => silo.OtherPartner.Vouchers.ListUserVouchersAsync(
+            new ListUserVouchersRequest { UserId = user, PageSize = 1, PageToken = token }));
+        await Expect.InvalidAsync("page_size", () => silo.Partner.Vouchers.ListUserVouchersAsync(
+            new ListUserVouchersRequest { UserId = user, PageSize = 101 }));
+        await Expect.InvalidAsync("page_size", () => silo.Partner.Vouchers.ListUserVouchersAsync(
+            new ListUserVouchersRequest { UserId = user, PageSize = -1 }));
+    }
 }

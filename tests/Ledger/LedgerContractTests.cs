@@ -751,6 +751,33 @@ public abstract class LedgerContractTests : LedgerScenario
         Assert.Empty((await feed.NextAsync(subscription, batch.Next, Now.AddDays(5), limit: 10)).Events);
     }
 
+    [Fact]
+    public async Task Export_after_a_sequence_streams_only_the_later_events_of_the_campaign()
+    {
+        var first = await Redeem(await Issued("u1", "r1"), "m1", "o1", 30_000, 5_000);
+        await Redeem(await Issued("u2", "r2"), "m1", "o2", 30_000, 5_000);
+        await Refund(first, "rf1");
+        var all = await ExportAsync(0);
+
+        var resumed = await ExportAsync(all[0].Sequence);
+
+        Assert.Equal(all.Skip(1).Select(e => (e.Sequence, e.Type, e.OrderId)), resumed.Select(e => (e.Sequence, e.Type, e.OrderId)));
+        Assert.Empty(await ExportAsync(all[^1].Sequence));
+        Assert.Empty(await ExportAsync(long.MaxValue));
+        Assert.Equal(all.Select(e => e.Sequence), (await ExportAsync(-1)).Select(e => e.Sequence));
+    }
+
+    private async Task<List<RedemptionEventRecord>> ExportAsync(long afterSequence)
+    {
+        var exported = new List<RedemptionEventRecord>();
+        await foreach (var e in Ledger.ExportRedemptionEventsAsync(Campaign, afterSequence))
+        {
+            exported.Add(e);
+        }
+
+        return exported;
+    }
+
     // ---- directory and secrets ----
 
     [Fact]

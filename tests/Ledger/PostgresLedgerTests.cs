@@ -55,6 +55,53 @@ public sealed class PostgresLedgerTests(PostgresTestDatabase database) : IClassF
     }
 
     [Fact]
+    public async Task An_export_waits_for_events_in_flight_so_a_resume_after_its_last_sequence_skips_none()
+    {
+        var connectionString = await database.CreateSchemaAsync();
+        await using var ledger = new PostgresLedger(connectionString);
+        await ledger.EnsureSchemaAsync();
+        const string insert = """
+            INSERT INTO redemption_events (type, code, campaign_id, merchant_id, merchant_district, order_id, order_amount_cents, discount_cents, occurred_at)
+            VALUES ('REDEEMED', $1, 'c', 'm1', 'xuhui', $1, 10000, 2000, now());
+            """;
+
+        // The first event takes its sequence now but commits after the second.
+        await using var slow = new NpgsqlConnection(connectionString);
+        await slow.OpenAsync();
+        await using var inFlight = await slow.BeginTransactionAsync();
+        await using (var first = new NpgsqlCommand(insert, slow, inFlight) { Parameters = { new() { Value = "early" } } })
+        {
+            await first.ExecuteNonQueryAsync();
+        }
+
+        await using (var fast = new NpgsqlConnection(connectionString))
+        {
+            await fast.OpenAsync();
+            await using var second = new NpgsqlCommand(insert, fast) { Parameters = { new() { Value = "late" } } };
+            await second.ExecuteNonQueryAsync();
+        }
+
+        var export = Task.Run(async () =>
+        {
+            var orders = new List<(long Sequence, string Order)>();
+            await foreach (var e in ledger.ExportRedemptionEventsAsync("c"))
+            {
+                orders.Add((e.Sequence, e.OrderId));
+            }
+
+            return orders;
+        });
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        Assert.False(export.IsCompleted, "the export must wait for the event still in flight");
+        await inFlight.CommitAsync();
+
+        // Had it sent "late" alone, a resume after late's sequence would never see "early".
+        var exported = await export;
+        Assert.Equal(["early", "late"], exported.Select(e => e.Order));
+        Assert.True(exported[0].Sequence < exported[1].Sequence);
+    }
+
+    [Fact]
     public async Task A_server_that_cannot_be_reached_makes_every_call_unavailable()
     {
         // A port nothing listens on: bound, then released.

@@ -5,10 +5,11 @@ namespace Campaigns.Tests.Rules;
 
 public sealed class AccessRulesTests
 {
-    private static readonly Role[] Organiser = [Role.Organiser];
+    // An ADMIN may call whatever an organiser may; tenancy tells them apart.
+    private static readonly Role[] Organiser = [Role.Organiser, Role.Admin];
     private static readonly Role[] Partner = [Role.Partner];
     private static readonly Role[] Merchant = [Role.Merchant];
-    private static readonly Role[] OrganiserOrMerchant = [Role.Organiser, Role.Merchant];
+    private static readonly Role[] OrganiserOrMerchant = [Role.Organiser, Role.Admin, Role.Merchant];
 
     /// <summary>API.md, "Authentication and roles" and the service tables.</summary>
     public static TheoryData<string, Role[]> RoleTable => new()
@@ -41,6 +42,7 @@ public sealed class AccessRulesTests
         { "/campaigns.v1.Access/CreateApiKey", Organiser },
         { "/campaigns.v1.Access/RevokeApiKey", Organiser },
         { "/campaigns.v1.Access/ListApiKeys", Organiser },
+        { "/campaigns.v1.Access/RotateApiKey", Organiser },
         { "/campaigns.v1.Reconciliation/ExportRedemptionEvents", Organiser },
     };
 

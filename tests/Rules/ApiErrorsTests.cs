@@ -12,7 +12,9 @@ public sealed class ApiErrorsTests
     {
         [StatusCode.InvalidArgument] = ["INVALID_ARGUMENT"],
         [StatusCode.Unauthenticated] = ["MISSING_API_KEY", "INVALID_API_KEY"],
-        [StatusCode.PermissionDenied] = ["WRONG_ROLE", "NOT_YOUR_MERCHANT", "NOT_YOUR_CHANNEL"],
+        [StatusCode.PermissionDenied] = ["WRONG_ROLE", "NOT_YOUR_MERCHANT", "NOT_YOUR_CHANNEL",
+            "NOT_YOUR_CAMPAIGN", // API.md, "Tenancy and TLS"
+            "USER_BLOCKED"], // added to API.md's list: a campaign's blocked users (docs/api-guide.md, §4)
         [StatusCode.NotFound] = ["CAMPAIGN_NOT_FOUND", "VOUCHER_NOT_FOUND", "MERCHANT_NOT_FOUND", "RESERVATION_NOT_FOUND",
             "API_KEY_NOT_FOUND", "SUBSCRIPTION_NOT_FOUND", "DELIVERY_NOT_FOUND"], // added to API.md's list (docs/api-guide.md, §4)
         [StatusCode.AlreadyExists] = ["CAMPAIGN_EXISTS", "MERCHANT_EXISTS", "SUBSCRIPTION_EXISTS"],

@@ -49,7 +49,7 @@ public sealed class ApiInterceptorTests
 
         var scope = Assert.IsAssignableFrom<IReadOnlyList<KeyValuePair<string, object?>>>(Assert.Single(logger.Scopes)).ToDictionary();
         Assert.Equal("spring-2027", scope["CampaignId"]);
-        Assert.Equal("Organiser:bootstrap", scope["Caller"]);
+        Assert.Equal("Admin:bootstrap", scope["Caller"]); // the bootstrap key is an admin key
         Assert.Equal("claim-7", scope["IdempotencyKey"]);
     }
 

@@ -247,7 +247,7 @@ public sealed class SharedCampaignStatsTests(ClusterFixture fixture)
 
         public Task<SettlementTotals> GetSettlementAsync(string merchantId, string? campaignId) => inner.GetSettlementAsync(merchantId, campaignId);
 
-        public IAsyncEnumerable<RedemptionEventRecord> ExportRedemptionEventsAsync(string campaignId, CancellationToken cancellationToken = default) =>
-            inner.ExportRedemptionEventsAsync(campaignId, cancellationToken);
+        public IAsyncEnumerable<RedemptionEventRecord> ExportRedemptionEventsAsync(string campaignId, long afterSequence = 0, CancellationToken cancellationToken = default) =>
+            inner.ExportRedemptionEventsAsync(campaignId, afterSequence, cancellationToken);
     }
 }

@@ -17,7 +17,9 @@ internal static class ExportCommand
         var output = Flags.Text("--output", "Write the CSV to this file (written as <file>.partial, renamed once verified); default standard output", helpName: "file.csv");
         var progressEvery = Flags.Whole("--progress-every", "With --output: report progress on stderr every this many events (default 10000; 0 = never)", 0);
         progressEvery.DefaultValueFactory = _ => 10_000;
-        var command = new Command("export", "Export redemption events as CSV and verify the server's checksum (organiser key)") { campaign, output, progressEvery };
+        var afterSequence = Flags.Whole("--after-sequence",
+            "Only the events after this sequence: the last one an earlier export received (its summary's last sequence); default 0 = all", 0L);
+        var command = new Command("export", "Export redemption events as CSV and verify the server's checksum (organiser key)") { campaign, output, progressEvery, afterSequence };
         command.SetSessionAction(async (session, parse, ct) =>
         {
             var path = parse.GetValue(output);
@@ -26,9 +28,10 @@ internal static class ExportCommand
             try
             {
                 await using var writer = partial is null ? null : new StreamWriter(partial, false, new UTF8Encoding(false));
+                var export = new Export(parse.GetValue(campaign)!, parse.GetValue(afterSequence));
                 exitCode = writer is null && session.Json
-                    ? await ExportJsonAsync(session, parse.GetValue(campaign)!, ct)
-                    : await ExportAsync(session, parse.GetValue(campaign)!, writer ?? session.Out, toFile: path is not null, parse.GetValue(progressEvery), ct);
+                    ? await ExportJsonAsync(session, export, ct)
+                    : await ExportAsync(session, export, writer ?? session.Out, toFile: path is not null, parse.GetValue(progressEvery), ct);
             }
             catch (Exception) when (partial is not null)
             {
@@ -56,18 +59,18 @@ internal static class ExportCommand
     }
 
     /// <param name="progressEvery">With a file, report progress on stderr every this many events; 0 = never.</param>
-    private static async Task<int> ExportAsync(Session session, string campaignId, TextWriter csv, bool toFile, int progressEvery, CancellationToken ct)
+    private static async Task<int> ExportAsync(Session session, Export export, TextWriter csv, bool toFile, int progressEvery, CancellationToken ct)
     {
-        using var tally = new RedemptionExportTally();
+        using var tally = new RedemptionExportTally(export.AfterSequence);
         ExportSummary? summary = null;
-        var lastSequence = long.MinValue;
+        var lastSequence = export.AfterSequence;
         var outOfOrder = 0L;
 
         // Lines end in "\n" on every platform: the checksum covers exactly these bytes.
         await csv.WriteAsync(RedemptionEventCsv.Header + "\n");
         var afterSummary = await ProgressDisplay.For(session, writesToOutput: !toFile).RunAsync("exporting", "events", total: null, async progress =>
         {
-            await foreach (var record in session.Client.ExportRedemptionEventsAsync(campaignId, ct))
+            await foreach (var record in session.Client.ExportRedemptionEventsAsync(export.CampaignId, export.AfterSequence, ct))
             {
                 switch (record.RecordCase)
                 {
@@ -141,11 +144,11 @@ internal static class ExportCommand
     /// <c>--json</c> without <c>--output</c>: every record as one line of JSON, events then the
     /// summary, so standard output is JSON throughout. Checked against the summary like the CSV.
     /// </summary>
-    private static async Task<int> ExportJsonAsync(Session session, string campaignId, CancellationToken ct)
+    private static async Task<int> ExportJsonAsync(Session session, Export export, CancellationToken ct)
     {
-        using var tally = new RedemptionExportTally();
+        using var tally = new RedemptionExportTally(export.AfterSequence);
         ExportSummary? summary = null;
-        await foreach (var record in session.Client.ExportRedemptionEventsAsync(campaignId, ct))
+        await foreach (var record in session.Client.ExportRedemptionEventsAsync(export.CampaignId, export.AfterSequence, ct))
         {
             if (summary is not null)
             {
@@ -181,6 +184,10 @@ internal static class ExportCommand
         ("redemptions", Views.Count(summary.Redemptions)),
         ("refunds", Views.Count(summary.Refunds)),
         ("net discount", Money.FormatWithCents(summary.NetDiscountCents)),
+        ("last sequence", summary.LastSequence.ToString(System.Globalization.CultureInfo.InvariantCulture) + " (resume with --after-sequence)"),
         ("sha256", summary.ChecksumSha256 + " (verified)"),
     ];
+
+    /// <summary>What to export: a campaign's events after a sequence (0 = all).</summary>
+    private sealed record Export(string CampaignId, long AfterSequence);
 }

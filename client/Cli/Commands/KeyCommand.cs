@@ -8,9 +8,10 @@ internal static class KeyCommand
 {
     public static Command Create()
     {
-        var command = new Command("key", "Create, list and revoke API keys (organiser key)");
+        var command = new Command("key", "Create, list, rotate and revoke API keys (organiser key: partner and merchant keys; admin key: any)");
         command.Add(CreateKey());
         command.Add(List());
+        command.Add(Rotate());
         command.Add(Revoke());
         return command;
     }
@@ -18,7 +19,7 @@ internal static class KeyCommand
     private static Command CreateKey()
     {
         var role = Flags.Enum<Role>("--role", "What the key may do", required: true);
-        var principal = Flags.Text("--principal", "Organiser id, partner id (= issuing channel) or merchant id (registered first)", required: true);
+        var principal = Flags.Text("--principal", "Organiser or admin id, partner id (= issuing channel) or merchant id (registered first)", required: true);
         var description = Flags.Text("--description", "A note on what the key is for", allowEmpty: true);
         var command = new Command("create", "Create a key; its secret is shown once") { role, principal, description };
         command.SetSessionAction(async (session, parse, ct) =>
@@ -43,6 +44,20 @@ internal static class KeyCommand
         async (session, size, token, ct) => await session.Client.Access.ListApiKeysAsync(
             new ListApiKeysRequest { PageSize = size, PageToken = token }, cancellationToken: ct),
         Views.ApiKeyList);
+
+    private static Command Rotate()
+    {
+        var keyId = new Argument<string>("key-id") { Description = "The key's id (not its secret)" };
+        var command = new Command("rotate", "Give a key a new secret, shown once; the old one is refused from now on") { keyId };
+        command.SetSessionAction(async (session, parse, ct) =>
+        {
+            var key = await session.Client.Access.RotateApiKeyAsync(new RotateApiKeyRequest { KeyId = parse.GetValue(keyId) }, cancellationToken: ct);
+            session.Print(key, report => Views.ApiKey(report, key));
+            await session.Error.WriteLineAsync("note: the new secret is shown only once; store it now. Each rotate makes another: only the last works.");
+            return ExitCode.Ok;
+        });
+        return command;
+    }
 
     private static Command Revoke()
     {

@@ -115,13 +115,20 @@ internal static class VoucherCommand
     {
         var user = new Argument<string>("user") { Description = "The user id" };
         var campaign = Flags.Text("--campaign", "Only this campaign's vouchers");
-        var command = new Command("wallet", "A user's vouchers from the key's channel, newest first") { user, campaign };
+        var (pageSize, pageToken) = Flags.Paging(serverDefault: 100);
+        var command = new Command("wallet", "A user's vouchers from the key's channel, newest first, a page at a time") { user, campaign, pageSize, pageToken };
         command.SetSessionAction(async (session, parse, ct) =>
         {
             var wallet = await session.Client.Vouchers.ListUserVouchersAsync(
-                new ListUserVouchersRequest { UserId = parse.GetValue(user), CampaignId = parse.GetValue(campaign) ?? "" },
+                new ListUserVouchersRequest
+                {
+                    UserId = parse.GetValue(user),
+                    CampaignId = parse.GetValue(campaign) ?? "",
+                    PageSize = parse.GetValue(pageSize),
+                    PageToken = parse.GetValue(pageToken) ?? "",
+                },
                 cancellationToken: ct);
-            session.Print(wallet, report => Views.Wallet(report, wallet.Vouchers));
+            session.Print(wallet, report => Views.Wallet(report, wallet, parse.GetValue(user)!));
             return ExitCode.Ok;
         });
         return command;

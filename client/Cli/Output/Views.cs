@@ -178,13 +178,17 @@ internal static class Views
         ("replayed", replayed is true ? "yes (an earlier request with this request id)" : null),
     ]);
 
-    public static void Wallet(Report report, IEnumerable<Voucher> vouchers) => report.Table(
-        ["CODE", "CAMPAIGN", "STATUS", "DISTRICT", "DISCOUNT", "VALID_UNTIL", "ISSUED"],
-        vouchers.Select(v => (IReadOnlyList<string>)
-        [
-            v.Code, v.CampaignId, EnumText.Display(v.Status), Blank(v.District),
-            ShortDiscount(v.Kind, v.FaceValueCents, v.PercentOff, v.Fold), TimeText.Local(v.ValidUntil), TimeText.Local(v.IssuedAt),
-        ]));
+    public static void Wallet(Report report, ListUserVouchersResponse wallet, string userId)
+    {
+        report.Table(
+            ["CODE", "CAMPAIGN", "STATUS", "DISTRICT", "DISCOUNT", "VALID_UNTIL", "ISSUED"],
+            wallet.Vouchers.Select(v => (IReadOnlyList<string>)
+            [
+                v.Code, v.CampaignId, EnumText.Display(v.Status), Blank(v.District),
+                ShortDiscount(v.Kind, v.FaceValueCents, v.PercentOff, v.Fold), TimeText.Local(v.ValidUntil), TimeText.Local(v.IssuedAt),
+            ]));
+        More(report, $"campaigns voucher wallet {userId}", wallet.NextPageToken);
+    }
 
     public static void Reservation(Report report, Reservation r) => report.Fields(
     [
@@ -250,6 +254,8 @@ internal static class Views
         ("principal", k.PrincipalId),
         ("description", Optional(k.Description)),
         ("created", k.CreatedAt is null ? null : TimeText.Local(k.CreatedAt)),
+        ("created by", Optional(k.CreatedBy)),
+        ("rotated", k.RotatedAt is null ? null : TimeText.Local(k.RotatedAt)),
         ("revoked", k.Revoked ? (k.RevokedAt is null ? "yes" : TimeText.Local(k.RevokedAt)) : null),
         ("secret", Optional(k.Secret)),
     ]);

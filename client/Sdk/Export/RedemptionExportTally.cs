@@ -7,9 +7,13 @@ namespace Campaigns.Client;
 /// Running totals of a redemption export, kept by whoever writes or reads the stream: the server
 /// builds its closing <see cref="ExportSummary"/> from one, a client checks that summary against its own.
 /// </summary>
-public sealed class RedemptionExportTally : IDisposable
+/// <param name="afterSequence">Where the export starts (its request's after_sequence): the last sequence until an event comes.</param>
+public sealed class RedemptionExportTally(long afterSequence = 0) : IDisposable
 {
     private readonly RedemptionEventCsv.Hasher hasher = new();
+
+    /// <summary>The sequence of the last event added; the export's after_sequence before any.</summary>
+    public long LastSequence { get; private set; } = afterSequence;
 
     public long Events { get; private set; }
 
@@ -26,6 +30,7 @@ public sealed class RedemptionExportTally : IDisposable
         var line = RedemptionEventCsv.Line(e);
         hasher.Append(line);
         Events++;
+        LastSequence = e.Sequence;
         NetDiscountCents += e.DiscountCents;
         switch (e.EventType)
         {
@@ -51,6 +56,7 @@ public sealed class RedemptionExportTally : IDisposable
         Refunds = Refunds,
         NetDiscountCents = NetDiscountCents,
         ChecksumSha256 = ChecksumSha256,
+        LastSequence = LastSequence,
     };
 
     /// <summary>Where <paramref name="summary"/> disagrees with what was received; empty when it all matches.</summary>
@@ -62,6 +68,12 @@ public sealed class RedemptionExportTally : IDisposable
         Compare("redemptions", summary.Redemptions, mine.Redemptions);
         Compare("refunds", summary.Refunds, mine.Refunds);
         Compare("net_discount_cents", summary.NetDiscountCents, mine.NetDiscountCents);
+        // A server from before resumable exports sends none.
+        if (summary.LastSequence != 0)
+        {
+            Compare("last_sequence", summary.LastSequence, mine.LastSequence);
+        }
+
         if (!string.Equals(summary.ChecksumSha256, mine.ChecksumSha256, StringComparison.OrdinalIgnoreCase))
         {
             differences.Add($"sha256: server {summary.ChecksumSha256}, received {mine.ChecksumSha256}");

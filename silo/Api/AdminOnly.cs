@@ -6,11 +6,11 @@ using Campaigns.Grains.Common;
 namespace Campaigns.Silo.Api;
 
 /// <summary>
-/// Lets only organiser keys through to a browser page of the silo (the Orleans dashboard). A
+/// Lets only admin keys through to a browser page of the silo (the Orleans dashboard). A
 /// browser cannot add a bearer header to a page it navigates to, so the key may also come as the
 /// password of HTTP Basic authentication, which the browser asks for once and then sends itself.
 /// </summary>
-public sealed class OrganiserOnly(RequestDelegate next, ApiKeyAuthenticator authenticator)
+public sealed class AdminOnly(RequestDelegate next, ApiKeyAuthenticator authenticator)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -27,10 +27,11 @@ public sealed class OrganiserOnly(RequestDelegate next, ApiKeyAuthenticator auth
             return;
         }
 
-        if (principal.Role != Role.Organiser)
+        // The Orleans dashboard shows every grain, hence every organiser's campaigns: admins only.
+        if (principal.Role != Role.Admin)
         {
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            await context.Response.WriteAsync($"{Refusal.WrongRole.Reason()}: this page is for ORGANISER keys.\n");
+            await context.Response.WriteAsync($"{Refusal.WrongRole.Reason()}: this page is for ADMIN keys.\n");
             return;
         }
 
