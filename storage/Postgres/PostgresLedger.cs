@@ -37,14 +37,26 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
     /// <summary>
     /// <paramref name="connectionString"/> with <c>synchronous_commit</c> forced on: whatever the
     /// server's default, an acknowledged write (a voucher, a grain's state) survives a crash of the
-    /// server, because every commit waits for the WAL flush.
+    /// server, because every commit waits for the WAL flush. Statements are prepared automatically
+    /// unless the connection string sets <c>Max Auto Prepare</c> (0 there is taken as unset).
     /// </summary>
     internal static string Durable(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         builder.Options = $"{builder.Options} -c synchronous_commit=on".Trim();
+        if (builder.MaxAutoPrepare == 0)
+        {
+            // The ledger runs a few statements over and over: prepared once per connection, the
+            // server stops parsing and planning each call (see docs/scaling.md for what it gave).
+            builder.MaxAutoPrepare = AutoPreparedStatements;
+            builder.AutoPrepareMinUsages = 2;
+        }
+
         return builder.ConnectionString;
     }
+
+    /// <summary>Statements Npgsql prepares per connection unless the connection string says otherwise (<c>Max Auto Prepare</c>).</summary>
+    public const int AutoPreparedStatements = 64;
 
     /// <summary>Never set: a PostgreSQL ledger does not stop; each call that cannot be served fails on its own.</summary>
     public string? Fault => null;
