@@ -198,6 +198,8 @@ public sealed class SiloProcess : ILoadTarget, IAsyncDisposable
                 $"--Campaigns:GrpcPort={_ports[0]}", $"--Campaigns:HttpPort={_ports[1]}",
                 $"--Orleans:SiloPort={_ports[2]}", $"--Orleans:GatewayPort={_ports[3]}",
                 $"--Campaigns:DataDirectory={_dataDirectory}", $"--Campaigns:Auth:BootstrapOrganiserKey={OrganiserKey}",
+                // The deadhook scenario's receiver listens on loopback, which callbacks refuse by default.
+                "--Campaigns:Events:AllowPrivateAddresses=true",
                 "--Logging:LogLevel:Default=Warning",
                 "--Logging:LogLevel:Campaigns.Grains.Issuance=Information",
                 "--Logging:LogLevel:Campaigns.Silo.Hosting.LedgerActivityLog=Information",

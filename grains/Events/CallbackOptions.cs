@@ -27,4 +27,11 @@ public sealed class CallbackOptions
 
     /// <summary>Parked events kept per subscription; the oldest go first beyond it.</summary>
     public int MaxParked { get; set; } = 10_000;
+
+    /// <summary>
+    /// Whether callbacks may go to loopback, private, link-local and other non-public addresses.
+    /// Off: a subscriber must not be able to make the silo call into its own network. On for
+    /// development and tests, whose receivers listen on loopback.
+    /// </summary>
+    public bool AllowPrivateAddresses { get; set; }
 }

@@ -18,7 +18,8 @@ public static class SubscriptionRules
     public const int MaxUrlLength = 2_000;
 
     /// <summary>The URL, checked: absolute http or https, with a host, no credentials in it.</summary>
-    public static string RequireUrl(string url)
+    /// <param name="allowPrivate"><see cref="CallbackOptions.AllowPrivateAddresses"/>.</param>
+    public static string RequireUrl(string url, bool allowPrivate = false)
     {
         if (string.IsNullOrWhiteSpace(url))
         {
@@ -34,6 +35,11 @@ public static class SubscriptionRules
         if (uri.UserInfo.Length > 0)
         {
             throw CampaignsException.Invalid("url", "must not carry credentials; the signature authenticates each delivery");
+        }
+
+        if (!allowPrivate && CallbackAddresses.RefusedHost(uri) is { } why)
+        {
+            throw CampaignsException.Invalid("url", $"{why}; callbacks go to addresses on the public internet");
         }
 
         return uri.AbsoluteUri;

@@ -5,6 +5,7 @@ using Campaigns.Grains.Events;
 using Campaigns.Proto;
 using Campaigns.Silo.Events;
 using Grpc.Core;
+using Microsoft.Extensions.Options;
 
 namespace Campaigns.Silo.Api;
 
@@ -13,13 +14,14 @@ namespace Campaigns.Silo.Api;
 /// or all); a partner to its own channel's vouchers only. Each subscription is its creator's:
 /// another key sees SUBSCRIPTION_NOT_FOUND.
 /// </summary>
-public sealed class EventsService(IGrainFactory grains, CampaignTenancy tenancy, ILogger<EventsService> logger, [FromKeyedServices(CampaignClock.Key)] TimeProvider clock)
+public sealed class EventsService(
+    IGrainFactory grains, CampaignTenancy tenancy, IOptions<CallbackOptions> options, ILogger<EventsService> logger, [FromKeyedServices(CampaignClock.Key)] TimeProvider clock)
     : Proto.Events.EventsBase
 {
     public override async Task<Subscription> CreateSubscription(CreateSubscriptionRequest request, ServerCallContext context)
     {
         var caller = context.Caller();
-        var url = SubscriptionRules.RequireUrl(request.Url);
+        var url = SubscriptionRules.RequireUrl(request.Url, options.Value.AllowPrivateAddresses);
         var types = SubscriptionRules.RequireEventTypes(request.EventTypes, caller.Role);
         var channel = ChannelFor(caller, request.Channel);
         if (request.CampaignId.Length > 0 && caller.Role is not Grains.Access.Role.Partner)

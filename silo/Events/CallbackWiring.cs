@@ -16,7 +16,7 @@ public static class CallbackWiring
         })
         // A redirect is an answer other than 2xx, retried like any: following it would send a
         // signed event to wherever the receiver points, unchecked.
-        .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        .ConfigurePrimaryHttpMessageHandler(provider => Handler(provider.GetRequiredService<IOptions<CallbackOptions>>().Value.AllowPrivateAddresses));
         services.AddSingleton<ICallbackSender, HttpCallbackSender>();
         services.AddSingleton<EventFeed>();
         // Retries wait on the system clock: the business clock (which tests hold still) is for what happened when.
@@ -25,4 +25,16 @@ public static class CallbackWiring
         services.AddHostedService<SubscriptionKeeper>();
         return services;
     }
+
+    /// <summary>
+    /// The callbacks' connection handler: every connection goes to a public address of the URL's
+    /// host (unless private ones are allowed), checked when it is opened, after DNS.
+    /// </summary>
+    public static SocketsHttpHandler Handler(bool allowPrivateAddresses) => new()
+    {
+        AllowAutoRedirect = false,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        ConnectCallback = (context, cancellationToken) =>
+            CallbackAddresses.ConnectAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, allowPrivateAddresses, cancellationToken),
+    };
 }

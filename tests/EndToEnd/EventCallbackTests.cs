@@ -17,6 +17,8 @@ public sealed class EventsSiloFixture : IAsyncLifetime
         "--Campaigns:Events:MaxRetryDelay=00:00:00.200",
         "--Campaigns:Events:RetryWindow=00:00:03",
         "--Campaigns:Events:RequestTimeout=00:00:01",
+        // The test receivers listen on loopback.
+        "--Campaigns:Events:AllowPrivateAddresses=true",
     ];
 
     public SiloHost Host { get; private set; } = null!;

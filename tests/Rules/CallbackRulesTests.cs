@@ -131,7 +131,43 @@ public sealed class SubscriptionRulesTests
     [Theory]
     [InlineData("https://partner.example/hooks")]
     [InlineData("http://127.0.0.1:8080/hook?x=1")]
-    public void An_absolute_http_or_https_url_is_taken(string url) => Assert.Equal(new Uri(url).AbsoluteUri, SubscriptionRules.RequireUrl(url));
+    public void An_absolute_http_or_https_url_is_taken(string url) =>
+        Assert.Equal(new Uri(url).AbsoluteUri, SubscriptionRules.RequireUrl(url, allowPrivate: true));
+
+    [Theory]
+    [InlineData("http://127.0.0.1:8080/hook")]
+    [InlineData("http://localhost/hook")]
+    [InlineData("http://hooks.localhost/hook")]
+    [InlineData("http://10.1.2.3/hook")]
+    [InlineData("http://172.20.0.5/hook")]
+    [InlineData("http://192.168.1.10/hook")]
+    [InlineData("http://169.254.169.254/latest/meta-data/")]
+    [InlineData("http://[::1]/hook")]
+    [InlineData("http://[fd00::1]/hook")]
+    [InlineData("http://[::ffff:10.0.0.1]/hook")]
+    [InlineData("http://0.0.0.0/hook")]
+    public void A_url_into_a_private_network_is_refused_unless_the_operator_allows_it(string url)
+    {
+        var refused = Assert.Throws<CampaignsException>(() => SubscriptionRules.RequireUrl(url));
+        Assert.Equal(Refusal.InvalidArgument, refused.Code);
+        Assert.StartsWith("url:", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("public internet", refused.Message, StringComparison.Ordinal);
+
+        Assert.Equal(new Uri(url).AbsoluteUri, SubscriptionRules.RequireUrl(url, allowPrivate: true));
+    }
+
+    [Theory]
+    [InlineData("8.8.8.8", true)]
+    [InlineData("203.0.113.7", true)]
+    [InlineData("2001:4860:4860::8888", true)]
+    [InlineData("172.15.255.255", true)]
+    [InlineData("172.32.0.1", true)]
+    [InlineData("172.16.0.1", false)]
+    [InlineData("100.64.0.1", false)]
+    [InlineData("224.0.0.1", false)]
+    [InlineData("fe80::1", false)]
+    public void Public_addresses_are_told_from_the_others(string address, bool isPublic) =>
+        Assert.Equal(isPublic, CallbackAddresses.IsPublic(System.Net.IPAddress.Parse(address)));
 
     [Theory]
     [InlineData("")]
