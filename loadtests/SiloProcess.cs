@@ -322,10 +322,5 @@ public sealed class SiloProcess : ILoadTarget, IAsyncDisposable
         throw new TimeoutException("the silo did not become healthy in time");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => LoopbackPorts.Free();
 }

@@ -271,10 +271,5 @@ public sealed class SiloHost : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Campaigns.LoadTests.LoopbackPorts.Free();
 }

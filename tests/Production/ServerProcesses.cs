@@ -212,10 +212,5 @@ public sealed class RedisServer : IAsyncDisposable
 
 internal static class FreePort
 {
-    public static int Next()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int Next() => Campaigns.LoadTests.LoopbackPorts.Free();
 }

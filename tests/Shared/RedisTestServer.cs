@@ -25,12 +25,7 @@ public static class RedisTestServer
     public static string NewPrefix() => $"test-{Guid.NewGuid():N}:";
 
     /// <summary>A loopback address where nothing listens: a Redis that is down.</summary>
-    public static string ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return $"127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
-    }
+    public static string ClosedPort() => $"127.0.0.1:{Campaigns.LoadTests.LoopbackPorts.Free()}";
 }
 
 /// <summary>
