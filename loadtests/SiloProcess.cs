@@ -152,7 +152,7 @@ public sealed class SiloProcess : ILoadTarget, IAsyncDisposable
         }
 
         var data = Path.Combine(Path.GetTempPath(), "campaigns-load-" + Guid.NewGuid().ToString("N"));
-        var silo = new SiloProcess(repositoryRoot, data, [FreePort(), FreePort(), FreePort(), FreePort()],
+        var silo = new SiloProcess(repositoryRoot, data, [LoopbackPorts.Free(), LoopbackPorts.Free(), LoopbackPorts.Free(), LoopbackPorts.Free()],
             organiserKey ?? "load-" + Guid.NewGuid().ToString("N"), settings) { EchoWarnings = echoWarnings };
         try
         {
@@ -321,6 +321,4 @@ public sealed class SiloProcess : ILoadTarget, IAsyncDisposable
 
         throw new TimeoutException("the silo did not become healthy in time");
     }
-
-    private static int FreePort() => LoopbackPorts.Free();
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Campaigns.Client;
+using Campaigns.LoadTests;
 using Campaigns.Grains.Common;
 using Campaigns.Silo.Hosting;
 using Grpc.Health.V1;
@@ -30,8 +31,8 @@ public sealed class SiloHost : IAsyncDisposable
     {
         Clock = clock;
         DataDirectory = dataDirectory;
-        GrpcPort = FreePort();
-        HttpPort = FreePort();
+        GrpcPort = LoopbackPorts.Free();
+        HttpPort = LoopbackPorts.Free();
     }
 
     /// <summary>The silo's clock: starts at the real now; tests only ever move it forward.</summary>
@@ -190,8 +191,8 @@ public sealed class SiloHost : IAsyncDisposable
         [
             $"--Campaigns:GrpcPort={GrpcPort}",
             $"--Campaigns:HttpPort={HttpPort}",
-            $"--Orleans:SiloPort={FreePort()}",
-            $"--Orleans:GatewayPort={FreePort()}",
+            $"--Orleans:SiloPort={LoopbackPorts.Free()}",
+            $"--Orleans:GatewayPort={LoopbackPorts.Free()}",
             $"--Campaigns:DataDirectory={DataDirectory}",
             $"--Campaigns:Auth:BootstrapOrganiserKey={BootstrapOrganiserKey}",
             "--Logging:LogLevel:Default=Warning",
@@ -270,6 +271,4 @@ public sealed class SiloHost : IAsyncDisposable
             await Task.Delay(100);
         }
     }
-
-    private static int FreePort() => Campaigns.LoadTests.LoopbackPorts.Free();
 }

@@ -15,8 +15,7 @@ public sealed class ClusterFaultTests(ITestOutputHelper output)
     {
         await using var cluster = await ProductionCluster.StartAsync(silos: 3);
         var workload = await FestivalWorkload.PrepareAsync(cluster);
-        using var stop = new CancellationTokenSource();
-        var load = workload.RunAsync(workersPerSilo: 2, stop.Token);
+        workload.Start(workersPerSilo: 2);
 
         await Task.Delay(TimeSpan.FromSeconds(4));
         var before = workload.Acknowledged;
@@ -24,8 +23,7 @@ public sealed class ClusterFaultTests(ITestOutputHelper output)
         await Task.Delay(TimeSpan.FromSeconds(6));
         await cluster.Silos[2].StartAgainAsync();
         await Task.Delay(TimeSpan.FromSeconds(4));
-        await stop.CancelAsync();
-        await load.WaitAsync(TimeSpan.FromSeconds(60));
+        await workload.StopAsync();
 
         Assert.True(workload.Acknowledged > before, "the surviving silos stopped issuing after the kill");
         output.WriteLine($"{workload.Acknowledged} claims acknowledged ({before} before the kill), {workload.Redeemed} redemptions, {workload.Uncertain} calls without an answer");

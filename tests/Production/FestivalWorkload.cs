@@ -66,11 +66,22 @@ public sealed class FestivalWorkload
             await cluster.CreateKeyAsync(Role.Partner, "festival-partner"), await cluster.CreateKeyAsync(Role.Merchant, MerchantId));
     }
 
-    /// <summary>Claims and redeems from <paramref name="workersPerSilo"/> callers on each silo until <paramref name="stop"/> is cancelled.</summary>
-    public Task RunAsync(int workersPerSilo, CancellationToken stop)
+    private readonly CancellationTokenSource _stop = new();
+    private Task _load = Task.CompletedTask;
+
+    /// <summary>Starts claiming and redeeming from <paramref name="workersPerSilo"/> callers on each silo, until <see cref="StopAsync"/>.</summary>
+    public void Start(int workersPerSilo)
     {
         var silos = _cluster.Silos.Count;
-        return Task.WhenAll(Enumerable.Range(0, silos * workersPerSilo).Select(worker => Task.Run(() => WorkAsync(worker, worker % silos, stop))));
+        _load = Task.WhenAll(Enumerable.Range(0, silos * workersPerSilo).Select(worker => Task.Run(() => WorkAsync(worker, worker % silos, _stop.Token))));
+    }
+
+    /// <summary>Stops the callers and waits (at most a minute) for their last calls.</summary>
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync();
+        await _load.WaitAsync(TimeSpan.FromSeconds(60));
+        _stop.Dispose();
     }
 
     private async Task WorkAsync(int worker, int silo, CancellationToken stop)

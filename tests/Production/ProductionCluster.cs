@@ -15,20 +15,20 @@ public sealed class ProductionCluster : IAsyncDisposable
 
     private readonly List<CampaignsClient> _clients = [];
 
-    private ProductionCluster(PostgresServer postgres, RedisServer redis, string database)
+    private ProductionCluster(PostgresServer postgres, RedisServer redis, LoadDatabase database)
     {
         Postgres = postgres;
         Redis = redis;
-        Database = database;
+        _database = database;
     }
+
+    private readonly LoadDatabase _database;
 
     public PostgresServer Postgres { get; }
 
     public RedisServer Redis { get; }
 
-    public string Database { get; }
-
-    public string LedgerConnectionString => Postgres.ConnectionString(Database);
+    public string LedgerConnectionString => _database.ConnectionString;
 
     public List<SiloProcess> Silos { get; } = [];
 
@@ -43,8 +43,7 @@ public sealed class ProductionCluster : IAsyncDisposable
         try
         {
             redis = await RedisServer.StartAsync();
-            var database = "campaigns_" + Guid.NewGuid().ToString("N")[..12];
-            await postgres.CreateDatabaseAsync(database);
+            var database = await LoadDatabase.CreateAsync(postgres.ConnectionString());
             var cluster = new ProductionCluster(postgres, redis, database) { _splitBrain = splitBrain };
             try
             {
@@ -74,11 +73,11 @@ public sealed class ProductionCluster : IAsyncDisposable
 
     private bool _splitBrain;
 
-    private Task<SiloProcess> StartSiloAsync() => SiloProcess.StartAsync(RepositoryRoot,
+    private Task<SiloProcess> StartSiloAsync() => SiloProcess.StartAsync(Args.RepositoryRoot(),
     [
-        $"--Orleans:ClusterId={(_splitBrain ? "side-" + Guid.NewGuid().ToString("N")[..8] : "campaigns")}",
-        $"--ConnectionStrings:Postgres={LedgerConnectionString}",
-        $"--ConnectionStrings:Redis={Redis.ConnectionString}",
+        .. _database.SiloSettings(Redis.ConnectionString),
+        // A later setting wins: in a split, each silo names a cluster of its own.
+        .. (string[])(_splitBrain ? [$"--Orleans:ClusterId=side-{Guid.NewGuid():N}"] : []),
         // A dead silo is voted out after a few missed one-second probes, not the default's ~30 s.
         "--Orleans:Membership:ProbeTimeout=00:00:01",
         "--Orleans:Membership:NumMissedProbesLimit=2",
@@ -141,20 +140,7 @@ public sealed class ProductionCluster : IAsyncDisposable
         }
 
         await Redis.DisposeAsync();
+        // The database goes with the server.
         await Postgres.DisposeAsync();
-    }
-
-    private static string RepositoryRoot
-    {
-        get
-        {
-            var directory = new DirectoryInfo(AppContext.BaseDirectory);
-            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Campaigns.sln")))
-            {
-                directory = directory.Parent;
-            }
-
-            return directory?.FullName ?? throw new InvalidOperationException("the repository root (Campaigns.sln) is not above the tests");
-        }
     }
 }

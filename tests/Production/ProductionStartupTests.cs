@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Campaigns.Grains.Ledger;
+using Campaigns.LoadTests;
 using Campaigns.Silo.Hosting;
 using Campaigns.Tests.Ledger;
 using Microsoft.Extensions.DependencyInjection;
@@ -39,7 +40,7 @@ public sealed class ProductionStartupTests : IClassFixture<PostgresTestDatabase>
     [Fact]
     public async Task An_unreachable_PostgreSQL_is_named_with_its_address_and_no_password()
     {
-        var port = FreePort.Next();
+        var port = LoopbackPorts.Free();
         var error = await Assert.ThrowsAsync<StartupException>(() => CampaignsHost.BuildAsync(
             [$"--ConnectionStrings:Postgres=Host=127.0.0.1;Port={port};Username=u;Password=secret-pw;Timeout=3", "--ConnectionStrings:Redis=127.0.0.1:1", .. FreePorts()]));
 
@@ -51,7 +52,7 @@ public sealed class ProductionStartupTests : IClassFixture<PostgresTestDatabase>
     [Fact]
     public async Task An_unreachable_Redis_is_named_once_PostgreSQL_is_there()
     {
-        var port = FreePort.Next();
+        var port = LoopbackPorts.Free();
         var error = await Assert.ThrowsAsync<StartupException>(() => CampaignsHost.BuildAsync(
             [$"--ConnectionStrings:Postgres={_database.ConnectionString}", $"--ConnectionStrings:Redis=127.0.0.1:{port}", .. FreePorts()]));
 
@@ -102,8 +103,8 @@ public sealed class ProductionStartupTests : IClassFixture<PostgresTestDatabase>
 
     private static string[] FreePorts() =>
     [
-        $"--Campaigns:GrpcPort={FreePort.Next()}", $"--Campaigns:HttpPort={FreePort.Next()}",
-        $"--Orleans:SiloPort={FreePort.Next()}", $"--Orleans:GatewayPort={FreePort.Next()}",
+        $"--Campaigns:GrpcPort={LoopbackPorts.Free()}", $"--Campaigns:HttpPort={LoopbackPorts.Free()}",
+        $"--Orleans:SiloPort={LoopbackPorts.Free()}", $"--Orleans:GatewayPort={LoopbackPorts.Free()}",
         $"--Campaigns:DataDirectory={Path.Combine(Path.GetTempPath(), "campaigns-startup-" + Guid.NewGuid().ToString("N"))}",
     ];
 }

@@ -22,8 +22,7 @@ public sealed class ServerFaultTests(ITestOutputHelper output)
     {
         await using var cluster = await ProductionCluster.StartAsync(silos: 2);
         var workload = await FestivalWorkload.PrepareAsync(cluster);
-        using var stop = new CancellationTokenSource();
-        var load = workload.RunAsync(workersPerSilo: 2, stop.Token);
+        workload.Start(workersPerSilo: 2);
         // A partner without retries, as a till with a short deadline: told UNAVAILABLE, not left hanging.
         var impatient = cluster.Client(0, await PartnerKeyAsync(cluster), maxRetries: 0);
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -50,8 +49,7 @@ public sealed class ServerFaultTests(ITestOutputHelper output)
         var acknowledgedWhileDown = workload.Acknowledged;
         await cluster.Postgres.StartAgainAsync();
         await Task.Delay(TimeSpan.FromSeconds(8));
-        await stop.CancelAsync();
-        await load.WaitAsync(TimeSpan.FromSeconds(60));
+        await workload.StopAsync();
 
         output.WriteLine(string.Join(", ", answers.Select(a => $"{a.Code} in {a.Took.TotalMilliseconds:0} ms")));
         output.WriteLine(cluster.LogExcerpt("unexpected failure"));
@@ -67,8 +65,7 @@ public sealed class ServerFaultTests(ITestOutputHelper output)
     {
         await using var cluster = await ProductionCluster.StartAsync(silos: 2);
         var workload = await FestivalWorkload.PrepareAsync(cluster);
-        using var stop = new CancellationTokenSource();
-        var load = workload.RunAsync(workersPerSilo: 2, stop.Token);
+        workload.Start(workersPerSilo: 2);
         await Task.Delay(TimeSpan.FromSeconds(3));
 
         await cluster.Redis.StopAsync();
@@ -89,8 +86,7 @@ public sealed class ServerFaultTests(ITestOutputHelper output)
         await cluster.Silos[1].RestartAsync();
         await cluster.Silos[1].RestartAsync();
         await Task.Delay(TimeSpan.FromSeconds(4));
-        await stop.CancelAsync();
-        await load.WaitAsync(TimeSpan.FromSeconds(60));
+        await workload.StopAsync();
 
         output.WriteLine($"health while Redis was down: {health}");
         output.WriteLine($"{workload.Acknowledged} claims acknowledged ({duringOutage} while Redis was down, {workload.Acknowledged - beforeWipe} after the wipe), {workload.Redeemed} redemptions, {workload.Uncertain} calls without an answer");

@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using Campaigns.LoadTests;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -25,7 +24,7 @@ public sealed class PostgresServer : IAsyncDisposable
 
     public int Port { get; }
 
-    /// <summary>The connection string of a database named <paramref name="database"/> (created by <see cref="CreateDatabaseAsync"/>).</summary>
+    /// <summary>The connection string of the server's database named <paramref name="database"/>.</summary>
     public string ConnectionString(string database = "postgres") =>
         $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Timeout=5;Command Timeout=10";
 
@@ -44,7 +43,7 @@ public sealed class PostgresServer : IAsyncDisposable
 
         var directory = Path.Combine(Path.GetTempPath(), "campaigns-pg-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        var server = new PostgresServer(directory, bin, FreePort.Next());
+        var server = new PostgresServer(directory, bin, LoopbackPorts.Free());
         try
         {
             if (Environment.UserName == "root")
@@ -73,13 +72,6 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>Stops the server at once (fast shutdown: sessions are cut, nothing is lost that was committed).</summary>
     public Task StopAsync() => AsOwnerAsync(Path.Combine(_bin, "pg_ctl"), "-D", DataDirectory, "-m", "fast", "-w", "stop");
 
-    public async Task CreateDatabaseAsync(string name)
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString());
-        await connection.OpenAsync();
-        await using var create = new NpgsqlCommand($"CREATE DATABASE {name};", connection);
-        await create.ExecuteNonQueryAsync();
-    }
 
     public async ValueTask DisposeAsync()
     {
@@ -143,7 +135,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartAsync()
     {
-        var server = new RedisServer(FreePort.Next());
+        var server = new RedisServer(LoopbackPorts.Free());
         await server.StartAgainAsync();
         return server;
     }
@@ -210,7 +202,3 @@ public sealed class RedisServer : IAsyncDisposable
     }
 }
 
-internal static class FreePort
-{
-    public static int Next() => Campaigns.LoadTests.LoopbackPorts.Free();
-}
