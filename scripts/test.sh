@@ -73,6 +73,24 @@ if [ "${passed:-0}" -eq 0 ] && [ "$status" -ne 0 ]; then
   failed=$(( ${failed:-0} > 0 ? failed : 1 ))
 fi
 
+# Name each failed test with the first lines of its message last, where a log's tail shows them.
+if [ "${failed:-0}" -gt 0 ]; then
+  echo "Failed tests:"
+  cat "$results"/*.trx 2>/dev/null | perl -0777 -ne '
+    my %entity = (amp => "&", lt => "<", gt => ">", quot => "\"", apos => "\x27");
+    sub plain { my $t = shift; $t =~ s/&(amp|lt|gt|quot|apos);/$entity{$1}/g; $t =~ s/&#x?([0-9A-Fa-f]+);/ /g; $t }
+    while (/<UnitTestResult\b([^>]*?)(?:\/>|>(.*?)<\/UnitTestResult>)/sg) {
+      my ($attributes, $body) = ($1, $2 // "");
+      next unless $attributes =~ /outcome="(Failed|Error|Timeout|Aborted)"/;
+      my ($name) = $attributes =~ /testName="([^"]*)"/;
+      print "  ", plain($name), "\n";
+      my ($message) = $body =~ /<Message>(.*?)<\/Message>/s;
+      my ($stack) = $body =~ /<StackTrace>(.*?)<\/StackTrace>/s;
+      my @lines = grep { /\S/ } split /\n/, plain(($message // "") . "\n" . ($stack // ""));
+      print "    $_\n" for @lines[0 .. ($#lines < 11 ? $#lines : 11)];
+    }'
+fi
+
 summary="${passed:-0} passed, ${failed:-0} failed"
 [ "${skipped:-0}" -gt 0 ] && summary="$summary, $skipped skipped"
 echo "$summary"
