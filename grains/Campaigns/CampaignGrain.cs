@@ -153,6 +153,25 @@ public sealed class CampaignGrain(
         return snapshot;
     }
 
+    public async Task CountRefusedClaimsAsync(IReadOnlyDictionary<string, long> byReason)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (state.State.Definition is null || !byReason.Any(r => r.Value > 0 && RefusedClaims.Counts(r.Key)))
+            {
+                return;
+            }
+
+            // Not a change of the campaign itself: UpdatedAt stays the definition's.
+            await WriteAsync(state.State with { RefusedClaims = RefusedClaims.Add(state.State.RefusedClaims, byReason) });
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     public async Task<CampaignSnapshot> AddStockAsync(string requestId, long additionalStock, long additionalBudgetCents)
     {
         Identifiers.RequireKey("request_id", requestId);
@@ -404,6 +423,7 @@ public sealed class CampaignGrain(
         return new CampaignSnapshot(s.Definition, status, s.CreatedAt, s.UpdatedAt, s.TotalStock, s.BudgetCents)
         {
             BlockedUsers = s.BlockedUsers.ToHashSet(StringComparer.Ordinal),
+            RefusedClaims = s.RefusedClaims,
         };
     }
 

@@ -25,6 +25,8 @@ public sealed record CampaignState
     [Id(6)] public IReadOnlyDictionary<string, StockTopUp> TopUps { get; init; } = new Dictionary<string, StockTopUp>();
     /// <summary>Users whose claims the organiser refuses (fraud control), in id order; none by default.</summary>
     [Id(7)] public IReadOnlyList<string> BlockedUsers { get; init; } = [];
+    /// <summary>Claims refused by the campaign's rules, by API reason (<see cref="Campaigns.RefusedClaims"/>).</summary>
+    [Id(8)] public IReadOnlyDictionary<string, long> RefusedClaims { get; init; } = new Dictionary<string, long>();
 }
 
 /// <summary>A campaign as callers see it.</summary>
@@ -41,6 +43,9 @@ public sealed record CampaignSnapshot(
 
     /// <summary>Users whose claims are refused with USER_BLOCKED.</summary>
     [Id(6)] public IReadOnlySet<string> BlockedUsers { get; init; } = NoOne;
+
+    /// <summary>Claims refused by the campaign's rules so far, by API reason.</summary>
+    [Id(7)] public IReadOnlyDictionary<string, long> RefusedClaims { get; init; } = new Dictionary<string, long>();
 
     public StockCapacity Capacity => new(TotalStock, BudgetCents, Definition.Terms.LiabilityCents, Definition.ChannelQuotas);
 

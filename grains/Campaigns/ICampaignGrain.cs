@@ -47,6 +47,12 @@ public interface ICampaignGrain : IGrainWithStringKey
     Task<CampaignSnapshot> SetBlockedAsync(IReadOnlyList<string> userIds, bool blocked);
 
     /// <summary>
+    /// Adds claims a silo refused for this campaign's rules to its stats, by API reason; reasons
+    /// that do not count (<see cref="RefusedClaims"/>) are ignored, and so is a campaign never created.
+    /// </summary>
+    Task CountRefusedClaimsAsync(IReadOnlyDictionary<string, long> byReason);
+
+    /// <summary>
     /// Leases stock to a shard: from the channel's quota first, then the shared pool. The grant is
     /// in the ledger before this returns, so the shard may spend it. Near the end it reclaims
     /// unused leases from idle shards rather than leaving stock stranded.

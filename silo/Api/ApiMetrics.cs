@@ -9,9 +9,10 @@ namespace Campaigns.Silo.Api;
 /// <summary>
 /// Counts claims and redemptions from the answers the API gives (<see cref="CampaignsTelemetry"/>):
 /// what partners and tills were told, refusals by reason, whether they came from a service, the
-/// key check or the rate limiter. The dashboard's recent activity (<see cref="CampaignActivity"/>) is fed from the same answers.
+/// key check or the rate limiter. The dashboard's recent activity (<see cref="CampaignActivity"/>) and the campaigns'
+/// refused claims (<see cref="RefusedClaimsTally"/>) are fed from the same answers.
 /// </summary>
-public sealed class ApiMetrics(CampaignActivity activity, TimeProvider clock)
+public sealed class ApiMetrics(CampaignActivity activity, RefusedClaimsTally refusedClaims, TimeProvider clock)
 {
     private const string Issue = "/campaigns.v1.Vouchers/IssueVoucher";
     private const string IssueBatch = "/campaigns.v1.Vouchers/IssueVouchers";
@@ -82,6 +83,7 @@ public sealed class ApiMetrics(CampaignActivity activity, TimeProvider clock)
     private void Refused(string campaignId, string channel, string reason)
     {
         CampaignsTelemetry.ClaimRefused(campaignId, channel, reason);
+        refusedClaims.Refused(campaignId, reason);
         // Only what an organiser's campaign met: not calls without a valid key, nor unknown campaign ids.
         if (channel.Length > 0 && reason != Refusal.CampaignNotFound.Reason())
         {

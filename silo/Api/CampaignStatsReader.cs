@@ -55,6 +55,11 @@ public sealed class CampaignStatsReader(IGrainFactory grains, IReportingLedger l
             stats.ByDistrict[district] = new DistrictStats { Issued = issued, Redeemed = redeemed, RedeemedDiscountCents = discount };
         }
 
+        foreach (var (reason, count) in campaign.RefusedClaims)
+        {
+            stats.RefusedClaims[reason] = count;
+        }
+
         return stats;
     }
 

@@ -75,6 +75,8 @@ public static class CampaignsHost
         builder.Services.AddSingleton<CallAuthorizer>();
         builder.Services.AddSingleton<ApiInterceptor>();
         builder.Services.AddSingleton<ApiMetrics>();
+        builder.Services.AddSingleton<RefusedClaimsTally>();
+        builder.Services.AddHostedService<RefusedClaimsReporter>();
         builder.Services.AddSingleton<CampaignActivity>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddInProcessSharedServices();

@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using Campaigns.Proto;
+using Campaigns.Silo.Api;
 using Grpc.Core;
 
 namespace Campaigns.Tests.EndToEnd;
 
-/// <summary>The organiser's dashboard: a stats stream that pushes on change.</summary>
+/// <summary>The organiser's dashboard: a stats stream that pushes on change, and the claims the campaign refused.</summary>
 [Collection(EndToEndCollection.Name)]
 public sealed class LiveStatsTests(SiloFixture silo)
 {
@@ -49,5 +50,41 @@ public sealed class LiveStatsTests(SiloFixture silo)
 
         // The silo is none the worse for it.
         Assert.Equal(1, (await silo.StatsAsync(campaign.CampaignId)).Issued);
+    }
+
+    [Fact]
+    public async Task Claims_the_campaign_refused_are_counted_by_reason_in_its_stats_and_bad_calls_are_not()
+    {
+        var campaign = await silo.StartedCampaignAsync(r => r.TotalStock = 2);
+        var id = campaign.CampaignId;
+        await silo.Partner.IssueVoucherAsync(id, "user-first", "claim-1");
+        await Expect.RefusedAsync(StatusCode.ResourceExhausted, "USER_LIMIT_REACHED", () => silo.Partner.IssueVoucherAsync(id, "user-first", "claim-2"));
+        await silo.Organiser.Admin.BlockUsersAsync(new BlockUsersRequest { CampaignId = id, UserIds = { "user-blocked" } });
+        await Expect.RefusedAsync(StatusCode.PermissionDenied, "USER_BLOCKED", () => silo.Partner.IssueVoucherAsync(id, "user-blocked", "claim-1"));
+        await silo.Partner.IssueVoucherAsync(id, "user-second", "claim-1");
+        await Expect.RefusedAsync(StatusCode.ResourceExhausted, "SOLD_OUT", () => silo.Partner.IssueVoucherAsync(id, "user-late", "claim-1"));
+        var batch = await silo.OtherPartner.IssueVouchersAsync(id,
+        [
+            new IssueVouchersItem { UserId = "user-later", RequestId = "claim-1" },
+            new IssueVouchersItem { UserId = "user-latest", RequestId = "claim-1" },
+        ]);
+        Assert.Equal(["SOLD_OUT", "SOLD_OUT"], batch.Results.Select(r => r.ErrorReason));
+        // Refused before they reached the campaign: they say nothing about it.
+        await Expect.RefusedAsync(StatusCode.InvalidArgument, "INVALID_ARGUMENT", () => silo.Partner.IssueVoucherAsync(id, "user-late", new string('r', 129)));
+        await Expect.RefusedAsync(StatusCode.NotFound, "CAMPAIGN_NOT_FOUND", () => silo.Partner.IssueVoucherAsync(id + "-none", "user-late", "claim-1"));
+
+        var expected = new Dictionary<string, long> { ["USER_LIMIT_REACHED"] = 1, ["USER_BLOCKED"] = 1, ["SOLD_OUT"] = 3 };
+        var waited = Stopwatch.StartNew();
+        CampaignStats stats;
+        do
+        {
+            await Task.Delay(RefusedClaimsReporter.Interval / 4);
+            stats = await silo.StatsAsync(id);
+        }
+        while (!expected.OrderBy(e => e.Key).SequenceEqual(stats.RefusedClaims.OrderBy(e => e.Key)) && waited.Elapsed < TimeSpan.FromSeconds(10));
+
+        Assert.Equal(expected.OrderBy(e => e.Key), stats.RefusedClaims.OrderBy(e => e.Key));
+        var printed = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "campaign", "stats", id);
+        Assert.Matches(@"REASON\s+CLAIMS\s+SOLD_OUT\s+3\s+USER_BLOCKED\s+1\s+USER_LIMIT_REACHED\s+1", printed.Out);
     }
 }

@@ -24,7 +24,7 @@ public sealed class ApiInterceptorTests
 
     private static readonly IssueVoucherResponse Issued = new() { Replayed = true };
 
-    private static readonly ApiMetrics Metrics = new(new Campaigns.Silo.Dashboard.CampaignActivity(), TimeProvider.System);
+    private static readonly ApiMetrics Metrics = new(new Campaigns.Silo.Dashboard.CampaignActivity(), new RefusedClaimsTally(), TimeProvider.System);
 
     private readonly ApiInterceptor _interceptor;
     private readonly CallAuthorizer _authorizer;

@@ -151,6 +151,16 @@ internal static class Views
                     Count(d.Value.RedeemedDiscountCents),
                 ]));
         }
+
+        if (s.RefusedClaims.Count > 0)
+        {
+            report.Line();
+            report.Line("refused claims: by reason, as the silos counted them (added about once a second)");
+            report.Table(
+                ["REASON", "CLAIMS"],
+                s.RefusedClaims.OrderByDescending(r => r.Value).ThenBy(r => r.Key, StringComparer.Ordinal)
+                    .Select(r => (IReadOnlyList<string>)[r.Key, Count(r.Value)]));
+        }
     }
 
     /// <summary>One line per snapshot, for <c>campaign watch</c>.</summary>
