@@ -90,6 +90,32 @@ public abstract class LedgerContractTests : LedgerScenario
     }
 
     [Fact]
+    public async Task A_batch_of_hundreds_as_a_batch_claim_commits_keeps_every_guard()
+    {
+        await Grant(shard: 1, amount: 250);
+        await Grant(shard: 1, amount: 50, pool: Channel);
+        VoucherRecord[] Vouchers(int count, string prefix) =>
+            [.. Enumerable.Range(0, count).Select(i => Voucher($"{prefix}-u{i}", $"{prefix}-r{i}", shard: 1) with { District = i % 3 == 0 ? "pudong" : "" })];
+
+        var batch = Vouchers(200, "a").Select((v, i) => i < 40 ? v with { Pool = Channel } : v).ToArray();
+        batch[7] = batch[7] with { UserId = "O'Brien\"; DROP TABLE vouchers;--", RequestId = "请求-7" };
+        await Commit(1, batch);
+
+        Assert.Equal(batch, await Ledger.LoadShardVouchersAsync(Number, 1));
+        Assert.Equal([new StockLeaseRecord(1, "", 250, 160), new StockLeaseRecord(1, Channel, 50, 40)], await Ledger.LoadLeasesAsync(Campaign));
+
+        // Past the lease, under a stale epoch, or reusing a key: refused whole.
+        await Assert.ThrowsAsync<LedgerConflictException>(() => Commit(1, Vouchers(100, "b")));
+        await Assert.ThrowsAsync<LedgerConflictException>(() => Commit(1, [.. Vouchers(79, "c"), batch[0] with { UserId = "someone-else" }]));
+        var stale = Epoch(1);
+        await Ledger.ActivateShardAsync(Campaign, 1);
+        await Assert.ThrowsAsync<LedgerFencedException>(() => Ledger.CommitIssueBatchAsync(Batch(1, stale, Vouchers(80, "d"))));
+
+        Assert.Equal(200, (await Ledger.LoadShardVouchersAsync(Number, 1)).Count);
+        Assert.Equal([new StockLeaseRecord(1, "", 250, 160), new StockLeaseRecord(1, Channel, 50, 40)], await Ledger.LoadLeasesAsync(Campaign));
+    }
+
+    [Fact]
     public async Task A_voucher_of_another_shard_is_refused_before_anything_is_written()
     {
         await Grant(shard: 0, amount: 5);
