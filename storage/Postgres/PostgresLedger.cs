@@ -13,13 +13,15 @@ namespace Campaigns.Storage.Postgres;
 /// on the same database. Every call runs under READ COMMITTED: the races that matter are settled
 /// by single conditional statements, by row locks taken in one order (an epoch row first, then a
 /// pool's total, then a lease), and by the epoch rows every write of a shard or campaign updates
-/// first. Each call is one transaction; a batch commit is one statement, so one round trip.
+/// first. Each call is one transaction; issue batches waiting together, from any shard of the
+/// silo, commit as one statement (<see cref="IssueBatchWriter"/>), so one round trip.
 /// </summary>
 public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, IAsyncDisposable
 {
     private static readonly string VoucherByKey = $"SELECT {VoucherColumns} FROM vouchers WHERE row_key = $1;";
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly IssueBatchWriter _issueWriter;
 
     private readonly Lock _activityGate = new();
     private long _commits;
@@ -32,6 +34,7 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
     public PostgresLedger(string connectionString)
     {
         _dataSource = NpgsqlDataSource.Create(Durable(connectionString));
+        _issueWriter = new IssueBatchWriter(CommitGroupAsync);
     }
 
     /// <summary>
@@ -44,6 +47,9 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         builder.Options = $"{builder.Options} -c synchronous_commit=on".Trim();
+        // The ledger leaves no session state behind (its advisory lock is the transaction's), so a
+        // pooled connection needs no reset: six statements a checkout that only cost server time.
+        builder.NoResetOnClose = true;
         if (builder.MaxAutoPrepare == 0)
         {
             // The ledger runs a few statements over and over: prepared once per connection, the
@@ -87,9 +93,13 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
             return await ping.ExecuteScalarAsync();
         });
 
-    public void Dispose() => _dataSource.Dispose();
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _issueWriter.DisposeAsync();
+        await _dataSource.DisposeAsync();
+    }
 
     public Task EnsureSchemaAsync(CancellationToken cancellationToken = default) =>
         Run("migrating the ledger's schema", async connection =>
@@ -174,45 +184,108 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
     public Task CommitIssueBatchAsync(IssueBatch batch)
     {
         LedgerArguments.CheckBatch(batch);
+        return batch.Vouchers.Count < IssueBatchWriter.GroupedBelow
+            ? _issueWriter.CommitAsync(batch)
+            : Run($"committing a batch of shard {batch.CampaignId}/{batch.Shard}", async connection =>
+            {
+                await CommitAloneAsync(connection, batch);
+                return true;
+            });
+    }
 
-        return Run($"committing a batch of shard {batch.CampaignId}/{batch.Shard}", async connection =>
+    /// <summary>
+    /// Commits the batches of several shards as one statement, so one round trip and one
+    /// transaction (see migration 6), and answers per batch null or why it was refused. A key
+    /// written before fails the statement as a whole: the batches are then committed one by one,
+    /// so that only the batch that reused it is refused.
+    /// </summary>
+    private Task<IReadOnlyList<Exception?>> CommitGroupAsync(IReadOnlyList<IssueBatch> batches) =>
+        Run($"committing the batches of {batches.Count} shard(s)", async connection =>
         {
-            // One statement, so one round trip that commits as it returns (see migration 2).
             var started = Stopwatch.GetTimestamp();
-            var v = batch.Vouchers;
-            T[] Column<T>(Func<VoucherRecord, T> value) => [.. v.Select(value)];
-            var pools = v.CountBy(r => r.Pool).ToList();
+            var leases = batches.SelectMany((b, i) => b.Vouchers.CountBy(r => r.Pool).OrderBy(p => p.Key, StringComparer.Ordinal)
+                .Select(pool => (Batch: i + 1, pool.Key, Count: (long)pool.Value))).ToList();
             await using var commit = Command(connection,
-                $"SELECT commit_issue_batch({string.Join(", ", Enumerable.Range(1, 32).Select(i => "$" + i))});",
-                batch.CampaignId, batch.Shard, batch.Epoch, pools.Select(p => p.Key).ToArray(), pools.Select(p => (long)p.Value).ToArray(),
-                Column(r => r.Key.Packed), Column(r => r.Code), Column(r => r.CampaignId), Column(r => r.UserId), Column(r => r.Channel),
-                Column(r => r.RequestId), Column(r => r.District), Column(r => Stored<StoredVoucherStatus>.Name(r.Status)), Column(r => r.Version),
-                Column(r => Stored<DiscountKind>.Name(r.Terms.Kind)), Column(r => r.Terms.FaceValueCents), Column(r => r.Terms.MinSpendCents),
-                Column(r => r.Terms.PercentOff), Column(r => r.Terms.Fold), Column(r => r.Terms.MaxDiscountCents),
-                Column(r => Utc(r.ValidFrom)), Column(r => Utc(r.ValidUntil)), Column(r => Utc(r.IssuedAt)), Column(r => r.IssuedDay), Column(r => r.Pool),
-                Column(r => r.MerchantId), Column(r => r.OrderId), Column(r => r.OrderAmountCents), Column(r => r.DiscountCents),
-                Column(r => Utc(r.ReservedUntil)), Column(r => Utc(r.RedeemedAt)), Column(r => r.Terms.LiabilityCents));
+                $"SELECT commit_issue_batches({string.Join(", ", Enumerable.Range(1, 34).Select(i => "$" + i))});",
+                [
+                    batches.Select(b => b.CampaignId).ToArray(), batches.Select(b => b.Shard).ToArray(), batches.Select(b => b.Epoch).ToArray(),
+                    leases.Select(l => l.Batch).ToArray(), leases.Select(l => l.Key).ToArray(), leases.Select(l => l.Count).ToArray(),
+                    batches.SelectMany((b, i) => Enumerable.Repeat(i + 1, b.Vouchers.Count)).ToArray(),
+                    .. ColumnsOf([.. batches.SelectMany(b => b.Vouchers)]),
+                ]);
+            string[] outcomes;
             try
             {
-                await commit.ExecuteNonQueryAsync();
-            }
-            catch (PostgresException ex) when (ex.SqlState == PostgresFaults.Fenced)
-            {
-                throw new LedgerFencedException(ex.MessageText + ": a later activation holds it");
-            }
-            catch (PostgresException ex) when (ex.SqlState is PostgresFaults.LeaseExceeded)
-            {
-                throw new LedgerConflictException(ex.MessageText);
+                outcomes = (string[])(await commit.ExecuteScalarAsync())!;
             }
             catch (PostgresException ex) when (ex.SqlState == PostgresFaults.UniqueViolation)
             {
-                throw new LedgerConflictException($"shard {batch.CampaignId}/{batch.Shard} wrote a key it had written before ({ex.ConstraintName})");
+                var alone = new List<Exception?>(batches.Count);
+                foreach (var batch in batches)
+                {
+                    try
+                    {
+                        await CommitAloneAsync(connection, batch);
+                        alone.Add(null);
+                    }
+                    catch (Exception refused) when (refused is LedgerConflictException or LedgerFencedException)
+                    {
+                        alone.Add(refused);
+                    }
+                }
+
+                return (IReadOnlyList<Exception?>)alone;
             }
 
             Committed(started);
-            return true;
+            return (IReadOnlyList<Exception?>)[.. batches.Select((batch, i) => Refusal(batch, outcomes[i]))];
         });
+
+    /// <summary>One shard's batch in a transaction of its own (commit_issue_batch, migration 2).</summary>
+    private async Task CommitAloneAsync(NpgsqlConnection connection, IssueBatch batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var pools = batch.Vouchers.CountBy(r => r.Pool).ToList();
+        await using var commit = Command(connection,
+            $"SELECT commit_issue_batch({string.Join(", ", Enumerable.Range(1, 32).Select(i => "$" + i))});",
+            [batch.CampaignId, batch.Shard, batch.Epoch, pools.Select(p => p.Key).ToArray(), pools.Select(p => (long)p.Value).ToArray(), .. ColumnsOf(batch.Vouchers)]);
+        try
+        {
+            await commit.ExecuteNonQueryAsync();
+        }
+        catch (PostgresException ex) when (ex.SqlState is PostgresFaults.Fenced or PostgresFaults.LeaseExceeded or PostgresFaults.UniqueViolation)
+        {
+            throw Refusal(batch, $"{ex.SqlState} {ex.MessageText}")!;
+        }
+
+        Committed(started);
     }
+
+    /// <summary>The vouchers' columns as arrays, in the order commit_issue_batch and commit_issue_batches take them.</summary>
+    private static object[] ColumnsOf(IReadOnlyList<VoucherRecord> v)
+    {
+        T[] Column<T>(Func<VoucherRecord, T> value) => [.. v.Select(value)];
+        return
+        [
+            Column(r => r.Key.Packed), Column(r => r.Code), Column(r => r.CampaignId), Column(r => r.UserId), Column(r => r.Channel),
+            Column(r => r.RequestId), Column(r => r.District), Column(r => Stored<StoredVoucherStatus>.Name(r.Status)), Column(r => r.Version),
+            Column(r => Stored<DiscountKind>.Name(r.Terms.Kind)), Column(r => r.Terms.FaceValueCents), Column(r => r.Terms.MinSpendCents),
+            Column(r => r.Terms.PercentOff), Column(r => r.Terms.Fold), Column(r => r.Terms.MaxDiscountCents),
+            Column(r => Utc(r.ValidFrom)), Column(r => Utc(r.ValidUntil)), Column(r => Utc(r.IssuedAt)), Column(r => r.IssuedDay), Column(r => r.Pool),
+            Column(r => r.MerchantId), Column(r => r.OrderId), Column(r => r.OrderAmountCents), Column(r => r.DiscountCents),
+            Column(r => Utc(r.ReservedUntil)), Column(r => Utc(r.RedeemedAt)), Column(r => r.Terms.LiabilityCents),
+        ];
+    }
+
+    /// <summary>Why commit_issue_batches refused a batch ("SQLSTATE message"), or null if it did not.</summary>
+    private static Exception? Refusal(IssueBatch batch, string outcome) => outcome.Split(' ', 2) switch
+    {
+        [""] => null,
+        [PostgresFaults.Fenced, var message] => new LedgerFencedException(message + ": a later activation holds it"),
+        [PostgresFaults.LeaseExceeded, var message] => new LedgerConflictException(message),
+        [PostgresFaults.UniqueViolation, _] => new LedgerConflictException($"shard {batch.CampaignId}/{batch.Shard} wrote a key it had written before"),
+        _ => new InvalidOperationException($"commit_issue_batches answered '{outcome}' for shard {batch.CampaignId}/{batch.Shard}"),
+    };
 
     private static LedgerFencedException Fenced(string what, long epoch) =>
         new($"{what} has an epoch newer than {epoch}: a later activation holds it");

@@ -200,5 +200,78 @@ internal static class PostgresLedgerSchema
             );
             CREATE INDEX ix_campaign_events_tx ON campaign_events (tx, sequence);
             """),
+        (6, """
+            -- A silo's shards commit together: the batches waiting for the ledger go in one
+            -- transaction. Each batch's guards (its epoch, its leases) run in a subtransaction of
+            -- their own, so a fenced or overdrawn shard refuses its batch alone; then one INSERT
+            -- writes the rows of every batch that passed. Answers per batch '' or the SQLSTATE and
+            -- message that refused it. Batches come sorted by (campaign, shard): one lock order.
+            -- A key written before fails the whole statement (only a shard whose books are behind
+            -- the ledger would do that); the caller then commits the batches one by one.
+            CREATE FUNCTION commit_issue_batches(
+                p_batch_campaigns text[], p_shards integer[], p_epochs bigint[],
+                p_pool_batches integer[], p_pools text[], p_counts bigint[], p_batch_of integer[],
+                p_keys bigint[], p_codes text[], p_campaigns text[], p_users text[], p_channels text[], p_requests text[],
+                p_districts text[], p_statuses text[], p_versions bigint[], p_kinds text[], p_face_values bigint[],
+                p_min_spends bigint[], p_percents integer[], p_folds integer[], p_max_discounts bigint[],
+                p_valid_from timestamptz[], p_valid_until timestamptz[], p_issued_at timestamptz[], p_issued_days date[],
+                p_voucher_pools text[], p_merchants text[], p_orders text[], p_order_amounts bigint[], p_discounts bigint[],
+                p_reserved_until timestamptz[], p_redeemed_at timestamptz[], p_liabilities bigint[])
+            RETURNS text[] LANGUAGE plpgsql AS $$
+            DECLARE
+                batches integer := coalesce(array_length(p_shards, 1), 0);
+                leases integer := coalesce(array_length(p_pool_batches, 1), 0);
+                outcomes text[] := array_fill(''::text, ARRAY[batches]);
+                refused integer[] := '{}';
+                i integer := 1;
+            BEGIN
+                FOR b IN 1 .. batches LOOP
+                    BEGIN
+                        UPDATE shard_epochs SET epoch = epoch WHERE campaign_id = p_batch_campaigns[b] AND shard = p_shards[b] AND epoch = p_epochs[b];
+                        IF NOT FOUND THEN
+                            RAISE EXCEPTION 'shard %/% has an epoch newer than %', p_batch_campaigns[b], p_shards[b], p_epochs[b] USING ERRCODE = 'CL001';
+                        END IF;
+
+                        -- Σ issued ≤ Σ granted per lease; no lease row at all is refused the same way.
+                        WHILE i <= leases AND p_pool_batches[i] = b LOOP
+                            UPDATE stock_leases SET issued = issued + p_counts[i]
+                            WHERE campaign_id = p_batch_campaigns[b] AND shard = p_shards[b] AND pool = p_pools[i] AND issued + p_counts[i] <= granted;
+                            IF NOT FOUND THEN
+                                RAISE EXCEPTION 'shard %/% would issue % more from pool ''%'' than its lease grants',
+                                    p_batch_campaigns[b], p_shards[b], p_counts[i], p_pools[i] USING ERRCODE = 'CL002';
+                            END IF;
+                            i := i + 1;
+                        END LOOP;
+                    EXCEPTION WHEN SQLSTATE 'CL001' OR SQLSTATE 'CL002' THEN
+                        outcomes[b] := SQLSTATE || ' ' || SQLERRM;
+                        refused := refused || b;
+                    END;
+
+                    WHILE i <= leases AND p_pool_batches[i] = b LOOP
+                        i := i + 1;
+                    END LOOP;
+                END LOOP;
+
+                INSERT INTO vouchers (row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
+                    kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
+                    valid_from, valid_until, issued_at, issued_day, pool,
+                    merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents)
+                SELECT row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
+                    kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
+                    valid_from, valid_until, issued_at, issued_day, pool,
+                    merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents
+                FROM unnest(p_keys, p_codes, p_campaigns, p_users, p_channels, p_requests, p_districts, p_statuses,
+                    p_versions, p_kinds, p_face_values, p_min_spends, p_percents, p_folds, p_max_discounts, p_valid_from,
+                    p_valid_until, p_issued_at, p_issued_days, p_voucher_pools, p_merchants, p_orders, p_order_amounts,
+                    p_discounts, p_reserved_until, p_redeemed_at, p_liabilities, p_batch_of)
+                    AS v(row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
+                        kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
+                        valid_from, valid_until, issued_at, issued_day, pool,
+                        merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents, batch)
+                WHERE NOT (v.batch = ANY (refused));
+                RETURN outcomes;
+            END
+            $$;
+            """),
     ];
 }

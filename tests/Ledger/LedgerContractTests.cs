@@ -413,6 +413,47 @@ public abstract class LedgerContractTests : LedgerScenario
     // ---- concurrency ----
 
     [Fact]
+    public async Task Shards_committing_at_once_are_refused_each_for_its_own_fault_and_the_others_land()
+    {
+        // A backend may commit the batches that wait together in one transaction (PostgreSQL does):
+        // a fenced shard, one past its lease and one reusing a key refuse their own batch only.
+        for (var shard = 0; shard < 6; shard++)
+        {
+            await Grant(shard, amount: shard == 2 ? 3 : 100);
+        }
+
+        var reused = Voucher("u-first", "r-first", shard: 3);
+        await Commit(3, reused);
+        var stale = Epoch(1);
+        await Ledger.ActivateShardAsync(Campaign, 1);
+
+        for (var round = 0; round < 5; round++)
+        {
+            var batches = Enumerable.Range(0, 6).Select(shard => Enumerable.Range(0, 4).Select(i => Voucher($"u{round}-{shard}-{i}", $"r{round}-{shard}-{i}", shard)).ToArray()).ToArray();
+            batches[3][2] = reused with { UserId = $"u{round}-reuse" };
+            var commits = Enumerable.Range(0, 6).Select(shard => shard == 1
+                ? Ledger.CommitIssueBatchAsync(Batch(1, stale, batches[1]))
+                : Commit(shard, batches[shard])).ToArray();
+            await Assert.ThrowsAnyAsync<Exception>(() => Task.WhenAll(commits));
+
+            Assert.IsType<LedgerFencedException>(commits[1].Exception!.InnerException);
+            Assert.IsType<LedgerConflictException>(commits[2].Exception!.InnerException);
+            Assert.IsType<LedgerConflictException>(commits[3].Exception!.InnerException);
+            Assert.All(new[] { 0, 4, 5 }, shard => Assert.True(commits[shard].IsCompletedSuccessfully));
+        }
+
+        foreach (var shard in new[] { 0, 4, 5 })
+        {
+            Assert.Equal(20, (await Ledger.LoadShardVouchersAsync(Number, shard)).Count);
+        }
+
+        Assert.Empty(await Ledger.LoadShardVouchersAsync(Number, 1));
+        Assert.Empty(await Ledger.LoadShardVouchersAsync(Number, 2));
+        Assert.Equal([reused], await Ledger.LoadShardVouchersAsync(Number, 3));
+        Assert.Equal([20L, 0L, 0L, 1L, 20L, 20L], (await Ledger.LoadLeasesAsync(Campaign)).OrderBy(l => l.Shard).Select(l => l.Issued));
+    }
+
+    [Fact]
     public async Task Concurrent_batches_from_several_shards_keep_counts_right()
     {
         const int Shards = 8, Batches = 10, PerBatch = 50;
