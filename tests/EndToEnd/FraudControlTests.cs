@@ -1,6 +1,7 @@
 using Campaigns.Client;
 using Campaigns.Grains.Issuance;
 using Campaigns.Proto;
+using Campaigns.Silo.Api;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 
@@ -126,11 +127,24 @@ public sealed class FraudControlTests(SiloFixture silo)
         var batch = await silo.Partner.IssueVouchersAsync(id, [.. users.Select(u => new IssueVouchersItem { UserId = u, RequestId = "claim-" + u })]);
 
         Assert.Equal(ShardsOf(users), batch.Results.Count(r => r.Voucher is not null));
-        Assert.All(batch.Results.Where(r => r.Voucher is null), r =>
+        var refused = batch.Results.Where(r => r.Voucher is null).ToList();
+        Assert.All(refused, r =>
         {
             Assert.Equal("PARTNER_DROP_CAP_REACHED", r.ErrorReason);
             Assert.Contains("retry at", r.ErrorMessage, StringComparison.Ordinal);
         });
+
+        // Counted in the campaign's stats like its other rules' refusals, about a second later.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        long counted;
+        do
+        {
+            await Task.Delay(RefusedClaimsReporter.Interval / 4);
+            counted = (await silo.StatsAsync(id)).RefusedClaims.GetValueOrDefault("PARTNER_DROP_CAP_REACHED");
+        }
+        while (counted != refused.Count && waited.Elapsed < TimeSpan.FromSeconds(10));
+
+        Assert.Equal(refused.Count, counted);
     }
 
     [Fact]
