@@ -34,9 +34,9 @@ public sealed record CampaignDefinition
     /// <summary>Vouchers are not redeemable before this instant; null = from receipt.</summary>
     [Id(17)] public DateTimeOffset? VoucherValidFrom { get; init; }
     /// <summary>Vouchers one partner may be issued per minute early in the drop (<see cref="Issuance.PartnerDropCap"/>); 0 = no cap.</summary>
-    [Id(18)] public long PartnerCapPerMinute { get; init; }
+    [Id(19)] public long PartnerCapPerMinute { get; init; }
     /// <summary>For how many whole minutes after <see cref="StartsAt"/> the partner cap applies; 0 without a cap.</summary>
-    [Id(19)] public int PartnerCapMinutes { get; init; }
+    [Id(20)] public int PartnerCapMinutes { get; init; }
 
     public const int MaxStock = 100_000_000;
 
