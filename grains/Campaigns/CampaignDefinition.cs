@@ -33,6 +33,10 @@ public sealed record CampaignDefinition
     [Id(16)] public string RequestId { get; init; } = "";
     /// <summary>Vouchers are not redeemable before this instant; null = from receipt.</summary>
     [Id(17)] public DateTimeOffset? VoucherValidFrom { get; init; }
+    /// <summary>Vouchers one partner may be issued per minute early in the drop (<see cref="Issuance.PartnerDropCap"/>); 0 = no cap.</summary>
+    [Id(19)] public long PartnerCapPerMinute { get; init; }
+    /// <summary>For how many whole minutes after <see cref="StartsAt"/> the partner cap applies; 0 without a cap.</summary>
+    [Id(20)] public int PartnerCapMinutes { get; init; }
 
     public const int MaxStock = 100_000_000;
 
@@ -42,6 +46,9 @@ public sealed record CampaignDefinition
     private static readonly DateTimeOffset Earliest = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly DateTimeOffset Latest = new(2200, 1, 1, 0, 0, 0, TimeSpan.Zero);
     public const int MaxShards = 64;
+
+    /// <summary>The longest a partner cap may last: a day of minutes.</summary>
+    public const int MaxPartnerCapMinutes = 1_440;
 
     /// <summary>Validates an organiser's definition; the message names the offending field.</summary>
     public void Validate()
@@ -157,6 +164,34 @@ public sealed record CampaignDefinition
         {
             throw CampaignsException.Invalid("expected_peak_claims_per_second", $"gives {ShardCount} shards; at most {MaxShards}");
         }
+
+        ValidatePartnerCap();
+    }
+
+    private void ValidatePartnerCap()
+    {
+        if (PartnerCapPerMinute == 0)
+        {
+            if (PartnerCapMinutes != 0)
+            {
+                throw CampaignsException.Invalid("partner_cap_minutes", "must be 0 (unset) without a partner_cap_per_minute");
+            }
+
+            return;
+        }
+
+        // Each shard enforces its part of the cap: with fewer than one voucher a shard, some
+        // shards' users could not be issued anything while the cap is on.
+        if (PartnerCapPerMinute < ShardCount || PartnerCapPerMinute > MaxStock)
+        {
+            throw CampaignsException.Invalid("partner_cap_per_minute",
+                $"must be 0 (no cap) or {ShardCount}-{MaxStock}: at least one voucher a minute for each of the campaign's {ShardCount} pool shards");
+        }
+
+        if (PartnerCapMinutes is < 1 or > MaxPartnerCapMinutes)
+        {
+            throw CampaignsException.Invalid("partner_cap_minutes", $"must be 1-{MaxPartnerCapMinutes} with a partner_cap_per_minute");
+        }
     }
 
     /// <summary>Same definition, ignoring fields the system fills in (organiser, shard count).</summary>
@@ -165,6 +200,7 @@ public sealed record CampaignDefinition
         && BudgetCents == other.BudgetCents && PerUserLimit == other.PerUserLimit && PerUserDailyLimit == other.PerUserDailyLimit
         && StartsAt == other.StartsAt && EndsAt == other.EndsAt && VoucherValidDays == other.VoucherValidDays
         && VoucherValidUntil == other.VoucherValidUntil && VoucherValidFrom == other.VoucherValidFrom && RefundWindowDays == other.RefundWindowDays
+        && PartnerCapPerMinute == other.PartnerCapPerMinute && PartnerCapMinutes == other.PartnerCapMinutes
         && Districts.SequenceEqual(other.Districts)
         && ChannelQuotas.Count == other.ChannelQuotas.Count
         && ChannelQuotas.All(q => other.ChannelQuotas.TryGetValue(q.Key, out var v) && v == q.Value);

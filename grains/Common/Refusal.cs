@@ -48,6 +48,7 @@ public enum Refusal
     DeliveryNotFound,
     NotYourCampaign,
     UserBlocked,
+    PartnerDropCapReached,
 }
 
 public static class RefusalNames

@@ -19,11 +19,13 @@ public sealed record IssueOutcome(
     [property: Id(1)] VoucherRecord? Voucher,
     [property: Id(2)] bool Replayed,
     [property: Id(3)] Refusal? Refusal,
-    [property: Id(4)] string? Message)
+    [property: Id(4)] string? Message,
+    [property: Id(5)] TimeSpan? RetryAfter = null)
 {
     public static IssueOutcome Issued(string requestId, VoucherRecord voucher, bool replayed) => new(requestId, voucher, replayed, null, null);
 
-    public static IssueOutcome Refused(string requestId, Refusal refusal, string message) => new(requestId, null, false, refusal, message);
+    public static IssueOutcome Refused(string requestId, Refusal refusal, string message, TimeSpan? retryAfter = null) =>
+        new(requestId, null, false, refusal, message, retryAfter);
 }
 
 /// <summary>

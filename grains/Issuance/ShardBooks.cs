@@ -32,7 +32,7 @@ public sealed class ShardBooks
 
     /// <summary>A voucher now in the ledger: it counts for its request id and against its user's limits.</summary>
     public void Remember(VoucherRecord voucher) =>
-        Remember(new ShardIssue(voucher.Seq, voucher.UserId, voucher.Channel, voucher.RequestId, voucher.District, voucher.IssuedDay));
+        Remember(new ShardIssue(voucher.Seq, voucher.UserId, voucher.Channel, voucher.RequestId, voucher.District, voucher.IssuedDay, voucher.IssuedAt));
 
     /// <summary>A voucher read back from the ledger when the shard rebuilds its books.</summary>
     public void Remember(ShardIssue issue)

@@ -34,6 +34,13 @@ public sealed class ShardStock
         return null;
     }
 
+    /// <summary>A claim that took a unit is refused before its write: the unit is free again.</summary>
+    public void Unpromise(string pool)
+    {
+        _promised[pool] = _promised.GetValueOrDefault(pool) - 1;
+        _free[pool] = _free.GetValueOrDefault(pool) + 1;
+    }
+
     /// <summary>A claim's write was answered: its unit is no longer promised (it is issued, or the shard gives way).</summary>
     public void Settle(string pool) => _promised[pool] = _promised.GetValueOrDefault(pool) - 1;
 

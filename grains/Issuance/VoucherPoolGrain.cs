@@ -55,6 +55,7 @@ public sealed class VoucherPoolGrain(
     private long _nextSeq;
     private CampaignSnapshot? _campaign;
     private StockCapacity? _capacity;
+    private PartnerDropCap? _dropCap;
 
     private ICampaignGrain Campaign => GrainFactory.GetGrain<ICampaignGrain>(_campaignId);
 
@@ -68,6 +69,7 @@ public sealed class VoucherPoolGrain(
         }
 
         _capacity = _campaign.Capacity;
+        _dropCap = PartnerDropCap.For(_campaign.Definition, _shard);
 
         // The epoch first: any write of an earlier activation is then either in the rows read
         // below or refused by the ledger.
@@ -81,6 +83,7 @@ public sealed class VoucherPoolGrain(
         foreach (var issue in issues)
         {
             _books.Remember(issue);
+            _dropCap?.Remember(issue.Channel, issue.IssuedAt);
         }
 
         _nextSeq = _books.LastSeq + 1;
@@ -232,7 +235,13 @@ public sealed class VoucherPoolGrain(
             return IssueOutcome.Refused(claim.RequestId, limit.Reason, limit.Message);
         }
 
-        var pending = new PendingClaim(claim, day);
+        int? dropMinute = null;
+        if (_dropCap is { } dropCap && !dropCap.TryAdmit(claim.Channel, now, out dropMinute))
+        {
+            return DropCapReached(claim, dropCap, now);
+        }
+
+        var pending = new PendingClaim(claim, day) { DropMinute = dropMinute };
         Admit(pending);
         var (pool, noStock) = await TakeStockAsync(claim.Channel);
         if (noStock is { } refusal)
@@ -244,6 +253,15 @@ public sealed class VoucherPoolGrain(
         }
 
         var issuedAt = clock.LedgerNow();
+        if (_dropCap is { } cap && !MoveToMinuteOf(pending, cap, issuedAt))
+        {
+            _stock.Unpromise(pool!);
+            Release(pending);
+            var capped = DropCapReached(claim, cap, issuedAt);
+            pending.Completion.SetResult(capped);
+            return capped;
+        }
+
         var key = new VoucherKey(_campaignNumber, _shard, _nextSeq++);
         pending.Record = new VoucherRecord
         {
@@ -488,6 +506,7 @@ public sealed class VoucherPoolGrain(
             Release(pending);
             _stock.Settle(pending.Record!.Pool);
             _books.Remember(pending.Record);
+            _dropCap?.Remember(pending.Record.Channel, pending.Record.IssuedAt);
             _rate.Add(pending.Record.IssuedAt);
             pending.Completion.SetResult(IssueOutcome.Issued(pending.Claim.RequestId, pending.Record, replayed: false));
         }
@@ -530,7 +549,23 @@ public sealed class VoucherPoolGrain(
         if (_pending.Remove((pending.Claim.Channel, pending.Claim.UserId, pending.Claim.RequestId)))
         {
             _books.Release(pending.Claim.UserId, pending.Day);
+            _dropCap?.Release(pending.Claim.Channel, pending.DropMinute);
         }
+    }
+
+    /// <summary>A claim that waited for stock into the next minute counts there, as its voucher's issue time will on a rebuild.</summary>
+    private static bool MoveToMinuteOf(PendingClaim pending, PartnerDropCap cap, DateTimeOffset issuedAt)
+    {
+        var minute = pending.DropMinute;
+        var moved = cap.Move(pending.Claim.Channel, ref minute, issuedAt);
+        pending.DropMinute = minute;
+        return moved;
+    }
+
+    private static IssueOutcome DropCapReached(IssueClaim claim, PartnerDropCap cap, DateTimeOffset now)
+    {
+        var (retryAfter, message) = cap.Refusal(claim.Channel, now);
+        return IssueOutcome.Refused(claim.RequestId, Refusal.PartnerDropCapReached, message, retryAfter);
     }
 
     private static IssueOutcome? Invalid(IssueClaim claim, CampaignDefinition definition)
@@ -579,6 +614,8 @@ public sealed class VoucherPoolGrain(
     {
         public IssueClaim Claim { get; } = claim;
         public DateOnly Day { get; } = day;
+        /// <summary>The capped minute the claim holds a place in, if any.</summary>
+        public int? DropMinute { get; set; }
         public VoucherRecord? Record { get; set; }
         public TaskCompletionSource<IssueOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -94,8 +94,8 @@ public sealed record IssueBatch(
     long Epoch,
     IReadOnlyList<VoucherRecord> Vouchers);
 
-/// <summary>Of one voucher, what its shard's books need: its place, and the claim that got it.</summary>
-public readonly record struct ShardIssue(long Seq, string UserId, string Channel, string RequestId, string District, DateOnly IssuedDay);
+/// <summary>Of one voucher, what its shard's books need: its place, the claim that got it, and when.</summary>
+public readonly record struct ShardIssue(long Seq, string UserId, string Channel, string RequestId, string District, DateOnly IssuedDay, DateTimeOffset IssuedAt);
 
 /// <summary>What a shard's activation took from the ledger: its fence, and its campaign's number.</summary>
 public sealed record ShardActivation(long Epoch, int CampaignNumber);

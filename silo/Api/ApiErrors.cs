@@ -32,7 +32,7 @@ public static class ApiErrors
             or Refusal.ApiKeyNotFound or Refusal.SubscriptionNotFound or Refusal.DeliveryNotFound => StatusCode.NotFound,
         Refusal.CampaignExists or Refusal.MerchantExists or Refusal.SubscriptionExists => StatusCode.AlreadyExists,
         Refusal.SoldOut or Refusal.BudgetExhausted or Refusal.UserLimitReached or Refusal.UserDailyLimitReached
-            or Refusal.ChannelQuotaExhausted or Refusal.RateLimited => StatusCode.ResourceExhausted,
+            or Refusal.ChannelQuotaExhausted or Refusal.RateLimited or Refusal.PartnerDropCapReached => StatusCode.ResourceExhausted,
         Refusal.Unavailable => StatusCode.Unavailable,
         _ => StatusCode.FailedPrecondition,
     };
@@ -70,12 +70,18 @@ public static class ApiErrors
     /// Ends a unary call with a refusal, without throwing (see <see cref="Answer{TResponse}"/>).
     /// The status and its encoded details are built once per refusal and message: a sold-out
     /// drop answers the same SOLD_OUT thousands of times a second, and building the details
-    /// (a packed ErrorInfo, serialized) was about 5% of the silo's CPU per refusal.
+    /// (a packed ErrorInfo, serialized) was about 5% of the silo's CPU per refusal. A refusal with
+    /// a retry delay (one per instant) is built each time.
     /// </summary>
-    public static TResponse Refuse<TResponse>(ServerCallContext context, Refusal refusal, string message)
+    public static TResponse Refuse<TResponse>(ServerCallContext context, Refusal refusal, string message, TimeSpan? retryAfter = null)
         where TResponse : class
     {
         ApiMetrics.NoteRefusal(context, refusal);
+        if (retryAfter is not null)
+        {
+            return Answer<TResponse>(context, ToRpcException(refusal, message, retryAfter));
+        }
+
         if (!Refusals.TryGetValue((refusal, message), out var answer))
         {
             var error = ToRpcException(refusal, message);

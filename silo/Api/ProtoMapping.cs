@@ -55,6 +55,8 @@ public static class ProtoMapping
         ChannelQuotas = new Dictionary<string, long>(r.ChannelQuotas),
         ShardCount = CampaignDefinition.ShardsFor(r.ExpectedPeakClaimsPerSecond),
         RequestId = r.RequestId,
+        PartnerCapPerMinute = r.PartnerCapPerMinute,
+        PartnerCapMinutes = r.PartnerCapMinutes,
     };
 
     public static Proto.Campaign ToProto(this CampaignSnapshot c)
@@ -87,6 +89,8 @@ public static class ProtoMapping
             CreatedAt = c.CreatedAt.ToProto(),
             UpdatedAt = c.UpdatedAt.ToProto(),
             ShardCount = d.ShardCount,
+            PartnerCapPerMinute = d.PartnerCapPerMinute,
+            PartnerCapMinutes = d.PartnerCapMinutes,
         };
         return campaign;
     }

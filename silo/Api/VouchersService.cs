@@ -20,7 +20,7 @@ public sealed class VouchersService(
         var outcome = await shard.ClaimAsync(new IssueClaim(channel, request.UserId, request.RequestId, request.District));
         return outcome.Voucher is { } voucher
             ? new IssueVoucherResponse { Voucher = ToProto(voucher), Replayed = outcome.Replayed }
-            : ApiErrors.Refuse<IssueVoucherResponse>(context, outcome.Refusal!.Value, outcome.Message ?? "refused");
+            : ApiErrors.Refuse<IssueVoucherResponse>(context, outcome.Refusal!.Value, outcome.Message ?? "refused", outcome.RetryAfter);
     }
 
     public override async Task<IssueVouchersResponse> IssueVouchers(IssueVouchersRequest request, ServerCallContext context)

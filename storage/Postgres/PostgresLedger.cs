@@ -174,10 +174,10 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
         string Shared(string value) => shared.TryGetValue(value, out var known) ? known : shared[value] = value;
         var (first, last) = VoucherKey.ShardRange(campaignNumber, shard);
         return ReadAll($"reading shard {campaignNumber}/{shard}",
-            "SELECT row_key, user_id, channel, request_id, district, issued_day FROM vouchers WHERE row_key BETWEEN $1 AND $2 ORDER BY row_key;",
+            "SELECT row_key, user_id, channel, request_id, district, issued_day, issued_at FROM vouchers WHERE row_key BETWEEN $1 AND $2 ORDER BY row_key;",
             row => new ShardIssue(
                 VoucherKey.Unpack(row.GetInt64(0)).Seq, row.GetString(1), Shared(row.GetString(2)), row.GetString(3),
-                Shared(row.GetString(4)), row.GetFieldValue<DateOnly>(5)),
+                Shared(row.GetString(4)), row.GetFieldValue<DateOnly>(5), row.GetFieldValue<DateTimeOffset>(6)),
             first, last);
     }
 

@@ -135,7 +135,7 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
         {
             var db = reader.Handle;
             SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v2(db,
-                "SELECT row_key, user_id, channel, request_id, district, issued_day FROM vouchers WHERE row_key BETWEEN ?1 AND ?2 ORDER BY row_key;",
+                "SELECT row_key, user_id, channel, request_id, district, issued_day, issued_at FROM vouchers WHERE row_key BETWEEN ?1 AND ?2 ORDER BY row_key;",
                 out var statement), db);
             using (statement)
             {
@@ -154,7 +154,8 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
                         Shared(raw.sqlite3_column_text(statement, 2).utf8_to_string()),
                         raw.sqlite3_column_text(statement, 3).utf8_to_string(),
                         Shared(raw.sqlite3_column_text(statement, 4).utf8_to_string()),
-                        Day(raw.sqlite3_column_int64(statement, 5))));
+                        Day(raw.sqlite3_column_int64(statement, 5)),
+                        Time(raw.sqlite3_column_int64(statement, 6))));
                 }
 
                 if (rc != raw.SQLITE_DONE)

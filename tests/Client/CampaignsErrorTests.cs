@@ -60,6 +60,15 @@ public sealed class CampaignsErrorTests
         Assert.True(CampaignsRetry.IsTransient(error));
     }
 
+    [Fact]
+    public void A_partner_drop_cap_refusal_carries_its_retry_delay_and_is_left_to_the_caller()
+    {
+        var error = Refusal(StatusCode.ResourceExhausted, "PARTNER_DROP_CAP_REACHED", "Next minute.", TimeSpan.FromSeconds(37));
+
+        Assert.Equal(TimeSpan.FromSeconds(37), error.RetryDelay());
+        Assert.False(CampaignsRetry.IsTransient(error));
+    }
+
     [Theory]
     [InlineData(StatusCode.Unavailable, "UNAVAILABLE", true)]
     [InlineData(StatusCode.DeadlineExceeded, "", true)]

@@ -88,6 +88,21 @@ public sealed class CliTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task Campaign_create_with_a_partner_cap_shows_it_and_a_cap_below_the_shard_count_is_refused_naming_the_flag_s_field()
+    {
+        Task<Cli.Outcome> CreateAsync(string cap) => silo.RunAsync(SiloHost.BootstrapOrganiserKey, "campaign", "create", "--id", Scenario.NewId("cli-cap"),
+            "--name", "Drop", "--kind", "amount-off", "--face-value", "2000", "--stock", "100", "--valid-days", "7", "--partner-cap", cap, "--partner-cap-minutes", "5");
+
+        var created = await CreateAsync("400");
+        var refused = await CreateAsync("3"); // below the default 4 shards
+
+        Assert.Equal((0, ""), (created.ExitCode, created.Error));
+        Assert.Matches(@"partner cap:\s+400 a minute per partner, for the first 5 minutes", created.Out);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.StartsWith("error: INVALID_ARGUMENT: partner_cap_per_minute:", refused.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Json_output_writes_64_bit_counts_and_cents_as_numbers_and_ids_of_digits_as_strings()
     {
         var (campaign, voucher, merchantId, _) = await silo.RedeemableVoucherAsync();

@@ -145,6 +145,34 @@ public sealed class HttpJsonTests(SiloFixture silo) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_drop_cap_reads_over_http_and_a_claim_past_it_is_429_with_its_retry_delay()
+    {
+        var campaign = await silo.StartedCampaignAsync(r =>
+        {
+            r.StartsAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(silo.Clock.GetUtcNow());
+            (r.PartnerCapPerMinute, r.PartnerCapMinutes) = (4, 3);
+        });
+        var read = (await Caller(SiloHost.BootstrapOrganiserKey).GetAsync($"/v1/campaigns/{campaign.CampaignId}")).Ok();
+        Assert.Equal(4, read.GetProperty("partnerCapPerMinute").GetInt64());
+        Assert.Equal(3, read.GetProperty("partnerCapMinutes").GetInt32());
+
+        // 4 a minute over 4 shards: of 5 users, two share a shard, and the later of them is refused.
+        var partner = await PartnerAsync();
+        var answers = new List<HttpAnswer>();
+        foreach (var user in Enumerable.Range(0, 5).Select(_ => Scenario.NewId("http-drop")))
+        {
+            answers.Add(await partner.PostAsync($"/v1/campaigns/{campaign.CampaignId}/vouchers:issue", new { userId = user, requestId = "claim-" + user }));
+        }
+
+        var refused = answers.First(a => a.Status != HttpStatusCode.OK)
+            .Refused(HttpStatusCode.TooManyRequests, StatusCode.ResourceExhausted, "PARTNER_DROP_CAP_REACHED");
+        var retry = refused.GetProperty("details").EnumerateArray()
+            .Single(d => d.GetProperty("@type").GetString() == "type.googleapis.com/google.rpc.RetryInfo");
+        var seconds = double.Parse(retry.GetProperty("retryDelay").GetString()!.TrimEnd('s'), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(seconds, 59, 60);
+    }
+
+    [Fact]
     public async Task No_key_and_a_wrong_key_are_refused_with_401_and_issue_nothing()
     {
         var campaign = await silo.StartedCampaignAsync();

@@ -39,7 +39,7 @@ public abstract class LedgerContractTests : LedgerScenario
 
         Assert.Equal([first, second], await Ledger.LoadShardVouchersAsync(Number, 2));
         Assert.Equal(
-            [new ShardIssue(first.Seq, "u1", Channel, "r1", "", first.IssuedDay), new ShardIssue(second.Seq, "u2", Channel, "r2", "pudong", second.IssuedDay)],
+            [new ShardIssue(first.Seq, "u1", Channel, "r1", "", first.IssuedDay, first.IssuedAt), new ShardIssue(second.Seq, "u2", Channel, "r2", "pudong", second.IssuedDay, second.IssuedAt)],
             await Ledger.LoadShardIssuesAsync(Number, 2));
         Assert.Empty(await Ledger.LoadShardVouchersAsync(Number, 1));
         Assert.Equal([new StockLeaseRecord(2, "", 10, 2)], await Ledger.LoadLeasesAsync(Campaign));

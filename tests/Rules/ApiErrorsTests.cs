@@ -27,7 +27,8 @@ public sealed class ApiErrorsTests
             "ORDER_REFUNDED",
         ],
         [StatusCode.ResourceExhausted] =
-            ["SOLD_OUT", "BUDGET_EXHAUSTED", "USER_LIMIT_REACHED", "USER_DAILY_LIMIT_REACHED", "CHANNEL_QUOTA_EXHAUSTED", "RATE_LIMITED"],
+            ["SOLD_OUT", "BUDGET_EXHAUSTED", "USER_LIMIT_REACHED", "USER_DAILY_LIMIT_REACHED", "CHANNEL_QUOTA_EXHAUSTED", "RATE_LIMITED",
+                "PARTNER_DROP_CAP_REACHED"], // added to API.md's list: a campaign's cap per partner per minute (docs/api-guide.md, §4)
         [StatusCode.Unavailable] = ["UNAVAILABLE"],
     };
 
@@ -88,6 +89,16 @@ public sealed class ApiErrorsTests
         Assert.NotNull(retry);
         Assert.Equal(TimeSpan.FromMilliseconds(1500), retry.RetryDelay.ToTimeSpan());
         Assert.Equal("RATE_LIMITED", exception.GetRpcStatus()!.GetDetail<ErrorInfo>()!.Reason);
+    }
+
+    [Fact]
+    public void A_partner_drop_cap_refusal_carries_its_retry_delay()
+    {
+        var exception = ApiErrors.ToRpcException(Refusal.PartnerDropCapReached, "next minute", TimeSpan.FromSeconds(42));
+
+        Assert.Equal(StatusCode.ResourceExhausted, exception.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(42), exception.GetRpcStatus()!.GetDetail<RetryInfo>()!.RetryDelay.ToTimeSpan());
+        Assert.Equal("PARTNER_DROP_CAP_REACHED", exception.GetRpcStatus()!.GetDetail<ErrorInfo>()!.Reason);
     }
 
     [Fact]

@@ -43,6 +43,13 @@ public sealed class CampaignDefinitionTests
         ["channel quotas above the stock"] = ("channel_quotas", d => d with { ChannelQuotas = new Dictionary<string, long> { ["alipay"] = 600, ["meituan"] = 401 } }),
         ["zero shards"] = ("expected_peak_claims_per_second", d => d with { ShardCount = 0 }),
         ["65 shards"] = ("expected_peak_claims_per_second", d => d with { ShardCount = 65 }),
+        ["negative partner cap"] = ("partner_cap_per_minute", d => d with { PartnerCapPerMinute = -1, PartnerCapMinutes = 5 }),
+        ["partner cap below the shard count"] = ("partner_cap_per_minute", d => d with { ShardCount = 4, PartnerCapPerMinute = 3, PartnerCapMinutes = 5 }),
+        ["partner cap above the maximum stock"] = ("partner_cap_per_minute", d => d with { PartnerCapPerMinute = CampaignDefinition.MaxStock + 1L, PartnerCapMinutes = 5 }),
+        ["partner cap for no minutes"] = ("partner_cap_minutes", d => d with { PartnerCapPerMinute = 100, PartnerCapMinutes = 0 }),
+        ["partner cap for 1441 minutes"] = ("partner_cap_minutes", d => d with { PartnerCapPerMinute = 100, PartnerCapMinutes = 1_441 }),
+        ["partner cap minutes without a cap"] = ("partner_cap_minutes", d => d with { PartnerCapMinutes = 5 }),
+        ["negative partner cap minutes without a cap"] = ("partner_cap_minutes", d => d with { PartnerCapMinutes = -1 }),
     };
 
     public static TheoryData<string> BrokenFields => [.. Breaks.Keys];
@@ -65,6 +72,8 @@ public sealed class CampaignDefinitionTests
         ["no channel quotas"] = d => d with { ChannelQuotas = new Dictionary<string, long>() },
         ["one shard"] = d => d with { ShardCount = 1 },
         ["64 shards"] = d => d with { ShardCount = 64 },
+        ["partner cap of one voucher a shard, for one minute"] = d => d with { ShardCount = 4, PartnerCapPerMinute = 4, PartnerCapMinutes = 1 },
+        ["partner cap for a day of minutes"] = d => d with { PartnerCapPerMinute = 1_000, PartnerCapMinutes = 1_440 },
     };
 
     public static TheoryData<string> EdgeCases => [.. Edges.Keys];
@@ -129,6 +138,8 @@ public sealed class CampaignDefinitionTests
         ["a quota more"] = d => d with { ChannelQuotas = new Dictionary<string, long> { ["alipay"] = 100, ["meituan"] = 200, ["jd"] = 1 } },
         ["a quota fewer"] = d => d with { ChannelQuotas = new Dictionary<string, long> { ["alipay"] = 100 } },
         ["a quota for another channel"] = d => d with { ChannelQuotas = new Dictionary<string, long> { ["alipay"] = 100, ["jd"] = 200 } },
+        ["a partner cap"] = d => d with { PartnerCapPerMinute = 100, PartnerCapMinutes = 5 },
+        ["partner cap minutes"] = d => d with { PartnerCapMinutes = 5 },
     };
 
     [Theory]

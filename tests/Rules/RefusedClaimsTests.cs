@@ -11,6 +11,7 @@ public sealed class RefusedClaimsTests
     [InlineData("USER_BLOCKED", true)]
     [InlineData("CAMPAIGN_ENDED", true)]
     [InlineData("IDEMPOTENCY_KEY_REUSED", true)]
+    [InlineData("PARTNER_DROP_CAP_REACHED", true)]
     [InlineData("INVALID_ARGUMENT", false)]
     [InlineData("RATE_LIMITED", false)]
     [InlineData("CAMPAIGN_NOT_FOUND", false)]

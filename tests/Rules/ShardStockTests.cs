@@ -32,6 +32,17 @@ public sealed class ShardStockTests
     }
 
     [Fact]
+    public void A_claim_refused_after_taking_its_unit_leaves_it_free_again()
+    {
+        _stock.Grant("", 2);
+        _stock.Promise([""]);
+
+        _stock.Unpromise("");
+
+        Assert.Equal((2, 0), (_stock.Free(""), _stock.Promised("")));
+    }
+
+    [Fact]
     public void Giving_back_takes_every_free_unit_and_keeps_the_promised_ones()
     {
         _stock.Grant("", 10);

@@ -67,11 +67,13 @@ internal static class CampaignCommand
         var districts = new Option<string[]>("--district") { Description = "A district where the campaign applies (repeatable; none = any)", HelpName = "district" };
         var quotas = Flags.ChannelQuotas("--channel-quota", "Stock reserved for one partner channel (repeatable)");
         var requestId = Flags.Text("--request-id", "Idempotency key when --id is omitted: a repeat returns the campaign the first call created");
+        var partnerCap = Flags.Whole("--partner-cap", "Vouchers one partner may be issued per minute early in the drop (0 = no cap; else at least the shard count)", 0L);
+        var partnerCapMinutes = Flags.Whole("--partner-cap-minutes", "For how many minutes after --starts the partner cap applies (1-1440, with --partner-cap)", 0);
 
         var command = new Command("create", "Define a campaign; it starts in DRAFT")
         {
             id, name, kind, faceValue, minSpend, percentOff, fold, maxDiscount, stock, budget, perUser, perUserDaily,
-            starts, ends, validDays, validUntil, validFrom, refundDays, districts, quotas, peak, requestId,
+            starts, ends, validDays, validUntil, validFrom, refundDays, districts, quotas, peak, requestId, partnerCap, partnerCapMinutes,
         };
         command.Validators.Add(result =>
         {
@@ -104,6 +106,8 @@ internal static class CampaignCommand
                 VoucherValidDays = parse.GetValue(validDays),
                 ExpectedPeakClaimsPerSecond = parse.GetValue(peak),
                 RequestId = parse.GetValue(requestId) ?? "",
+                PartnerCapPerMinute = parse.GetValue(partnerCap),
+                PartnerCapMinutes = parse.GetValue(partnerCapMinutes),
                 Districts = { parse.GetValue(districts) ?? [] },
             };
             // Sent only when given, so the server's default applies otherwise and 0 stays 0.

@@ -25,6 +25,7 @@ internal static class Views
         ("districts", c.Districts.Count == 0 ? "any" : string.Join(", ", c.Districts)),
         ("channel quotas", c.ChannelQuotas.Count == 0 ? null : string.Join(", ", c.ChannelQuotas.OrderBy(q => q.Key, StringComparer.Ordinal).Select(q => $"{q.Key}={Count(q.Value)}"))),
         ("pool shards", c.ShardCount == 0 ? null : Count(c.ShardCount)),
+        ("partner cap", c.PartnerCapPerMinute == 0 ? null : $"{Count(c.PartnerCapPerMinute)} a minute per partner, for the first {Count(c.PartnerCapMinutes)} minutes"),
         ("created", TimeText.Local(c.CreatedAt)),
         ("updated", c.UpdatedAt is null ? null : TimeText.Local(c.UpdatedAt)),
     ]);

@@ -25,6 +25,7 @@ public sealed record CampaignsError(StatusCode Code, string Reason, string Messa
     public bool IsTransient => Code switch
     {
         StatusCode.Unavailable or StatusCode.DeadlineExceeded => true,
+        // Not PARTNER_DROP_CAP_REACHED: its delay runs to the next minute, too long to hold a call for.
         StatusCode.ResourceExhausted => Reason == "RATE_LIMITED",
         _ => false,
     };
@@ -60,7 +61,7 @@ public static class CampaignsErrorExtensions
     /// <summary>The <c>google.rpc.ErrorInfo</c> detail, if the server sent one.</summary>
     public static ErrorInfo? ErrorInfo(this RpcException error) => error.RichStatus()?.GetDetail<ErrorInfo>();
 
-    /// <summary>The <c>google.rpc.RetryInfo</c> delay (sent with <c>RATE_LIMITED</c>), if any.</summary>
+    /// <summary>The <c>google.rpc.RetryInfo</c> delay (sent with <c>RATE_LIMITED</c> and <c>PARTNER_DROP_CAP_REACHED</c>), if any.</summary>
     public static TimeSpan? RetryDelay(this RpcException error) =>
         error.RichStatus()?.GetDetail<RetryInfo>()?.RetryDelay?.ToTimeSpan();
 
