@@ -177,13 +177,13 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
 
         return Run($"committing a batch of shard {batch.CampaignId}/{batch.Shard}", async connection =>
         {
-            // One statement, so one round trip that commits as it returns (see migration 2).
+            // One statement, so one round trip that commits as it returns (see migrations 2 and 6).
             var started = Stopwatch.GetTimestamp();
             var v = batch.Vouchers;
             T[] Column<T>(Func<VoucherRecord, T> value) => [.. v.Select(value)];
             var pools = v.CountBy(r => r.Pool).ToList();
             await using var commit = Command(connection,
-                $"SELECT commit_issue_batch({string.Join(", ", Enumerable.Range(1, 32).Select(i => "$" + i))});",
+                $"SELECT commit_issue_batch({string.Join(", ", Enumerable.Range(1, 34).Select(i => "$" + i))});",
                 batch.CampaignId, batch.Shard, batch.Epoch, pools.Select(p => p.Key).ToArray(), pools.Select(p => (long)p.Value).ToArray(),
                 Column(r => r.Key.Packed), Column(r => r.Code), Column(r => r.CampaignId), Column(r => r.UserId), Column(r => r.Channel),
                 Column(r => r.RequestId), Column(r => r.District), Column(r => Stored<StoredVoucherStatus>.Name(r.Status)), Column(r => r.Version),
@@ -191,7 +191,8 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
                 Column(r => r.Terms.PercentOff), Column(r => r.Terms.Fold), Column(r => r.Terms.MaxDiscountCents),
                 Column(r => Utc(r.ValidFrom)), Column(r => Utc(r.ValidUntil)), Column(r => Utc(r.IssuedAt)), Column(r => r.IssuedDay), Column(r => r.Pool),
                 Column(r => r.MerchantId), Column(r => r.OrderId), Column(r => r.OrderAmountCents), Column(r => r.DiscountCents),
-                Column(r => Utc(r.ReservedUntil)), Column(r => Utc(r.RedeemedAt)), Column(r => r.Terms.LiabilityCents));
+                Column(r => Utc(r.ReservedUntil)), Column(r => Utc(r.RedeemedAt)), Column(r => r.Terms.LiabilityCents),
+                Column(r => r.DeviceId), Column(r => r.DeviceId is null ? null : (int?)r.DeviceBucket));
             try
             {
                 await commit.ExecuteNonQueryAsync();
@@ -212,6 +213,19 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
             Committed(started);
             return true;
         });
+    }
+
+    public Task<IReadOnlyList<DeviceClaimCount>> LoadDeviceClaimsAsync(int campaignNumber, int bucket)
+    {
+        var (first, last) = VoucherKey.CampaignRange(campaignNumber);
+        return ReadAll($"reading device bucket {campaignNumber}/{bucket}",
+            """
+            SELECT device_id, ((row_key >> 32) & 127)::integer, COUNT(*)::integer, MAX(row_key & 4294967295) FROM vouchers
+            WHERE device_bucket = $1 AND row_key BETWEEN $2 AND $3 AND device_id IS NOT NULL
+            GROUP BY device_id, (row_key >> 32) & 127;
+            """,
+            row => new DeviceClaimCount(row.GetString(0), row.GetInt32(1), row.GetInt32(2), row.GetInt64(3)),
+            bucket, first, last);
     }
 
     private static LedgerFencedException Fenced(string what, long epoch) =>
