@@ -27,7 +27,10 @@ public sealed class ApiErrorsTests
             "ORDER_REFUNDED",
         ],
         [StatusCode.ResourceExhausted] =
-            ["SOLD_OUT", "BUDGET_EXHAUSTED", "USER_LIMIT_REACHED", "USER_DAILY_LIMIT_REACHED", "CHANNEL_QUOTA_EXHAUSTED", "RATE_LIMITED"],
+        [
+            "SOLD_OUT", "BUDGET_EXHAUSTED", "USER_LIMIT_REACHED", "USER_DAILY_LIMIT_REACHED", "CHANNEL_QUOTA_EXHAUSTED", "RATE_LIMITED",
+            "DEVICE_LIMIT_REACHED", // added to API.md's list: a campaign's limit per device (docs/api-guide.md, §4)
+        ],
         [StatusCode.Unavailable] = ["UNAVAILABLE"],
     };
 
