@@ -236,9 +236,16 @@ public sealed class VoucherPoolGrain(
             return IssueOutcome.Refused(claim.RequestId, limit.Reason, limit.Message);
         }
 
+        // A sold-out campaign answers from memory before any device bucket is asked.
+        var limitsDevice = definition.PerDeviceLimit > 0 && claim.DeviceId.Length > 0;
+        if (limitsDevice && KnownExhausted(claim.Channel) is { } soldOut)
+        {
+            return IssueOutcome.Refused(claim.RequestId, soldOut, Explain(soldOut));
+        }
+
         var pending = new PendingClaim(claim, day);
         Admit(pending);
-        if (definition.PerDeviceLimit > 0 && claim.DeviceId.Length > 0 && await ReserveDeviceAsync(pending, definition) is { } deviceRefused)
+        if (limitsDevice && claim.DeviceId.Length > 0 && await ReserveDeviceAsync(pending, definition) is { } deviceRefused)
         {
             Release(pending);
             pending.Completion.SetResult(deviceRefused);
@@ -371,9 +378,9 @@ public sealed class VoucherPoolGrain(
             }
 
             // Fast rejection: sold out is answered from memory, without storage or the campaign.
-            if (_exhausted.TryGetValue(channel, out var exhausted) && exhausted.Until > clock.GetUtcNow())
+            if (KnownExhausted(channel) is { } exhausted)
             {
-                return (null, exhausted.Reason);
+                return (null, exhausted);
             }
 
             // One lease request per channel at a time; everyone short of stock waits for it.
@@ -396,6 +403,26 @@ public sealed class VoucherPoolGrain(
                 _waitingForStock[channel]--;
             }
         }
+    }
+
+    /// <summary>Why <paramref name="channel"/> was refused stock within the last second, if it was and the shard has none free for it since.</summary>
+    private Refusal? KnownExhausted(string channel)
+    {
+        if (!_exhausted.TryGetValue(channel, out var exhausted) || exhausted.Until <= clock.GetUtcNow())
+        {
+            return null;
+        }
+
+        var pools = _capacity!.PoolsFor(channel);
+        for (var i = 0; i < pools.Count; i++)
+        {
+            if (_stock.Free(pools[i]) > 0)
+            {
+                return null;
+            }
+        }
+
+        return exhausted.Reason;
     }
 
     private async Task<Refusal?> RequestLeaseAsync(string channel)

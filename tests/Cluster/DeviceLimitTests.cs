@@ -81,4 +81,19 @@ public sealed class DeviceLimitTests(ClusterFixture fixture)
         var buckets = Enumerable.Range(0, 4).Select(b => fixture.Grains.GetGrain<IDeviceClaimsGrain>(ShardRouting.PoolKey(id, b)).GetGrainId()).ToHashSet();
         Assert.DoesNotContain(statistics, s => buckets.Contains(s.GrainId));
     }
+
+    [Fact]
+    public async Task A_shard_that_knows_its_campaign_sold_out_answers_a_device_s_claim_without_asking_its_bucket()
+    {
+        var campaign = await fixture.StartCampaignAsync(d => d with { TotalStock = 1, ShardCount = 1, PerDeviceLimit = 1 });
+        var id = campaign.GetPrimaryKeyString();
+        Assert.NotNull((await fixture.IssueAsync(id, 1, new IssueClaim(Channel, "first", "r1", ""))).Voucher);
+        Assert.Equal(Refusal.SoldOut, (await fixture.IssueAsync(id, 1, new IssueClaim(Channel, "second", "r1", ""))).Refusal);
+
+        Assert.Equal(Refusal.SoldOut, (await fixture.IssueAsync(id, 1, new IssueClaim(Channel, "third", "r1", "", "phone-late"))).Refusal);
+
+        var bucket = fixture.Grains.GetGrain<IDeviceClaimsGrain>(ShardRouting.PoolKey(id, 0)).GetGrainId();
+        var statistics = await fixture.Grains.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
+        Assert.DoesNotContain(statistics, s => s.GrainId == bucket);
+    }
 }
