@@ -80,13 +80,15 @@ public sealed class CampaignsClient : IDisposable
     /// <summary>
     /// Issues one voucher. <paramref name="requestId"/> is the idempotency key and must come from the
     /// caller's own operation (e.g. its claim id), so that the caller's retries reuse it too.
+    /// <paramref name="deviceId"/> names the user's device (or a hash of their phone number) for a
+    /// campaign's limit per device.
     /// </summary>
     public Task<IssueVoucherResponse> IssueVoucherAsync(
-        string campaignId, string userId, string requestId, string? district = null, CancellationToken cancellationToken = default)
+        string campaignId, string userId, string requestId, string? district = null, string? deviceId = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(requestId);
         return Vouchers.IssueVoucherAsync(
-            new IssueVoucherRequest { CampaignId = campaignId, UserId = userId, RequestId = requestId, District = district ?? "" },
+            new IssueVoucherRequest { CampaignId = campaignId, UserId = userId, RequestId = requestId, District = district ?? "", DeviceId = deviceId ?? "" },
             cancellationToken: cancellationToken).ResponseAsync;
     }
 

@@ -33,6 +33,8 @@ public sealed record CampaignDefinition
     [Id(16)] public string RequestId { get; init; } = "";
     /// <summary>Vouchers are not redeemable before this instant; null = from receipt.</summary>
     [Id(17)] public DateTimeOffset? VoucherValidFrom { get; init; }
+    /// <summary>Vouchers claims naming one device may receive, over all users and channels; 0 = no limit.</summary>
+    [Id(18)] public int PerDeviceLimit { get; init; }
     /// <summary>Vouchers one partner may be issued per minute early in the drop (<see cref="Issuance.PartnerDropCap"/>); 0 = no cap.</summary>
     [Id(19)] public long PartnerCapPerMinute { get; init; }
     /// <summary>For how many whole minutes after <see cref="StartsAt"/> the partner cap applies; 0 without a cap.</summary>
@@ -46,6 +48,7 @@ public sealed record CampaignDefinition
     private static readonly DateTimeOffset Earliest = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly DateTimeOffset Latest = new(2200, 1, 1, 0, 0, 0, TimeSpan.Zero);
     public const int MaxShards = 64;
+    public const int MaxPerDeviceLimit = 1_000;
 
     /// <summary>The longest a partner cap may last: a day of minutes.</summary>
     public const int MaxPartnerCapMinutes = 1_440;
@@ -83,6 +86,11 @@ public sealed record CampaignDefinition
         if (PerUserDailyLimit < 0)
         {
             throw CampaignsException.Invalid("per_user_daily_limit", "must not be negative (0 = none)");
+        }
+
+        if (PerDeviceLimit is < 0 or > MaxPerDeviceLimit)
+        {
+            throw CampaignsException.Invalid("per_device_limit", $"must be 0-{MaxPerDeviceLimit} (0 = none)");
         }
 
         if (StartsAt == default)
@@ -198,6 +206,7 @@ public sealed record CampaignDefinition
     public bool SameAs(CampaignDefinition other) =>
         CampaignId == other.CampaignId && Name == other.Name && Terms == other.Terms && TotalStock == other.TotalStock
         && BudgetCents == other.BudgetCents && PerUserLimit == other.PerUserLimit && PerUserDailyLimit == other.PerUserDailyLimit
+        && PerDeviceLimit == other.PerDeviceLimit
         && StartsAt == other.StartsAt && EndsAt == other.EndsAt && VoucherValidDays == other.VoucherValidDays
         && VoucherValidUntil == other.VoucherValidUntil && VoucherValidFrom == other.VoucherValidFrom && RefundWindowDays == other.RefundWindowDays
         && PartnerCapPerMinute == other.PartnerCapPerMinute && PartnerCapMinutes == other.PartnerCapMinutes

@@ -13,7 +13,7 @@ public static class RefusedClaims
     {
         Refusal.CampaignNotActive, Refusal.CampaignNotStarted, Refusal.CampaignEnded, Refusal.IdempotencyKeyReused,
         Refusal.SoldOut, Refusal.BudgetExhausted, Refusal.UserLimitReached, Refusal.UserDailyLimitReached,
-        Refusal.ChannelQuotaExhausted, Refusal.UserBlocked, Refusal.PartnerDropCapReached,
+        Refusal.ChannelQuotaExhausted, Refusal.UserBlocked, Refusal.DeviceLimitReached, Refusal.PartnerDropCapReached,
     }.Select(r => r.Reason()).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>Whether a claim refused for <paramref name="reason"/> (an API reason word) counts in the campaign's stats.</summary>

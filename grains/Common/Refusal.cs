@@ -48,6 +48,7 @@ public enum Refusal
     DeliveryNotFound,
     NotYourCampaign,
     UserBlocked,
+    DeviceLimitReached,
     PartnerDropCapReached,
 }
 

@@ -4,13 +4,14 @@ using Campaigns.Grains.Ledger;
 
 namespace Campaigns.Grains.Issuance;
 
-/// <summary>A partner's claim of one voucher for one user.</summary>
+/// <summary>A partner's claim of one voucher for one user; <paramref name="DeviceId"/> "" = none.</summary>
 [GenerateSerializer, Immutable]
 public sealed record IssueClaim(
     [property: Id(0)] string Channel,
     [property: Id(1)] string UserId,
     [property: Id(2)] string RequestId,
-    [property: Id(3)] string District);
+    [property: Id(3)] string District,
+    [property: Id(4)] string DeviceId = "");
 
 /// <summary>The answer to one claim: a voucher (first time or replayed) or a refusal.</summary>
 [GenerateSerializer, Immutable]

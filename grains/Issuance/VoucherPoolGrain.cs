@@ -20,6 +20,8 @@ namespace Campaigns.Grains.Issuance;
 /// <item>promised: units claims have taken whose writes have not yet been answered
 /// (<see cref="ShardStock"/>): what the shard keeps of its lease when it gives the rest back.</item>
 /// </list>
+/// Under a limit per device, a claim naming a device also holds a slot of its device's bucket
+/// (<see cref="IDeviceClaimsGrain"/>) from before it takes stock until its write is answered.
 /// This activation is the only writer of its users: it takes a new epoch for the shard before it
 /// reads its rows, and every write checks that epoch, so an older or duplicate activation can
 /// write nothing. Invariant, with the ledger's lease guard: issued ≤ granted for every lease, and
@@ -41,6 +43,7 @@ public sealed class VoucherPoolGrain(
     private readonly Dictionary<string, Task<Refusal?>> _leaseRequests = [];
     private readonly Dictionary<string, int> _waitingForStock = [];
     private readonly Dictionary<string, (Refusal Reason, DateTimeOffset Until)> _exhausted = [];
+    private readonly Dictionary<int, DeviceRound> _deviceRounds = [];
     private readonly IssueRate _rate = new();
     private readonly BatchSizes _batches = new();
     private List<PendingClaim> _queue = [];
@@ -207,7 +210,8 @@ public sealed class VoucherPoolGrain(
 
         if (_pending.TryGetValue((claim.Channel, claim.UserId, claim.RequestId), out var inFlight))
         {
-            if (inFlight.Claim != claim)
+            // As for a replay, the device a retry names does not matter: the first claim's holds.
+            if (inFlight.Claim.District != claim.District)
             {
                 return KeyReused(claim);
             }
@@ -235,6 +239,13 @@ public sealed class VoucherPoolGrain(
             return IssueOutcome.Refused(claim.RequestId, limit.Reason, limit.Message);
         }
 
+        // A sold-out campaign answers from memory before any device bucket is asked.
+        var limitsDevice = definition.PerDeviceLimit > 0 && claim.DeviceId.Length > 0;
+        if (limitsDevice && KnownExhausted(claim.Channel) is { } soldOut)
+        {
+            return IssueOutcome.Refused(claim.RequestId, soldOut, Explain(soldOut));
+        }
+
         int? dropMinute = null;
         if (_dropCap is { } dropCap && !dropCap.TryAdmit(claim.Channel, now, out dropMinute))
         {
@@ -243,10 +254,18 @@ public sealed class VoucherPoolGrain(
 
         var pending = new PendingClaim(claim, day) { DropMinute = dropMinute };
         Admit(pending);
+        if (limitsDevice && claim.DeviceId.Length > 0 && await ReserveDeviceAsync(pending, definition) is { } deviceRefused)
+        {
+            Release(pending);
+            pending.Completion.SetResult(deviceRefused);
+            return deviceRefused;
+        }
+
         var (pool, noStock) = await TakeStockAsync(claim.Channel);
         if (noStock is { } refusal)
         {
             Release(pending);
+            SettleDevices([pending], written: false);
             var refused = IssueOutcome.Refused(claim.RequestId, refusal, Explain(refusal));
             pending.Completion.SetResult(refused);
             return refused;
@@ -257,6 +276,7 @@ public sealed class VoucherPoolGrain(
         {
             _stock.Unpromise(pool!);
             Release(pending);
+            SettleDevices([pending], written: false);
             var capped = DropCapReached(claim, cap, issuedAt);
             pending.Completion.SetResult(capped);
             return capped;
@@ -282,11 +302,89 @@ public sealed class VoucherPoolGrain(
             IssuedAt = issuedAt,
             Pool = pool!,
             IssuedDay = day,
+            DeviceId = pending.DeviceBucket is null ? null : claim.DeviceId,
+            DeviceBucket = pending.DeviceBucket ?? 0,
         };
         _queue.Add(pending);
         StartCommitting();
         return await pending.Completion.Task;
     }
+
+    /// <summary>
+    /// Asks the claim's device bucket for a slot; the claims of one turn (a batch) that share a
+    /// bucket go in one call. A refusal to answer with, or null once the claim holds a slot.
+    /// </summary>
+    private async Task<IssueOutcome?> ReserveDeviceAsync(PendingClaim pending, CampaignDefinition definition)
+    {
+        var claim = pending.Claim;
+        var bucket = DeviceRouting.BucketFor(claim.DeviceId, definition.ShardCount);
+        if (!_deviceRounds.TryGetValue(bucket, out var round))
+        {
+            _deviceRounds[bucket] = round = new DeviceRound();
+            round.Answer = AskDeviceBucketAsync(bucket, round, definition.PerDeviceLimit);
+        }
+
+        var index = round.Claims.Count;
+        round.Claims.Add(new DeviceClaim(claim.Channel, claim.UserId, claim.RequestId, claim.DeviceId));
+        try
+        {
+            if (!(await round.Answer)[index])
+            {
+                return IssueOutcome.Refused(claim.RequestId, Refusal.DeviceLimitReached,
+                    $"this device already received the {definition.PerDeviceLimit} voucher(s) allowed per device");
+            }
+        }
+        catch (Exception ex)
+        {
+            // Its slot may have been taken and the answer lost: a retry of the claim reuses it.
+            logger.LogWarning(ex, "Shard {Campaign}/{Shard}: device bucket {Bucket} did not answer", _campaignId, _shard, bucket);
+            return Unavailable(claim);
+        }
+
+        pending.DeviceBucket = bucket;
+        return null;
+    }
+
+    private async Task<IReadOnlyList<bool>> AskDeviceBucketAsync(int bucket, DeviceRound round, int limit)
+    {
+        await Task.Yield(); // let this turn's other claims for the bucket join the call
+        _deviceRounds.Remove(bucket);
+        return await DeviceBucket(bucket).ReserveAsync(limit, round.Claims);
+    }
+
+    /// <summary>
+    /// Tells the device buckets how claims holding a slot ended, without holding up their answers:
+    /// a written voucher counts as the device's, a slot given up is free again. Not told (the
+    /// bucket's call failed), a bucket keeps counting the claim in flight until it restarts.
+    /// </summary>
+    private void SettleDevices(IEnumerable<PendingClaim> claims, bool written)
+    {
+        if (_campaign?.Definition.PerDeviceLimit is not > 0)
+        {
+            return;
+        }
+
+        foreach (var bucket in claims.Where(p => p.DeviceBucket is not null).GroupBy(p => p.DeviceBucket!.Value))
+        {
+            _ = SettleAsync(bucket.Key, [.. bucket.Select(p => new DeviceSettlement(
+                p.Claim.Channel, p.Claim.UserId, p.Claim.RequestId, p.Claim.DeviceId, _shard, written ? p.Record!.Seq : 0))]);
+        }
+    }
+
+    private async Task SettleAsync(int bucket, IReadOnlyList<DeviceSettlement> settled)
+    {
+        try
+        {
+            await DeviceBucket(bucket).SettleAsync(settled);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Shard {Campaign}/{Shard}: device bucket {Bucket} did not hear how {Claims} claim(s) ended; it counts them in flight until it restarts",
+                _campaignId, _shard, bucket, settled.Count);
+        }
+    }
+
+    private IDeviceClaimsGrain DeviceBucket(int bucket) => GrainFactory.GetGrain<IDeviceClaimsGrain>(ShardRouting.PoolKey(_campaignId, bucket));
 
     /// <summary>Takes one unit for a claim on <paramref name="channel"/>, leasing more when needed.</summary>
     private async Task<(string? Pool, Refusal? Refusal)> TakeStockAsync(string channel)
@@ -299,9 +397,9 @@ public sealed class VoucherPoolGrain(
             }
 
             // Fast rejection: sold out is answered from memory, without storage or the campaign.
-            if (_exhausted.TryGetValue(channel, out var exhausted) && exhausted.Until > clock.GetUtcNow())
+            if (KnownExhausted(channel) is { } exhausted)
             {
-                return (null, exhausted.Reason);
+                return (null, exhausted);
             }
 
             // One lease request per channel at a time; everyone short of stock waits for it.
@@ -324,6 +422,26 @@ public sealed class VoucherPoolGrain(
                 _waitingForStock[channel]--;
             }
         }
+    }
+
+    /// <summary>Why <paramref name="channel"/> was refused stock within the last second, if it was and the shard has none free for it since.</summary>
+    private Refusal? KnownExhausted(string channel)
+    {
+        if (!_exhausted.TryGetValue(channel, out var exhausted) || exhausted.Until <= clock.GetUtcNow())
+        {
+            return null;
+        }
+
+        var pools = _capacity!.PoolsFor(channel);
+        for (var i = 0; i < pools.Count; i++)
+        {
+            if (_stock.Free(pools[i]) > 0)
+            {
+                return null;
+            }
+        }
+
+        return exhausted.Reason;
     }
 
     private async Task<Refusal?> RequestLeaseAsync(string channel)
@@ -473,6 +591,7 @@ public sealed class VoucherPoolGrain(
                     pending.Completion.TrySetResult(Unavailable(pending.Claim));
                 }
 
+                SettleDevices(_queue, written: false);
                 _queue = [];
             }
         }
@@ -498,6 +617,13 @@ public sealed class VoucherPoolGrain(
                 pending.Completion.TrySetResult(Unavailable(pending.Claim));
             }
 
+            // Refused by a guard, nothing was written. Otherwise the vouchers may be in the ledger:
+            // their device slots stay taken, and a retry of the claim reuses its own.
+            if (ex is LedgerFencedException or LedgerConflictException)
+            {
+                SettleDevices(batch, written: false);
+            }
+
             return;
         }
 
@@ -510,6 +636,8 @@ public sealed class VoucherPoolGrain(
             _rate.Add(pending.Record.IssuedAt);
             pending.Completion.SetResult(IssueOutcome.Issued(pending.Claim.RequestId, pending.Record, replayed: false));
         }
+
+        SettleDevices(batch, written: true);
 
         _batches.Record(batch.Count, clock.GetUtcNow(), logger, _campaignId, _shard);
     }
@@ -584,6 +712,11 @@ public sealed class VoucherPoolGrain(
                 throw CampaignsException.Invalid("district", "must be at most 64 characters");
             }
 
+            if (claim.DeviceId.Length > 0)
+            {
+                Identifiers.RequireKey("device_id", claim.DeviceId);
+            }
+
             return null;
         }
         catch (CampaignsException ex)
@@ -617,7 +750,16 @@ public sealed class VoucherPoolGrain(
         /// <summary>The capped minute the claim holds a place in, if any.</summary>
         public int? DropMinute { get; set; }
         public VoucherRecord? Record { get; set; }
+        /// <summary>The bucket in which the claim holds a slot of its device; null when it holds none.</summary>
+        public int? DeviceBucket { get; set; }
         public TaskCompletionSource<IssueOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>The claims of one turn that share a device bucket, and the one call that asks it for all of them.</summary>
+    private sealed class DeviceRound
+    {
+        public List<DeviceClaim> Claims { get; } = [];
+        public Task<IReadOnlyList<bool>> Answer { get; set; } = null!;
     }
 
     /// <summary>

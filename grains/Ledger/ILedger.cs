@@ -41,6 +41,13 @@ public interface IIssuingLedger
     /// written then. Idempotency and per-user limits are the shard's: it is the only writer of its users.
     /// </summary>
     Task CommitIssueBatchAsync(IssueBatch batch);
+
+    /// <summary>
+    /// What a device bucket rebuilds its counts from: for each device of the bucket and each shard,
+    /// how many of the campaign's vouchers carry it and the last seq among them, read in one
+    /// statement (one snapshot). Vouchers without a device are not counted.
+    /// </summary>
+    Task<IReadOnlyList<DeviceClaimCount>> LoadDeviceClaimsAsync(int campaignNumber, int bucket);
 }
 
 /// <summary>Stock leases: the campaign grants them, shards spend them and give back what they do not need.</summary>

@@ -43,6 +43,10 @@ public sealed record VoucherRecord
     [Id(21)] public required int CampaignNumber { get; init; }
     /// <summary>The voucher's place in its shard's issue order, from 1.</summary>
     [Id(22)] public required long Seq { get; init; }
+    /// <summary>The claim's device, kept only when its campaign limits claims per device; null otherwise.</summary>
+    [Id(23)] public string? DeviceId { get; init; }
+    /// <summary>The device's bucket (<c>DeviceRouting</c>); 0 without a device.</summary>
+    [Id(24)] public int DeviceBucket { get; init; }
 
     public VoucherKey Key => new(CampaignNumber, Shard, Seq);
 }
@@ -96,6 +100,9 @@ public sealed record IssueBatch(
 
 /// <summary>Of one voucher, what its shard's books need: its place, the claim that got it, and when.</summary>
 public readonly record struct ShardIssue(long Seq, string UserId, string Channel, string RequestId, string District, DateOnly IssuedDay, DateTimeOffset IssuedAt);
+
+/// <summary>Of one device bucket: a device's vouchers issued by one shard, and the last seq among them.</summary>
+public readonly record struct DeviceClaimCount(string DeviceId, int Shard, int Vouchers, long LastSeq);
 
 /// <summary>What a shard's activation took from the ledger: its fence, and its campaign's number.</summary>
 public sealed record ShardActivation(long Epoch, int CampaignNumber);

@@ -32,7 +32,8 @@ public static class ApiErrors
             or Refusal.ApiKeyNotFound or Refusal.SubscriptionNotFound or Refusal.DeliveryNotFound => StatusCode.NotFound,
         Refusal.CampaignExists or Refusal.MerchantExists or Refusal.SubscriptionExists => StatusCode.AlreadyExists,
         Refusal.SoldOut or Refusal.BudgetExhausted or Refusal.UserLimitReached or Refusal.UserDailyLimitReached
-            or Refusal.ChannelQuotaExhausted or Refusal.RateLimited or Refusal.PartnerDropCapReached => StatusCode.ResourceExhausted,
+            or Refusal.ChannelQuotaExhausted or Refusal.RateLimited or Refusal.DeviceLimitReached or Refusal.PartnerDropCapReached
+                => StatusCode.ResourceExhausted,
         Refusal.Unavailable => StatusCode.Unavailable,
         _ => StatusCode.FailedPrecondition,
     };

@@ -45,6 +45,7 @@ public static class ProtoMapping
         // Presence, not zero, says "use the default": an explicit 0 is validated as 0.
         PerUserLimit = r.HasPerUserLimit ? r.PerUserLimit : 1,
         PerUserDailyLimit = r.PerUserDailyLimit,
+        PerDeviceLimit = r.PerDeviceLimit,
         StartsAt = r.StartsAt.FromProto("starts_at") ?? default,
         EndsAt = r.EndsAt.FromProto("ends_at") ?? default,
         VoucherValidDays = r.VoucherValidDays,
@@ -77,6 +78,7 @@ public static class ProtoMapping
             BudgetCents = c.BudgetCents,
             PerUserLimit = d.PerUserLimit,
             PerUserDailyLimit = d.PerUserDailyLimit,
+            PerDeviceLimit = d.PerDeviceLimit,
             StartsAt = d.StartsAt.ToProto(),
             EndsAt = d.EndsAt.ToProto(),
             VoucherValidDays = d.VoucherValidDays,

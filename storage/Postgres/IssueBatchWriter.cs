@@ -6,7 +6,7 @@ namespace Campaigns.Storage.Postgres;
 /// <summary>
 /// Group commit across a silo's shards for small batches (single claims). Each shard keeps one
 /// batch outstanding; here the batches that wait meanwhile, from every shard of the silo, go to
-/// the server together, as one transaction with one WAL flush (<c>commit_issue_batches</c>, migration 6), instead of one
+/// the server together, as one transaction with one WAL flush (<c>commit_issue_batches</c>, migration 7), instead of one
 /// transaction per shard. A few groups are in flight at a time, so the server is never idle
 /// while the next group gathers. Each batch is still refused on its own (fenced, past its lease,
 /// a key written before); a group that fails as a whole fails each of its batches.

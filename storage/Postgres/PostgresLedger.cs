@@ -195,7 +195,7 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
 
     /// <summary>
     /// Commits the batches of several shards as one statement, so one round trip and one
-    /// transaction (see migration 6), and answers per batch null or why it was refused. A key
+    /// transaction (see migration 7), and answers per batch null or why it was refused. A key
     /// written before fails the statement as a whole: the batches are then committed one by one,
     /// so that only the batch that reused it is refused.
     /// </summary>
@@ -206,7 +206,7 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
             var leases = batches.SelectMany((b, i) => b.Vouchers.CountBy(r => r.Pool).OrderBy(p => p.Key, StringComparer.Ordinal)
                 .Select(pool => (Batch: i + 1, pool.Key, Count: (long)pool.Value))).ToList();
             await using var commit = Command(connection,
-                $"SELECT commit_issue_batches({string.Join(", ", Enumerable.Range(1, 34).Select(i => "$" + i))});",
+                $"SELECT commit_issue_batches({string.Join(", ", Enumerable.Range(1, 36).Select(i => "$" + i))});",
                 [
                     batches.Select(b => b.CampaignId).ToArray(), batches.Select(b => b.Shard).ToArray(), batches.Select(b => b.Epoch).ToArray(),
                     leases.Select(l => l.Batch).ToArray(), leases.Select(l => l.Key).ToArray(), leases.Select(l => l.Count).ToArray(),
@@ -241,13 +241,13 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
             return (IReadOnlyList<Exception?>)[.. batches.Select((batch, i) => Refusal(batch, outcomes[i]))];
         });
 
-    /// <summary>One shard's batch in a transaction of its own (commit_issue_batch, migration 2).</summary>
+    /// <summary>One shard's batch in a transaction of its own (commit_issue_batch with the devices, migration 6).</summary>
     private async Task CommitAloneAsync(NpgsqlConnection connection, IssueBatch batch)
     {
         var started = Stopwatch.GetTimestamp();
         var pools = batch.Vouchers.CountBy(r => r.Pool).ToList();
         await using var commit = Command(connection,
-            $"SELECT commit_issue_batch({string.Join(", ", Enumerable.Range(1, 32).Select(i => "$" + i))});",
+            $"SELECT commit_issue_batch({string.Join(", ", Enumerable.Range(1, 34).Select(i => "$" + i))});",
             [batch.CampaignId, batch.Shard, batch.Epoch, pools.Select(p => p.Key).ToArray(), pools.Select(p => (long)p.Value).ToArray(), .. ColumnsOf(batch.Vouchers)]);
         try
         {
@@ -274,6 +274,7 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
             Column(r => Utc(r.ValidFrom)), Column(r => Utc(r.ValidUntil)), Column(r => Utc(r.IssuedAt)), Column(r => r.IssuedDay), Column(r => r.Pool),
             Column(r => r.MerchantId), Column(r => r.OrderId), Column(r => r.OrderAmountCents), Column(r => r.DiscountCents),
             Column(r => Utc(r.ReservedUntil)), Column(r => Utc(r.RedeemedAt)), Column(r => r.Terms.LiabilityCents),
+            Column(r => r.DeviceId), Column(r => r.DeviceId is null ? null : (int?)r.DeviceBucket),
         ];
     }
 
@@ -286,6 +287,19 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
         [PostgresFaults.UniqueViolation, _] => new LedgerConflictException($"shard {batch.CampaignId}/{batch.Shard} wrote a key it had written before"),
         _ => new InvalidOperationException($"commit_issue_batches answered '{outcome}' for shard {batch.CampaignId}/{batch.Shard}"),
     };
+
+    public Task<IReadOnlyList<DeviceClaimCount>> LoadDeviceClaimsAsync(int campaignNumber, int bucket)
+    {
+        var (first, last) = VoucherKey.CampaignRange(campaignNumber);
+        return ReadAll($"reading device bucket {campaignNumber}/{bucket}",
+            """
+            SELECT device_id, ((row_key >> 32) & 127)::integer, COUNT(*)::integer, MAX(row_key & 4294967295) FROM vouchers
+            WHERE device_bucket = $1 AND row_key BETWEEN $2 AND $3 AND device_id IS NOT NULL
+            GROUP BY device_id, (row_key >> 32) & 127;
+            """,
+            row => new DeviceClaimCount(row.GetString(0), row.GetInt32(1), row.GetInt32(2), row.GetInt64(3)),
+            bucket, first, last);
+    }
 
     private static LedgerFencedException Fenced(string what, long epoch) =>
         new($"{what} has an epoch newer than {epoch}: a later activation holds it");

@@ -18,7 +18,7 @@ internal static class PostgresLedgerRows
         "row_key, code, campaign_id, user_id, channel, request_id, district, status, version, " +
         "kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents, " +
         "valid_from, valid_until, issued_at, issued_day, pool, " +
-        "merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at";
+        "merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, device_id, device_bucket";
 
     /// <summary>The column list <see cref="ReadEvent"/> expects, in order.</summary>
     public const string EventColumns =
@@ -59,6 +59,8 @@ internal static class PostgresLedgerRows
             DiscountCents = row.GetInt64(23),
             ReservedUntil = row.IsDBNull(24) ? null : Time(row, 24),
             RedeemedAt = row.IsDBNull(25) ? null : Time(row, 25),
+            DeviceId = row.IsDBNull(26) ? null : row.GetString(26),
+            DeviceBucket = row.IsDBNull(27) ? 0 : row.GetInt32(27),
         };
     }
 

@@ -201,6 +201,54 @@ internal static class PostgresLedgerSchema
             CREATE INDEX ix_campaign_events_tx ON campaign_events (tx, sequence);
             """),
         (6, """
+            -- A campaign's limit per device: the claim's device and its bucket, on vouchers of campaigns
+            -- that have the limit (NULL elsewhere, and on every row written before). The index is
+            -- partial, so other campaigns never write it, and ordered by bucket then row key, so a
+            -- commit appends at the end of its (bucket, campaign, shard) range. Neither column moves
+            -- after issue, so transitions stay HOT updates.
+            ALTER TABLE vouchers ADD COLUMN device_id text, ADD COLUMN device_bucket integer;
+            CREATE INDEX ix_vouchers_device ON vouchers (device_bucket, row_key) WHERE device_id IS NOT NULL;
+
+            -- Migration 2's batch with the devices: an overload, so a silo of the build before keeps
+            -- calling its own while silos are upgraded one by one.
+            CREATE FUNCTION commit_issue_batch(
+                p_campaign text, p_shard integer, p_epoch bigint, p_pools text[], p_counts bigint[],
+                p_keys bigint[], p_codes text[], p_campaigns text[], p_users text[], p_channels text[], p_requests text[],
+                p_districts text[], p_statuses text[], p_versions bigint[], p_kinds text[], p_face_values bigint[],
+                p_min_spends bigint[], p_percents integer[], p_folds integer[], p_max_discounts bigint[],
+                p_valid_from timestamptz[], p_valid_until timestamptz[], p_issued_at timestamptz[], p_issued_days date[],
+                p_voucher_pools text[], p_merchants text[], p_orders text[], p_order_amounts bigint[], p_discounts bigint[],
+                p_reserved_until timestamptz[], p_redeemed_at timestamptz[], p_liabilities bigint[],
+                p_device_ids text[], p_device_buckets integer[])
+            RETURNS void LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE shard_epochs SET epoch = epoch WHERE campaign_id = p_campaign AND shard = p_shard AND epoch = p_epoch;
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION 'shard %/% has an epoch newer than %', p_campaign, p_shard, p_epoch USING ERRCODE = 'CL001';
+                END IF;
+
+                INSERT INTO vouchers (row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
+                    kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
+                    valid_from, valid_until, issued_at, issued_day, pool,
+                    merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
+                    device_id, device_bucket)
+                SELECT * FROM unnest(p_keys, p_codes, p_campaigns, p_users, p_channels, p_requests, p_districts, p_statuses,
+                    p_versions, p_kinds, p_face_values, p_min_spends, p_percents, p_folds, p_max_discounts, p_valid_from,
+                    p_valid_until, p_issued_at, p_issued_days, p_voucher_pools, p_merchants, p_orders, p_order_amounts,
+                    p_discounts, p_reserved_until, p_redeemed_at, p_liabilities, p_device_ids, p_device_buckets);
+
+                FOR i IN 1 .. coalesce(array_length(p_pools, 1), 0) LOOP
+                    UPDATE stock_leases SET issued = issued + p_counts[i]
+                    WHERE campaign_id = p_campaign AND shard = p_shard AND pool = p_pools[i] AND issued + p_counts[i] <= granted;
+                    IF NOT FOUND THEN
+                        RAISE EXCEPTION 'shard %/% would issue % more from pool ''%'' than its lease grants', p_campaign, p_shard, p_counts[i], p_pools[i]
+                            USING ERRCODE = 'CL002';
+                    END IF;
+                END LOOP;
+            END
+            $$;
+            """),
+        (7, """
             -- A silo's shards commit together: the batches waiting for the ledger go in one
             -- transaction. Each batch's guards (its epoch, its leases) run in a subtransaction of
             -- their own, so a fenced or overdrawn shard refuses its batch alone; then one INSERT
@@ -216,7 +264,8 @@ internal static class PostgresLedgerSchema
                 p_min_spends bigint[], p_percents integer[], p_folds integer[], p_max_discounts bigint[],
                 p_valid_from timestamptz[], p_valid_until timestamptz[], p_issued_at timestamptz[], p_issued_days date[],
                 p_voucher_pools text[], p_merchants text[], p_orders text[], p_order_amounts bigint[], p_discounts bigint[],
-                p_reserved_until timestamptz[], p_redeemed_at timestamptz[], p_liabilities bigint[])
+                p_reserved_until timestamptz[], p_redeemed_at timestamptz[], p_liabilities bigint[],
+                p_device_ids text[], p_device_buckets integer[])
             RETURNS text[] LANGUAGE plpgsql AS $$
             DECLARE
                 batches integer := coalesce(array_length(p_shards, 1), 0);
@@ -255,19 +304,22 @@ internal static class PostgresLedgerSchema
                 INSERT INTO vouchers (row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
                     kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
                     valid_from, valid_until, issued_at, issued_day, pool,
-                    merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents)
+                    merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
+                    device_id, device_bucket)
                 SELECT row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
                     kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
                     valid_from, valid_until, issued_at, issued_day, pool,
-                    merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents
+                    merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
+                    device_id, device_bucket
                 FROM unnest(p_keys, p_codes, p_campaigns, p_users, p_channels, p_requests, p_districts, p_statuses,
                     p_versions, p_kinds, p_face_values, p_min_spends, p_percents, p_folds, p_max_discounts, p_valid_from,
                     p_valid_until, p_issued_at, p_issued_days, p_voucher_pools, p_merchants, p_orders, p_order_amounts,
-                    p_discounts, p_reserved_until, p_redeemed_at, p_liabilities, p_batch_of)
+                    p_discounts, p_reserved_until, p_redeemed_at, p_liabilities, p_device_ids, p_device_buckets, p_batch_of)
                     AS v(row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
                         kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
                         valid_from, valid_until, issued_at, issued_day, pool,
-                        merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents, batch)
+                        merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
+                        device_id, device_bucket, batch)
                 WHERE NOT (v.batch = ANY (refused));
                 RETURN outcomes;
             END

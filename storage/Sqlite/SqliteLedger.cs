@@ -217,6 +217,19 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
         });
     }
 
+    public Task<IReadOnlyList<DeviceClaimCount>> LoadDeviceClaimsAsync(int campaignNumber, int bucket)
+    {
+        var (first, last) = VoucherKey.CampaignRange(campaignNumber);
+        return Durable(ReadAll(
+            """
+            SELECT device_id, (row_key >> 32) & 127, COUNT(*), MAX(row_key & 4294967295) FROM vouchers
+            WHERE device_bucket = @bucket AND row_key BETWEEN @first AND @last AND device_id IS NOT NULL
+            GROUP BY device_id, (row_key >> 32) & 127;
+            """,
+            row => new DeviceClaimCount(row.GetString(0), row.GetInt32(1), row.GetInt32(2), row.GetInt64(3)),
+            ("bucket", bucket), ("first", first), ("last", last)));
+    }
+
     /// <summary>
     /// Refuses the write unless <paramref name="epoch"/> is still the shard's. A read is enough here:
     /// this runs inside the writer's transaction, which holds SQLite's only write lock until it

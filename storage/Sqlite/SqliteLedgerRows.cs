@@ -15,7 +15,7 @@ internal static class SqliteLedgerRows
         "row_key, code, campaign_id, user_id, channel, request_id, district, status, version, " +
         "kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents, " +
         "valid_from, valid_until, issued_at, issued_day, pool, " +
-        "merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at";
+        "merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, device_id, device_bucket";
 
     /// <summary>Columns written at issue, in the order <see cref="BindVoucher"/> binds them; each is bound as <c>@column</c>.</summary>
     public static readonly string[] VoucherInsertColumns = [.. VoucherColumns.Split(", "), "liability_cents"];
@@ -55,7 +55,9 @@ internal static class SqliteLedgerRows
         p.Number(23, v.DiscountCents);
         p.Number(24, v.ReservedUntil?.ToUnixTimeMilliseconds());
         p.Number(25, v.RedeemedAt?.ToUnixTimeMilliseconds());
-        p.Number(26, v.Terms.LiabilityCents);
+        p.Text(26, v.DeviceId);
+        p.Number(27, v.DeviceId is null ? null : v.DeviceBucket);
+        p.Number(28, v.Terms.LiabilityCents);
     }
 
     /// <summary>Sets a command's parameters, each bound as <c>@name</c>; null is SQL NULL.</summary>
@@ -106,6 +108,8 @@ internal static class SqliteLedgerRows
         DiscountCents = row.GetInt64(23),
         ReservedUntil = row.IsDBNull(24) ? null : Time(row.GetInt64(24)),
         RedeemedAt = row.IsDBNull(25) ? null : Time(row.GetInt64(25)),
+        DeviceId = row.IsDBNull(26) ? null : row.GetString(26),
+        DeviceBucket = row.IsDBNull(27) ? 0 : row.GetInt32(27),
     };
 
     public static RedemptionEventRecord ReadEvent(SqliteDataReader row) => new()

@@ -239,5 +239,14 @@ internal static class SqliteLedgerSchema
                 UNIQUE (campaign_id, type, occurrence)
             );
             """),
+        (7, """
+            -- A campaign's limit per device: the claim's device and its bucket, on vouchers of campaigns
+            -- that have the limit (NULL elsewhere, and on every row written before). The index is
+            -- partial, so other campaigns never write it, and ordered by bucket then row key, so a
+            -- commit appends at the end of its (bucket, campaign, shard) range.
+            ALTER TABLE vouchers ADD COLUMN device_id TEXT;
+            ALTER TABLE vouchers ADD COLUMN device_bucket INTEGER;
+            CREATE INDEX ix_vouchers_device ON vouchers (device_bucket, row_key) WHERE device_id IS NOT NULL;
+            """),
     ];
 }

@@ -167,20 +167,21 @@ public sealed class ArgumentTextTests
     }
 
     [Fact]
-    public void A_batch_file_skips_its_header_comments_and_blank_lines()
+    public void A_batch_file_skips_its_header_comments_and_blank_lines_and_reads_an_optional_device()
     {
-        var file = new StringReader("user_id,request_id,district\n# a comment\nu-1,req-1\n\n\"u,2\",req-2,黄浦\n");
+        var file = new StringReader("user_id,request_id,district\n# a comment\nu-1,req-1\n\n\"u,2\",req-2,黄浦\nu-3,req-3,,phone-9\n");
 
         var items = VoucherBatch.ParseCsv(file);
 
-        Assert.Equal(2, items.Count);
-        Assert.Equal(("u-1", "req-1", ""), (items[0].UserId, items[0].RequestId, items[0].District));
-        Assert.Equal(("u,2", "req-2", "黄浦"), (items[1].UserId, items[1].RequestId, items[1].District));
+        Assert.Equal(3, items.Count);
+        Assert.Equal(("u-1", "req-1", "", ""), (items[0].UserId, items[0].RequestId, items[0].District, items[0].DeviceId));
+        Assert.Equal(("u,2", "req-2", "黄浦", ""), (items[1].UserId, items[1].RequestId, items[1].District, items[1].DeviceId));
+        Assert.Equal(("u-3", "req-3", "", "phone-9"), (items[2].UserId, items[2].RequestId, items[2].District, items[2].DeviceId));
     }
 
     [Theory]
     [InlineData("u-1\n")]
-    [InlineData("u-1,req-1,d,extra\n")]
+    [InlineData("u-1,req-1,d,phone,extra\n")]
     [InlineData("u-1,\n")]
     public void A_batch_line_without_user_and_request_id_is_refused_with_its_number(string text)
     {

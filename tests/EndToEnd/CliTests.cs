@@ -317,4 +317,24 @@ public sealed class CliTests(SiloFixture silo)
         Assert.Equal(2, start.ExitCode);
         Assert.StartsWith("error: CAMPAIGN_ENDED: the issuing window ended at", start.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_campaign_created_with_a_limit_per_device_shows_it_and_a_second_device_claim_exits_2()
+    {
+        var id = Scenario.NewId("cli");
+        var created = await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "campaign", "create", "--id", id, "--name", "One per phone",
+            "--kind", "amount-off", "--face-value", "2000", "--stock", "10", "--per-device", "1",
+            "--starts", silo.Clock.GetUtcNow().AddMinutes(-1).ToString("O"), "--ends", "1d", "--valid-days", "7");
+        Assert.Equal((0, ""), (created.ExitCode, created.Error));
+        Assert.Matches(@"per device:\s+1", created.Out);
+        await silo.RunAsync(SiloHost.BootstrapOrganiserKey, "campaign", "start", id);
+        var partnerKey = (await silo.CreateKeyAsync(Role.Partner, "partner-cli-device")).Secret;
+
+        var first = await silo.RunAsync(partnerKey, "voucher", "issue", id, "--user", "cli-device-1", "--request-id", "r1", "--device", "phone-cli");
+        var second = await silo.RunAsync(partnerKey, "voucher", "issue", id, "--user", "cli-device-2", "--request-id", "r1", "--device", "phone-cli");
+
+        Assert.Equal((0, ""), (first.ExitCode, first.Error));
+        Assert.Equal(2, second.ExitCode);
+        Assert.StartsWith("error: DEVICE_LIMIT_REACHED: this device already received the 1 voucher(s) allowed per device", second.Error, StringComparison.Ordinal);
+    }
 }

@@ -7,7 +7,7 @@ using Grpc.Core;
 
 namespace Campaigns.Tests.EndToEnd;
 
-/// <summary>Claim fraud controls an organiser sets per campaign: blocked users, a cap per partner per minute early in the drop.</summary>
+/// <summary>Claim fraud controls an organiser sets per campaign: blocked users, a cap per partner per minute early in the drop, a limit per device.</summary>
 [Collection(EndToEndCollection.Name)]
 public sealed class FraudControlTests(SiloFixture silo)
 {
@@ -183,4 +183,111 @@ public sealed class FraudControlTests(SiloFixture silo)
     });
 
     private static int ShardsOf(IEnumerable<string> users) => users.Select(u => ShardRouting.ShardFor(u, 4)).Distinct().Count();
+
+    [Fact]
+    public async Task Many_users_on_one_device_across_shards_and_channels_get_per_device_limit_vouchers_and_the_rest_DEVICE_LIMIT_REACHED()
+    {
+        var campaign = await silo.StartedCampaignAsync(r => (r.PerDeviceLimit, r.ExpectedPeakClaimsPerSecond) = (3, 20_000));
+        var id = campaign.CampaignId;
+        var users = Enumerable.Range(0, 24).Select(i => Scenario.NewId($"farm-{i}")).ToList();
+        Assert.True(users.Select(u => ShardRouting.ShardFor(u, campaign.ShardCount)).Distinct().Count() > 1, "the users must land on several shards");
+
+        var claims = await Task.WhenAll(users.Select(async (user, i) =>
+        {
+            var partner = i % 2 == 0 ? silo.Partner : silo.OtherPartner;
+            try
+            {
+                return (User: user, Partner: partner, Voucher: (await partner.IssueVoucherAsync(id, user, "claim-1", deviceId: "phone-farm")).Voucher, Reason: "");
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+            {
+                return (User: user, Partner: partner, Voucher: (Voucher?)null, Reason: e.Reason());
+            }
+        }));
+
+        var issued = claims.Where(c => c.Voucher is not null).ToList();
+        Assert.Equal(3, issued.Count);
+        Assert.All(claims.Where(c => c.Voucher is null), c => Assert.Equal("DEVICE_LIMIT_REACHED", c.Reason));
+
+        // A replay answers the first voucher; a refused claim's retry is refused again.
+        var winner = issued[0];
+        var replay = await winner.Partner.IssueVoucherAsync(id, winner.User, "claim-1", deviceId: "phone-farm");
+        Assert.True(replay.Replayed);
+        Assert.Equal(winner.Voucher!.Code, replay.Voucher.Code);
+        var loser = claims.First(c => c.Voucher is null);
+        await Expect.RefusedAsync(StatusCode.ResourceExhausted, "DEVICE_LIMIT_REACHED",
+            () => loser.Partner.IssueVoucherAsync(id, loser.User, "claim-1", deviceId: "phone-farm"));
+
+        // Without a device, or on another one, the same users are not limited by it.
+        await silo.Partner.IssueVoucherAsync(id, loser.User, "claim-2");
+        await silo.Partner.IssueVoucherAsync(id, claims.Last(c => c.Voucher is null).User, "claim-2", deviceId: "phone-honest");
+        Assert.Equal(5, (await silo.StatsAsync(id)).Issued);
+    }
+
+    [Fact]
+    public async Task A_batch_refuses_the_items_of_a_device_past_its_limit_one_by_one()
+    {
+        var campaign = await silo.StartedCampaignAsync(r => r.PerDeviceLimit = 2);
+        var id = campaign.CampaignId;
+
+        var batch = await silo.Partner.IssueVouchersAsync(id, [.. Enumerable.Range(0, 5).Select(i =>
+            new IssueVouchersItem { UserId = $"batch-user-{i}", RequestId = $"claim-{i}", DeviceId = i < 4 ? "phone-batch" : "" })]);
+
+        Assert.Equal(2, batch.Results.Take(4).Count(r => r.Voucher is not null));
+        Assert.Equal(2, batch.Results.Take(4).Count(r => r.ErrorReason == "DEVICE_LIMIT_REACHED"));
+        Assert.NotNull(batch.Results[4].Voucher);
+
+        // The batch's items replay as they were answered.
+        var again = await silo.Partner.IssueVouchersAsync(id, [.. Enumerable.Range(0, 4).Select(i =>
+            new IssueVouchersItem { UserId = $"batch-user-{i}", RequestId = $"claim-{i}", DeviceId = "phone-batch" })]);
+        Assert.Equal(batch.Results.Take(4).Select(r => r.Voucher?.Code), again.Results.Select(r => r.Voucher?.Code));
+        Assert.Equal(3, (await silo.StatsAsync(id)).Issued);
+    }
+
+    [Fact]
+    public async Task Without_a_limit_per_device_claims_naming_one_device_are_not_limited_and_the_campaign_says_so()
+    {
+        var campaign = await silo.StartedCampaignAsync(r => r.PerUserLimit = 3);
+        Assert.Equal(0, campaign.PerDeviceLimit);
+
+        for (var i = 0; i < 4; i++)
+        {
+            await silo.Partner.IssueVoucherAsync(campaign.CampaignId, $"open-user-{i}", "claim-1", deviceId: "phone-open");
+        }
+
+        Assert.Equal(4, (await silo.StatsAsync(campaign.CampaignId)).Issued);
+    }
+
+    [Fact]
+    public async Task The_limit_per_device_is_kept_in_the_campaign_s_definition()
+    {
+        var request = silo.Campaign(r => r.PerDeviceLimit = 2);
+        var created = await silo.Organiser.Admin.CreateCampaignAsync(request);
+
+        Assert.Equal(2, created.PerDeviceLimit);
+        Assert.Equal(2, (await silo.GetCampaignAsync(created.CampaignId)).PerDeviceLimit);
+        // A repeat of the create is the same definition only with the same limit.
+        await silo.Organiser.Admin.CreateCampaignAsync(request);
+        request.PerDeviceLimit = 3;
+        await Expect.RefusedAsync(StatusCode.AlreadyExists, "CAMPAIGN_EXISTS", () => silo.Organiser.Admin.CreateCampaignAsync(request).ResponseAsync);
+    }
+
+    [Fact]
+    public async Task Bad_device_ids_and_limits_are_INVALID_ARGUMENT_and_change_nothing()
+    {
+        await Expect.InvalidAsync("per_device_limit", () => silo.Organiser.Admin.CreateCampaignAsync(silo.Campaign(r => r.PerDeviceLimit = -1)).ResponseAsync);
+        await Expect.InvalidAsync("per_device_limit", () => silo.Organiser.Admin.CreateCampaignAsync(silo.Campaign(r => r.PerDeviceLimit = 1_001)).ResponseAsync);
+
+        var campaign = await silo.StartedCampaignAsync(r => r.PerDeviceLimit = 1);
+        var id = campaign.CampaignId;
+        await Expect.InvalidAsync("device_id", () => silo.Partner.IssueVoucherAsync(id, "user-1", "claim-1", deviceId: new string('d', 129)));
+        await Expect.InvalidAsync("device_id", () => silo.Partner.IssueVoucherAsync(id, "user-1", "claim-2", deviceId: "phone\u0007"));
+        await Expect.InvalidAsync("device_id", () => silo.Partner.IssueVoucherAsync(id, "user-1", "claim-3", deviceId: " phone"));
+        var batch = await silo.Partner.IssueVouchersAsync(id, [new IssueVouchersItem { UserId = "user-2", RequestId = "claim-1", DeviceId = "phone\n" }]);
+        Assert.Equal("INVALID_ARGUMENT", batch.Results[0].ErrorReason);
+        Assert.Contains("device_id", batch.Results[0].ErrorMessage, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await silo.StatsAsync(id)).Issued);
+        await silo.Partner.IssueVoucherAsync(id, "user-1", "claim-4", deviceId: new string('d', 128));
+    }
 }

@@ -59,6 +59,21 @@ public sealed class HttpJsonTests(SiloFixture silo) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_device_past_its_limit_is_refused_over_http_with_429_and_the_campaign_shows_the_limit()
+    {
+        var campaign = await silo.StartedCampaignAsync(r => r.PerDeviceLimit = 1);
+        var partner = await PartnerAsync();
+        var path = $"/v1/campaigns/{campaign.CampaignId}/vouchers:issue";
+
+        (await partner.PostAsync(path, new { userId = "http-device-1", requestId = "http-req-1", deviceId = "phone-http" })).Ok();
+        (await partner.PostAsync(path, new { userId = "http-device-2", requestId = "http-req-1", deviceId = "phone-http" }))
+            .Refused(HttpStatusCode.TooManyRequests, StatusCode.ResourceExhausted, "DEVICE_LIMIT_REACHED");
+
+        Assert.Equal(1, (await Caller(SiloHost.BootstrapOrganiserKey).GetAsync($"/v1/campaigns/{campaign.CampaignId}")).Ok().GetProperty("perDeviceLimit").GetInt32());
+        Assert.Equal(1, (await silo.StatsAsync(campaign.CampaignId)).Issued);
+    }
+
+    [Fact]
     public async Task A_partner_looks_up_a_voucher_and_a_users_wallet_over_http()
     {
         var campaign = await silo.StartedCampaignAsync();

@@ -280,6 +280,40 @@ public abstract class LedgerContractTests : LedgerScenario
         Assert.Equal(new StockLeaseRecord(0, "", 5, 0), Assert.Single(await Ledger.LoadLeasesAsync(Campaign)));
     }
 
+    // ---- devices ----
+
+    [Fact]
+    public async Task A_device_bucket_reads_back_each_device_s_vouchers_per_shard_and_not_those_without_a_device()
+    {
+        await Grant(shard: 0, amount: 10);
+        await Grant(shard: 3, amount: 10);
+        VoucherRecord OnDevice(string user, string device, int bucket, int shard = 0) =>
+            Voucher(user, "r-" + user, shard) with { DeviceId = device, DeviceBucket = bucket };
+        var first = OnDevice("u1", "phone-a", bucket: 1);
+        var noDevice = Voucher("u2", "r-u2") with { DeviceBucket = 1 }; // a bucket without a device is never written
+        var second = OnDevice("u3", "phone-a", bucket: 1);
+        var other = OnDevice("u4", "phone-b", bucket: 2);
+        await Commit(0, first, noDevice, second, other);
+        var elsewhere = OnDevice("u5", "phone-a", bucket: 1, shard: 3);
+        await Commit(3, elsewhere);
+
+        Assert.Equal(
+            [new DeviceClaimCount("phone-a", 0, 2, second.Seq), new DeviceClaimCount("phone-a", 3, 1, elsewhere.Seq)],
+            (await Ledger.LoadDeviceClaimsAsync(Number, 1)).OrderBy(c => c.Shard));
+        Assert.Equal([new DeviceClaimCount("phone-b", 0, 1, other.Seq)], await Ledger.LoadDeviceClaimsAsync(Number, 2));
+        Assert.Empty(await Ledger.LoadDeviceClaimsAsync(Number, 0));
+        Assert.Equal([first, noDevice with { DeviceBucket = 0 }, second, other], await Ledger.LoadShardVouchersAsync(Number, 0));
+        Assert.Equal(elsewhere, await Ledger.GetVoucherAsync(elsewhere.Key));
+    }
+
+    [Fact]
+    public async Task A_device_bucket_of_a_campaign_without_device_vouchers_is_empty()
+    {
+        await Issued("u1", "r1");
+
+        Assert.Empty(await Ledger.LoadDeviceClaimsAsync(Number, 0));
+    }
+
     // ---- leases ----
 
     [Fact]

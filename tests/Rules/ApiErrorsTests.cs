@@ -27,8 +27,11 @@ public sealed class ApiErrorsTests
             "ORDER_REFUNDED",
         ],
         [StatusCode.ResourceExhausted] =
-            ["SOLD_OUT", "BUDGET_EXHAUSTED", "USER_LIMIT_REACHED", "USER_DAILY_LIMIT_REACHED", "CHANNEL_QUOTA_EXHAUSTED", "RATE_LIMITED",
-                "PARTNER_DROP_CAP_REACHED"], // added to API.md's list: a campaign's cap per partner per minute (docs/api-guide.md, §4)
+        [
+            "SOLD_OUT", "BUDGET_EXHAUSTED", "USER_LIMIT_REACHED", "USER_DAILY_LIMIT_REACHED", "CHANNEL_QUOTA_EXHAUSTED", "RATE_LIMITED",
+            "DEVICE_LIMIT_REACHED", // added to API.md's list: a campaign's limit per device (docs/api-guide.md, §4)
+            "PARTNER_DROP_CAP_REACHED", // added to API.md's list: a campaign's cap per partner per minute (docs/api-guide.md, §4)
+        ],
         [StatusCode.Unavailable] = ["UNAVAILABLE"],
     };
 

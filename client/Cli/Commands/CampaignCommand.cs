@@ -39,6 +39,7 @@ internal static class CampaignCommand
         var budget = Flags.Money("--budget", "Most the organiser pays out, counted as issued liability (0 = no cap beyond stock)");
         var perUser = Flags.Whole("--per-user", "Vouchers one user may hold (server default 1)", 1);
         var perUserDaily = Flags.Whole("--per-user-daily", "Vouchers one user may receive per day (0 = no daily limit)", 0);
+        var perDevice = Flags.Whole("--per-device", "Vouchers claims naming one device may receive, over all users and channels (0 = no limit)", 0);
         var starts = new Option<string>("--starts")
         {
             Description = "Start of issuance: ISO-8601 (no offset = local time), now, or a duration from now",
@@ -72,7 +73,7 @@ internal static class CampaignCommand
 
         var command = new Command("create", "Define a campaign; it starts in DRAFT")
         {
-            id, name, kind, faceValue, minSpend, percentOff, fold, maxDiscount, stock, budget, perUser, perUserDaily,
+            id, name, kind, faceValue, minSpend, percentOff, fold, maxDiscount, stock, budget, perUser, perUserDaily, perDevice,
             starts, ends, validDays, validUntil, validFrom, refundDays, districts, quotas, peak, requestId, partnerCap, partnerCapMinutes,
         };
         command.Validators.Add(result =>
@@ -101,6 +102,7 @@ internal static class CampaignCommand
                 TotalStock = parse.GetValue(stock),
                 BudgetCents = parse.GetValue(budget),
                 PerUserDailyLimit = parse.GetValue(perUserDaily),
+                PerDeviceLimit = parse.GetValue(perDevice),
                 StartsAt = Timestamp.FromDateTimeOffset(startsAt),
                 EndsAt = Timestamp.FromDateTimeOffset(endsAt),
                 VoucherValidDays = parse.GetValue(validDays),

@@ -24,11 +24,12 @@ internal static class VoucherCommand
         var user = Flags.Text("--user", "The user receiving the voucher", required: true);
         var requestId = Flags.Text("--request-id", "Idempotency key: a repeat returns the first voucher", required: true);
         var district = Flags.Text("--district", "The user's district (one of the campaign's)");
-        var command = new Command("issue", "Issue one voucher") { campaign, user, requestId, district };
+        var device = Flags.Text("--device", "The user's device id or phone hash, for a campaign's limit per device");
+        var command = new Command("issue", "Issue one voucher") { campaign, user, requestId, district, device };
         command.SetSessionAction(async (session, parse, ct) =>
         {
             var response = await session.Client.IssueVoucherAsync(
-                parse.GetValue(campaign)!, parse.GetValue(user)!, parse.GetValue(requestId)!, parse.GetValue(district), ct);
+                parse.GetValue(campaign)!, parse.GetValue(user)!, parse.GetValue(requestId)!, parse.GetValue(district), parse.GetValue(device), ct);
             session.Print(response, report => Views.Voucher(report, response.Voucher, response.Replayed));
             return ExitCode.Ok;
         });
@@ -38,7 +39,7 @@ internal static class VoucherCommand
     private static Command IssueBatch()
     {
         var campaign = new Argument<string>("campaign") { Description = "The campaign to issue from" };
-        var file = Flags.Text("--file", "CSV lines user_id,request_id[,district]; - reads standard input", required: true, helpName: "users.csv");
+        var file = Flags.Text("--file", "CSV lines user_id,request_id[,district[,device_id]]; - reads standard input", required: true, helpName: "users.csv");
         var command = new Command("issue-batch", $"Issue vouchers from a file, {VoucherBatch.MaxItems} per call; each line succeeds or fails on its own")
         {
             campaign, file,

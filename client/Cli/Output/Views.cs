@@ -18,6 +18,7 @@ internal static class Views
         ("stock", Count(c.TotalStock)),
         ("budget", c.BudgetCents == 0 ? "no cap beyond stock" : Money.FormatWithCents(c.BudgetCents)),
         ("per user", Count(c.PerUserLimit) + (c.PerUserDailyLimit > 0 ? $", at most {Count(c.PerUserDailyLimit)} a day" : "")),
+        ("per device", c.PerDeviceLimit > 0 ? Count(c.PerDeviceLimit) : null),
         ("issuance", $"{TimeText.Local(c.StartsAt)} → {TimeText.Local(c.EndsAt)}"),
         ("voucher validity", Validity(c.VoucherValidDays, c.VoucherValidUntil)),
         ("redeemable from", c.VoucherValidFrom is null ? null : TimeText.Local(c.VoucherValidFrom)),

@@ -9,7 +9,7 @@ public static class VoucherBatch
     public const int MaxItems = 1000;
 
     /// <summary>
-    /// Reads lines <c>user_id,request_id[,district]</c> (RFC 4180 quoting allowed). Blank lines, lines
+    /// Reads lines <c>user_id,request_id[,district[,device_id]]</c> (RFC 4180 quoting allowed). Blank lines, lines
     /// starting with <c>#</c> and a first line starting with <c>user_id</c> (a header) are skipped.
     /// </summary>
     /// <exception cref="FormatException">A line is malformed; the message gives its number.</exception>
@@ -36,9 +36,9 @@ public static class VoucherBatch
                 throw new FormatException($"line {number}: {e.Message}", e);
             }
 
-            if (fields.Count is < 2 or > 3)
+            if (fields.Count is < 2 or > 4)
             {
-                throw new FormatException($"line {number}: expected user_id,request_id[,district] but found {fields.Count} field(s).");
+                throw new FormatException($"line {number}: expected user_id,request_id[,district[,device_id]] but found {fields.Count} field(s).");
             }
 
             var item = new IssueVouchersItem { UserId = fields[0].Trim(), RequestId = fields[1].Trim() };
@@ -47,9 +47,14 @@ public static class VoucherBatch
                 throw new FormatException($"line {number}: user_id and request_id are both required.");
             }
 
-            if (fields.Count == 3)
+            if (fields.Count >= 3)
             {
                 item.District = fields[2].Trim();
+            }
+
+            if (fields.Count == 4)
+            {
+                item.DeviceId = fields[3].Trim();
             }
 
             items.Add(item);
