@@ -14,14 +14,25 @@ namespace Campaigns.Storage.Postgres;
 /// by single conditional statements, by row locks taken in one order (an epoch row first, then a
 /// pool's total, then a lease), and by the epoch rows every write of a shard or campaign updates
 /// first. Each call is one transaction; issue batches waiting together, from any shard of the
-/// silo, commit as one statement (<see cref="IssueBatchWriter"/>), so one round trip.
+/// silo, commit as one statement, and so do the voucher transitions that wait together
+/// (<see cref="GroupCommit{TItem, TResult}"/>): one round trip and one WAL flush for each group.
 /// </summary>
 public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, IAsyncDisposable
 {
     private static readonly string VoucherByKey = $"SELECT {VoucherColumns} FROM vouchers WHERE row_key = $1;";
 
     private readonly NpgsqlDataSource _dataSource;
-    private readonly IssueBatchWriter _issueWriter;
+    private readonly GroupCommit<IssueBatch, Exception?> _issueBatches;
+    private readonly GroupCommit<Transition, bool> _transitions;
+
+    /// <summary>
+    /// Issue batches this large (an IssueVouchers call's share of a shard) are worth a transaction of
+    /// their own and commit side by side, rather than queueing behind the groups in flight.
+    /// </summary>
+    internal const int GroupedBelow = 64;
+
+    /// <summary>Groups of each kind in flight at once.</summary>
+    internal const int GroupWriters = 2;
 
     private readonly Lock _activityGate = new();
     private long _commits;
@@ -34,7 +45,10 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
     public PostgresLedger(string connectionString)
     {
         _dataSource = NpgsqlDataSource.Create(Durable(connectionString));
-        _issueWriter = new IssueBatchWriter(CommitGroupAsync);
+        _issueBatches = new(CommitGroupAsync, GroupWriters, batch => batch.Vouchers.Count, groupWeight: 1_000,
+            Comparer<IssueBatch>.Create((a, b) => string.CompareOrdinal(a.CampaignId, b.CampaignId) is var byCampaign and not 0 ? byCampaign : a.Shard.CompareTo(b.Shard)));
+        _transitions = new(MoveGroupAsync, GroupWriters, _ => 1, groupWeight: 500,
+            Comparer<Transition>.Create((a, b) => a.Next.Key.Packed.CompareTo(b.Next.Key.Packed)));
     }
 
     /// <summary>
@@ -97,7 +111,8 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
 
     public async ValueTask DisposeAsync()
     {
-        await _issueWriter.DisposeAsync();
+        await _issueBatches.DisposeAsync();
+        await _transitions.DisposeAsync();
         await _dataSource.DisposeAsync();
     }
 
@@ -184,13 +199,21 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
     public Task CommitIssueBatchAsync(IssueBatch batch)
     {
         LedgerArguments.CheckBatch(batch);
-        return batch.Vouchers.Count < IssueBatchWriter.GroupedBelow
-            ? _issueWriter.CommitAsync(batch)
+        return batch.Vouchers.Count < GroupedBelow
+            ? Refused(_issueBatches.CommitAsync(batch))
             : Run($"committing a batch of shard {batch.CampaignId}/{batch.Shard}", async connection =>
             {
                 await CommitAloneAsync(connection, batch);
                 return true;
             });
+    }
+
+    private static async Task Refused(Task<Exception?> committed)
+    {
+        if (await committed is { } refusal)
+        {
+            throw refusal;
+        }
     }
 
     /// <summary>
@@ -448,39 +471,35 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
     public Task<bool> TryTransitionAsync(VoucherRecord next, long expectedVersion, RedemptionEventRecord redemptionEvent)
     {
         LedgerArguments.CheckTransition(next, expectedVersion, redemptionEvent);
-
-        return Run($"moving voucher {next.Key}", async connection =>
-        {
-            // One statement, so one transaction: the row moves only if its version is still the one
-            // read (what stops a duplicate activation spending a voucher twice), and the event goes
-            // in with it; a taken (voucher, order) or (voucher, refund) key fails the whole statement.
-            var e = redemptionEvent;
-            await using var move = Command(connection,
-                """
-                WITH moved AS (
-                    UPDATE vouchers SET status = $3, version = $4, merchant_id = $5, order_id = $6,
-                        order_amount_cents = $7, discount_cents = $8, reserved_until = $9, redeemed_at = $10
-                    WHERE row_key = $1 AND version = $2
-                    RETURNING code, row_key)
-                INSERT INTO redemption_events (type, code, voucher_key, campaign_id, merchant_id, merchant_district, order_id, refund_id,
-                    order_amount_cents, discount_cents, occurred_at)
-                SELECT $11, moved.code, moved.row_key, $12, $13, $14, $15, $16, $17, $18, $19 FROM moved;
-                """,
-                next.Key.Packed, expectedVersion, Stored<StoredVoucherStatus>.Name(next.Status), next.Version, Text(next.MerchantId), Text(next.OrderId),
-                next.OrderAmountCents, next.DiscountCents, Utc(next.ReservedUntil), Utc(next.RedeemedAt),
-                Stored<RedemptionEventType>.Name(e.Type), e.CampaignId, e.MerchantId, e.MerchantDistrict, e.OrderId, Text(e.RefundId),
-                e.OrderAmountCents, e.DiscountCents, Utc(e.OccurredAt));
-            try
-            {
-                return await move.ExecuteNonQueryAsync() == 1;
-            }
-            catch (PostgresException ex) when (ex.SqlState == PostgresFaults.UniqueViolation)
-            {
-                // The order was already redeemed (or the refund already made) with this voucher.
-                return false;
-            }
-        });
+        return _transitions.CommitAsync(new Transition(next, expectedVersion, redemptionEvent));
     }
+
+    /// <summary>A voucher's conditional move and the redemption event that goes in with it.</summary>
+    private sealed record Transition(VoucherRecord Next, long ExpectedVersion, RedemptionEventRecord Event);
+
+    /// <summary>
+    /// The transitions that waited together, as one statement (move_vouchers, migration 8): each
+    /// row moves only if its version is still the one read (what stops a duplicate activation
+    /// spending a voucher twice) and its event goes in with it; a taken (voucher, order) or
+    /// (voucher, refund) key undoes that transition alone. Answers per transition whether it moved.
+    /// </summary>
+    private Task<IReadOnlyList<bool>> MoveGroupAsync(IReadOnlyList<Transition> moves) =>
+        Run($"moving {moves.Count} voucher(s)", async connection =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            T[] Column<T>(Func<Transition, T> value) => [.. moves.Select(value)];
+            await using var move = Command(connection,
+                $"SELECT move_vouchers({string.Join(", ", Enumerable.Range(1, 19).Select(i => "$" + i))});",
+                Column(m => m.Next.Key.Packed), Column(m => m.ExpectedVersion), Column(m => Stored<StoredVoucherStatus>.Name(m.Next.Status)),
+                Column(m => m.Next.Version), Column(m => m.Next.MerchantId), Column(m => m.Next.OrderId), Column(m => m.Next.OrderAmountCents),
+                Column(m => m.Next.DiscountCents), Column(m => Utc(m.Next.ReservedUntil)), Column(m => Utc(m.Next.RedeemedAt)),
+                Column(m => Stored<RedemptionEventType>.Name(m.Event.Type)), Column(m => m.Event.CampaignId), Column(m => m.Event.MerchantId),
+                Column(m => m.Event.MerchantDistrict), Column(m => m.Event.OrderId), Column(m => m.Event.RefundId),
+                Column(m => m.Event.OrderAmountCents), Column(m => m.Event.DiscountCents), Column(m => Utc(m.Event.OccurredAt)));
+            var moved = (bool[])(await move.ExecuteScalarAsync())!;
+            Committed(started);
+            return (IReadOnlyList<bool>)moved;
+        });
 
     // ---- reporting ----
 

@@ -325,5 +325,43 @@ internal static class PostgresLedgerSchema
             END
             $$;
             """),
+        (8, """
+            -- The voucher transitions of a silo that wait together go in one transaction: each
+            -- moves its row only if the version is still the one read and inserts its event, in a
+            -- subtransaction of its own, so a taken (voucher, order) or (voucher, refund) key
+            -- undoes that transition alone. Answers per transition whether it moved. Transitions
+            -- come sorted by row key: one lock order.
+            CREATE FUNCTION move_vouchers(
+                p_keys bigint[], p_expected bigint[], p_statuses text[], p_versions bigint[], p_merchants text[], p_orders text[],
+                p_order_amounts bigint[], p_discounts bigint[], p_reserved_until timestamptz[], p_redeemed_at timestamptz[],
+                p_types text[], p_campaigns text[], p_event_merchants text[], p_districts text[], p_event_orders text[],
+                p_refunds text[], p_event_amounts bigint[], p_event_discounts bigint[], p_occurred_at timestamptz[])
+            RETURNS boolean[] LANGUAGE plpgsql AS $$
+            DECLARE
+                moved boolean[] := '{}';
+                moved_code text;
+            BEGIN
+                FOR i IN 1 .. coalesce(array_length(p_keys, 1), 0) LOOP
+                    BEGIN
+                        UPDATE vouchers SET status = p_statuses[i], version = p_versions[i], merchant_id = p_merchants[i],
+                            order_id = p_orders[i], order_amount_cents = p_order_amounts[i], discount_cents = p_discounts[i],
+                            reserved_until = p_reserved_until[i], redeemed_at = p_redeemed_at[i]
+                        WHERE row_key = p_keys[i] AND version = p_expected[i]
+                        RETURNING code INTO moved_code;
+                        IF FOUND THEN
+                            INSERT INTO redemption_events (type, code, voucher_key, campaign_id, merchant_id, merchant_district, order_id,
+                                refund_id, order_amount_cents, discount_cents, occurred_at)
+                            VALUES (p_types[i], moved_code, p_keys[i], p_campaigns[i], p_event_merchants[i], p_districts[i], p_event_orders[i],
+                                p_refunds[i], p_event_amounts[i], p_event_discounts[i], p_occurred_at[i]);
+                        END IF;
+                        moved := moved || FOUND;
+                    EXCEPTION WHEN unique_violation THEN
+                        moved := moved || false;
+                    END;
+                END LOOP;
+                RETURN moved;
+            END
+            $$;
+            """),
     ];
 }

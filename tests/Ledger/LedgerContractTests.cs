@@ -545,6 +545,35 @@ public abstract class LedgerContractTests : LedgerScenario
     }
 
     [Fact]
+    public async Task Transitions_made_at_once_are_each_answered_on_their_own()
+    {
+        // A backend may commit the transitions that wait together in one transaction (PostgreSQL
+        // does): a stale version or a taken order key fails its own transition only.
+        await Grant(shard: 0, amount: 100);
+        var vouchers = Enumerable.Range(0, 30).Select(i => Voucher($"u{i}", $"r{i}")).ToArray();
+        await Commit(0, vouchers);
+        var refunded = await Refund(await Redeem(vouchers[0], "m1", "o-taken", 30_000, 5_000), "rf1");
+        var moved = await Redeem(vouchers[1], "m1", "o1", 30_000, 5_000);
+
+        var attempts = vouchers.Select((v, i) => i switch
+        {
+            0 => (RedeemStep(refunded, "m1", "o-taken", 30_000, 5_000), refunded.Version, Moves: false), // the order key is taken
+            1 => (RedeemStep(v, "m2", "o-stale", 30_000, 5_000), v.Version, Moves: false), // version 1 is stale
+            _ => (RedeemStep(v, "m1", $"o{i}", 30_000, 5_000), v.Version, Moves: true),
+        }).ToList();
+        var answers = await Task.WhenAll(attempts.Select(a => Ledger.TryTransitionAsync(a.Item1.Next, a.Version, a.Item1.Event)));
+
+        Assert.Equal(attempts.Select(a => a.Moves), answers);
+        Assert.Equal(refunded, await Ledger.GetVoucherAsync(vouchers[0].Key));
+        Assert.Equal(moved, await Ledger.GetVoucherAsync(vouchers[1].Key));
+        foreach (var (attempt, i) in attempts.Select((a, i) => (a, i)).Skip(2))
+        {
+            Assert.Equal(attempt.Item1.Next, await Ledger.GetVoucherAsync(vouchers[i].Key));
+            Assert.Equal($"o{i}", Assert.Single((await Ledger.GetVoucherWithEventsAsync(vouchers[i].Key)).Events).OrderId);
+        }
+    }
+
+    [Fact]
     public async Task Second_redemption_of_one_order_is_refused_by_the_unique_key()
     {
         var voucher = await Issued("u1", "r1");
