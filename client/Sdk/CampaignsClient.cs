@@ -92,6 +92,11 @@ public sealed class CampaignsClient : IDisposable
             cancellationToken: cancellationToken).ResponseAsync;
     }
 
+    /// <summary>As <see cref="IssueVoucherAsync(string, string, string, string?, string?, CancellationToken)"/> without a device: the signature before device ids, kept for callers that pass the token by position.</summary>
+    public Task<IssueVoucherResponse> IssueVoucherAsync(
+        string campaignId, string userId, string requestId, string? district, CancellationToken cancellationToken) =>
+        IssueVoucherAsync(campaignId, userId, requestId, district, deviceId: null, cancellationToken);
+
     /// <summary>
     /// Issues any number of vouchers in calls of at most <see cref="VoucherBatch.MaxItems"/> items, in
     /// order; each item succeeds or fails on its own. <paramref name="onBatch"/> sees each call's results.

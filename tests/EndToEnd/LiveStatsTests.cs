@@ -57,7 +57,8 @@ public sealed class LiveStatsTests(SiloFixture silo)
     {
         var campaign = await silo.StartedCampaignAsync(r => r.TotalStock = 2);
         var id = campaign.CampaignId;
-        await silo.Partner.IssueVoucherAsync(id, "user-first", "claim-1");
+        // The SDK's signature from before device ids still takes its token by position.
+        await silo.Partner.IssueVoucherAsync(id, "user-first", "claim-1", null, CancellationToken.None);
         await Expect.RefusedAsync(StatusCode.ResourceExhausted, "USER_LIMIT_REACHED", () => silo.Partner.IssueVoucherAsync(id, "user-first", "claim-2"));
         await silo.Organiser.Admin.BlockUsersAsync(new BlockUsersRequest { CampaignId = id, UserIds = { "user-blocked" } });
         await Expect.RefusedAsync(StatusCode.PermissionDenied, "USER_BLOCKED", () => silo.Partner.IssueVoucherAsync(id, "user-blocked", "claim-1"));
