@@ -27,8 +27,6 @@ public sealed class CampaignActivity
                 {
                     tally.Refusals.Dequeue();
                 }
-
-                tally.RefusalsByReason[reason] = tally.RefusalsByReason.GetValueOrDefault(reason) + 1;
             }
         }
     }
@@ -49,14 +47,13 @@ public sealed class CampaignActivity
     {
         if (!_campaigns.TryGetValue(campaignId, out var tally))
         {
-            return new ActivitySnapshot([], new Dictionary<string, long>(), []);
+            return new ActivitySnapshot([], []);
         }
 
         lock (tally)
         {
             return new ActivitySnapshot(
                 [.. tally.Refusals.Reverse()],
-                new Dictionary<string, long>(tally.RefusalsByReason),
                 [.. tally.ByMerchant.Where(m => m.Value > 0).OrderByDescending(m => m.Value).ThenBy(m => m.Key, StringComparer.Ordinal)
                     .Take(topMerchants).Select(m => new MerchantRedemptions(m.Key, m.Value))]);
         }
@@ -71,14 +68,12 @@ public sealed class CampaignActivity
     {
         public Queue<RecentRefusal> Refusals { get; } = new();
 
-        public Dictionary<string, long> RefusalsByReason { get; } = new(StringComparer.Ordinal);
-
         public Dictionary<string, long> ByMerchant { get; } = new(StringComparer.Ordinal);
     }
 }
 
 /// <param name="Refusals">The last refusals, newest first.</param>
-public sealed record ActivitySnapshot(IReadOnlyList<RecentRefusal> Refusals, IReadOnlyDictionary<string, long> RefusalsByReason, IReadOnlyList<MerchantRedemptions> TopMerchants);
+public sealed record ActivitySnapshot(IReadOnlyList<RecentRefusal> Refusals, IReadOnlyList<MerchantRedemptions> TopMerchants);
 
 public sealed record RecentRefusal(DateTimeOffset At, string Channel, string Reason);
 

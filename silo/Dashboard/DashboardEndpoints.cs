@@ -28,7 +28,7 @@ public static class DashboardEndpoints
     /// <summary>
     /// Server-sent events, one a second: the campaign's stats from the same shared read as
     /// WatchCampaignStats (<see cref="ICampaignStatsSource.GetRecentAsync"/>), with this silo's
-    /// recent refusals and top merchants. The organiser key comes in the Authorization header
+    /// recent refusals and top merchants (the refusals of the whole campaign, by reason, are in the stats). The organiser key comes in the Authorization header
     /// (the page reads the stream with fetch), never in the URL.
     /// </summary>
     private static async Task LiveAsync(
@@ -94,13 +94,6 @@ public static class DashboardEndpoints
             }
 
             json.WriteEndArray();
-            json.WriteStartObject("refusalsByReason");
-            foreach (var (reason, count) in activity.RefusalsByReason)
-            {
-                json.WriteNumber(reason, count);
-            }
-
-            json.WriteEndObject();
             json.WriteStartArray("topMerchants");
             foreach (var merchant in activity.TopMerchants)
             {

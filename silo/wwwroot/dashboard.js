@@ -176,7 +176,7 @@ const n = (v) => Number(v || 0);
 const fmt = (v) => n(v).toLocaleString();
 const yuan = (cents) => "¥" + (n(cents) / 100).toLocaleString(undefined, { maximumFractionDigits: 2 });
 
-function render({ stats, refusals, refusalsByReason, topMerchants }, charts) {
+function render({ stats, refusals, topMerchants }, charts) {
   const total = n(stats.totalStock);
   $("c-status").replaceWith(badge(stats.status, "c-status"));
   $("remaining").textContent = fmt(stats.remaining);
@@ -204,8 +204,10 @@ function render({ stats, refusals, refusalsByReason, topMerchants }, charts) {
     .map(([district, d]) => [district || "(any)", fmt(d.issued), fmt(d.redeemed)]));
   rows("top-merchants", topMerchants.map((m) => [m.merchantId, fmt(m.redemptions)]));
   rows("refusals", refusals.map((r) => [new Date(r.at).toLocaleTimeString(), r.channel, r.reason]));
-  $("refusal-reasons").textContent = Object.entries(refusalsByReason).sort((a, b) => b[1] - a[1])
-    .map(([reason, count]) => reason + " " + count.toLocaleString()).join(" · ");
+  // Every silo's refusals since the drop began (the stats' refused_claims); the table is this silo's last ones.
+  const reasons = Object.entries(stats.refusedClaims || {}).sort((a, b) => n(b[1]) - n(a[1]));
+  $("refusal-reasons").textContent = reasons.length === 0 ? ""
+    : "All refused claims: " + reasons.map(([reason, count]) => reason + " " + fmt(count)).join(" · ");
 }
 
 /** A rate chart: fed cumulative counts, it plots their rise per second. */

@@ -64,6 +64,8 @@ public sealed class DashboardBrowserTests(SiloFixture silo)
         var voucher = (await silo.Partner.IssueVoucherAsync(campaign.CampaignId, "lantern-user-0", "lantern-req-0")).Voucher;
         await merchant.RedeemVoucherAsync(voucher.Code, merchantId, "lantern-order-1", 20_000);
         await Assertions.Expect(page.Locator("#refusals")).ToContainTextAsync("USER_LIMIT_REACHED");
+        // And in the campaign's count of refused claims, which every silo adds to about once a second.
+        await Assertions.Expect(page.Locator("#refusal-reasons")).ToHaveTextAsync("All refused claims: USER_LIMIT_REACHED 1", new() { Timeout = 10_000 });
         await Assertions.Expect(page.Locator("#top-merchants")).ToContainTextAsync(merchantId);
         await Assertions.Expect(page.Locator("#redeemed")).ToHaveTextAsync("1");
         await Screenshot(page, "dashboard-projector.png");

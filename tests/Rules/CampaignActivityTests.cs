@@ -8,7 +8,7 @@ public sealed class CampaignActivityTests
     private static readonly DateTimeOffset Noon = new(2027, 2, 12, 12, 0, 0, TimeSpan.FromHours(8));
 
     [Fact]
-    public void Only_the_last_refusals_are_kept_newest_first_while_the_count_by_reason_covers_them_all()
+    public void Only_the_last_refusals_are_kept_newest_first()
     {
         var activity = new CampaignActivity();
         for (var i = 0; i < CampaignActivity.RefusalsKept + 5; i++)
@@ -19,8 +19,7 @@ public sealed class CampaignActivityTests
         var snapshot = activity.Snapshot("spring");
         Assert.Equal(CampaignActivity.RefusalsKept, snapshot.Refusals.Count);
         Assert.Equal(Noon.AddSeconds(CampaignActivity.RefusalsKept + 4), snapshot.Refusals[0].At);
-        Assert.Equal(13, snapshot.RefusalsByReason["SOLD_OUT"]);
-        Assert.Equal(12, snapshot.RefusalsByReason["USER_LIMIT_REACHED"]);
+        Assert.Equal(["SOLD_OUT", "USER_LIMIT_REACHED"], snapshot.Refusals.Take(2).Select(r => r.Reason).Order());
         Assert.Empty(activity.Snapshot("autumn").Refusals);
     }
 
