@@ -208,6 +208,7 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
             });
     }
 
+    /// <summary>Completes when a grouped batch is committed; throws what refused it.</summary>
     private static async Task Refused(Task<Exception?> committed)
     {
         if (await committed is { } refusal)
