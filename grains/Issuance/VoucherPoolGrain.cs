@@ -254,32 +254,22 @@ public sealed class VoucherPoolGrain(
 
         var pending = new PendingClaim(claim, day) { DropMinute = dropMinute };
         Admit(pending);
-        if (limitsDevice && claim.DeviceId.Length > 0 && await ReserveDeviceAsync(pending, definition) is { } deviceRefused)
+        if (limitsDevice && await ReserveDeviceAsync(pending, definition) is { } deviceRefused)
         {
-            Release(pending);
-            pending.Completion.SetResult(deviceRefused);
-            return deviceRefused;
+            return Unwritten(pending, deviceRefused);
         }
 
         var (pool, noStock) = await TakeStockAsync(claim.Channel);
         if (noStock is { } refusal)
         {
-            Release(pending);
-            SettleDevices([pending], written: false);
-            var refused = IssueOutcome.Refused(claim.RequestId, refusal, Explain(refusal));
-            pending.Completion.SetResult(refused);
-            return refused;
+            return Unwritten(pending, IssueOutcome.Refused(claim.RequestId, refusal, Explain(refusal)));
         }
 
         var issuedAt = clock.LedgerNow();
         if (_dropCap is { } cap && !MoveToMinuteOf(pending, cap, issuedAt))
         {
             _stock.Unpromise(pool!);
-            Release(pending);
-            SettleDevices([pending], written: false);
-            var capped = DropCapReached(claim, cap, issuedAt);
-            pending.Completion.SetResult(capped);
-            return capped;
+            return Unwritten(pending, DropCapReached(claim, cap, issuedAt));
         }
 
         var key = new VoucherKey(_campaignNumber, _shard, _nextSeq++);
@@ -679,6 +669,15 @@ public sealed class VoucherPoolGrain(
             _books.Release(pending.Claim.UserId, pending.Day);
             _dropCap?.Release(pending.Claim.Channel, pending.DropMinute);
         }
+    }
+
+    /// <summary>Answers an admitted claim that will not be written: its user's, minute's and device's places are given up.</summary>
+    private IssueOutcome Unwritten(PendingClaim pending, IssueOutcome refused)
+    {
+        Release(pending);
+        SettleDevices([pending], written: false);
+        pending.Completion.SetResult(refused);
+        return refused;
     }
 
     /// <summary>A claim that waited for stock into the next minute counts there, as its voucher's issue time will on a rebuild.</summary>

@@ -102,7 +102,15 @@ public sealed record IssueBatch(
 public readonly record struct ShardIssue(long Seq, string UserId, string Channel, string RequestId, string District, DateOnly IssuedDay, DateTimeOffset IssuedAt);
 
 /// <summary>Of one device bucket: a device's vouchers issued by one shard, and the last seq among them.</summary>
-public readonly record struct DeviceClaimCount(string DeviceId, int Shard, int Vouchers, long LastSeq);
+public readonly record struct DeviceClaimCount(string DeviceId, int Shard, int Vouchers, long LastSeq)
+{
+    /// <summary>A device's count in one shard, from the packed key of the shard's last voucher of it.</summary>
+    public static DeviceClaimCount Of(string deviceId, int vouchers, long lastRowKey)
+    {
+        var last = VoucherKey.Unpack(lastRowKey);
+        return new(deviceId, last.Shard, vouchers, last.Seq);
+    }
+}
 
 /// <summary>What a shard's activation took from the ledger: its fence, and its campaign's number.</summary>
 public sealed record ShardActivation(long Epoch, int CampaignNumber);

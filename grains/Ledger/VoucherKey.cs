@@ -19,7 +19,8 @@ public readonly record struct VoucherKey(
     // 24 + 7 + 32 = 63 bits: the key packs into one positive 64-bit integer, in key order.
     private const int CampaignBits = 24;
     private const int ShardBits = 7;
-    private const int SeqBits = 32;
+    /// <summary>Bits of the seq, the low part of the packed key: <c>packed &gt;&gt; SeqBits</c> is the (campaign, shard) it belongs to.</summary>
+    public const int SeqBits = 32;
 
     /// <summary>The key as one positive integer that sorts as the key does (campaign, shard, seq).</summary>
     public long Packed => IsValid

@@ -316,12 +316,12 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
     {
         var (first, last) = VoucherKey.CampaignRange(campaignNumber);
         return ReadAll($"reading device bucket {campaignNumber}/{bucket}",
-            """
-            SELECT device_id, ((row_key >> 32) & 127)::integer, COUNT(*)::integer, MAX(row_key & 4294967295) FROM vouchers
+            $"""
+            SELECT device_id, COUNT(*)::integer, MAX(row_key) FROM vouchers
             WHERE device_bucket = $1 AND row_key BETWEEN $2 AND $3 AND device_id IS NOT NULL
-            GROUP BY device_id, (row_key >> 32) & 127;
+            GROUP BY device_id, row_key >> {VoucherKey.SeqBits};
             """,
-            row => new DeviceClaimCount(row.GetString(0), row.GetInt32(1), row.GetInt32(2), row.GetInt64(3)),
+            row => DeviceClaimCount.Of(row.GetString(0), row.GetInt32(1), row.GetInt64(2)),
             bucket, first, last);
     }
 

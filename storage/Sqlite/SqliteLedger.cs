@@ -221,12 +221,12 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
     {
         var (first, last) = VoucherKey.CampaignRange(campaignNumber);
         return Durable(ReadAll(
-            """
-            SELECT device_id, (row_key >> 32) & 127, COUNT(*), MAX(row_key & 4294967295) FROM vouchers
+            $"""
+            SELECT device_id, COUNT(*), MAX(row_key) FROM vouchers
             WHERE device_bucket = @bucket AND row_key BETWEEN @first AND @last AND device_id IS NOT NULL
-            GROUP BY device_id, (row_key >> 32) & 127;
+            GROUP BY device_id, row_key >> {VoucherKey.SeqBits};
             """,
-            row => new DeviceClaimCount(row.GetString(0), row.GetInt32(1), row.GetInt32(2), row.GetInt64(3)),
+            row => DeviceClaimCount.Of(row.GetString(0), row.GetInt32(1), row.GetInt64(2)),
             ("bucket", bucket), ("first", first), ("last", last)));
     }
 
