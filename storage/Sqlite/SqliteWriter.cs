@@ -66,6 +66,7 @@ internal sealed class SqliteWriter : IDisposable
     private readonly Thread _syncer;
     private readonly Thread _checkpointer;
     private readonly ManualResetEventSlim _stopping = new();
+    private readonly ManualResetEventSlim _notFlushing = new(initialState: true);
     private readonly PreparedStatements _statements = new();
     private readonly List<FileStream> _walFiles = [];
     private readonly Lock _durability = new();
@@ -186,6 +187,7 @@ internal sealed class SqliteWriter : IDisposable
         _queue.Dispose();
         _committed.Dispose();
         _stopping.Dispose();
+        _notFlushing.Dispose();
     }
 
     private void Run()
@@ -200,6 +202,17 @@ internal sealed class SqliteWriter : IDisposable
             while (group.Count < MaxGroup && _queue.TryTake(out var next))
             {
                 group.Add(next);
+            }
+
+            // Writes committed during a flush wait for the next one anyway: gathering them until it
+            // ends makes fewer, larger transactions, each rewriting its pages once.
+            if (group.Count < MaxGroup && !_notFlushing.IsSet)
+            {
+                _notFlushing.Wait();
+                while (group.Count < MaxGroup && _queue.TryTake(out var next))
+                {
+                    group.Add(next);
+                }
             }
 
             // Numbered before COMMIT, so a reader that saw this group's rows also waits for its sync.
@@ -270,11 +283,19 @@ internal sealed class SqliteWriter : IDisposable
             {
                 if (failure is null)
                 {
-                    foreach (var wal in round.Select(c => c.Wal).OfType<FileStream>().Distinct())
+                    _notFlushing.Reset();
+                    try
                     {
-                        var started = Stopwatch.GetTimestamp();
-                        _flush(wal);
-                        RaiseTo(ref _slowestFlushTicks, Stopwatch.GetTimestamp() - started);
+                        foreach (var wal in round.Select(c => c.Wal).OfType<FileStream>().Distinct())
+                        {
+                            var started = Stopwatch.GetTimestamp();
+                            _flush(wal);
+                            RaiseTo(ref _slowestFlushTicks, Stopwatch.GetTimestamp() - started);
+                        }
+                    }
+                    finally
+                    {
+                        _notFlushing.Set();
                     }
                 }
             }

@@ -47,6 +47,33 @@ public sealed class SqliteWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task Writes_that_arrive_while_a_flush_is_under_way_are_committed_together_once_it_ends()
+    {
+        using var writer = new SqliteWriter(Open, HeldFlush);
+        var first = writer.WriteAsync(transaction => Insert(transaction, "first"));
+        Assert.True(_flushing.Wait(TimeSpan.FromSeconds(10)));
+        writer.TakeActivity();
+
+        // Each would have been a transaction of its own, committed while the flush held the disk.
+        var during = new List<Task<int>>();
+        for (var i = 0; i < 20; i++)
+        {
+            var key = $"during-{i}";
+            during.Add(writer.WriteAsync(transaction => Insert(transaction, key)));
+            await Task.Delay(5);
+        }
+
+        var committedDuringFlush = _database.Scalar("SELECT COUNT(*) - 1 FROM t");
+        _release.Set(); // before any assertion: the writer's disposal waits for the held flush
+        await first.WaitAsync(TimeSpan.FromSeconds(10));
+        await Task.WhenAll(during).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(0L, committedDuringFlush);
+        Assert.Equal(21L, _database.Scalar("SELECT COUNT(*) FROM t"));
+        Assert.Equal(1L, writer.TakeActivity().Commits);
+    }
+
+    [Fact]
     public async Task After_a_failed_flush_the_writes_it_covered_every_later_one_and_every_read_are_refused()
     {
         using var writer = new SqliteWriter(Open, wal =>
