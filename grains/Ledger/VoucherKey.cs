@@ -22,15 +22,18 @@ public readonly record struct VoucherKey(
     /// <summary>Bits of the seq, the low part of the packed key: <c>packed &gt;&gt; SeqBits</c> is the (campaign, shard) it belongs to.</summary>
     public const int SeqBits = 32;
 
+    /// <summary>Where the campaign's number starts in the packed key: <c>number &lt;&lt; CampaignShift</c> is its range's floor.</summary>
+    public const int CampaignShift = ShardBits + SeqBits;
+
     /// <summary>The key as one positive integer that sorts as the key does (campaign, shard, seq).</summary>
     public long Packed => IsValid
-        ? ((long)CampaignNumber << (ShardBits + SeqBits)) | ((long)Shard << SeqBits) | Seq
+        ? ((long)CampaignNumber << CampaignShift) | ((long)Shard << SeqBits) | Seq
         : throw new InvalidOperationException($"{this} is outside the key's ranges");
 
     public bool IsValid => CampaignNumber is > 0 and <= MaxCampaignNumber && Shard is >= 0 and <= MaxShard && Seq is > 0 and <= MaxSeq;
 
     public static VoucherKey Unpack(long packed) => new(
-        (int)(packed >> (ShardBits + SeqBits)),
+        (int)(packed >> CampaignShift),
         (int)((packed >> SeqBits) & MaxShard),
         packed & MaxSeq);
 

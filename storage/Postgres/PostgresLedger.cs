@@ -512,9 +512,9 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
             // ISSUED again, and past valid_until anything not redeemed is EXPIRED. Events are net of
             // refunds: a REFUNDED event carries the negative discount and the refunded order's amount.
             await using var totals = Command(connection,
-                """
+                $"""
                 WITH range AS (
-                    SELECT number::bigint << 39 AS first, ((number::bigint + 1) << 39) - 1 AS last
+                    SELECT number::bigint << {VoucherKey.CampaignShift} AS first, ((number::bigint + 1) << {VoucherKey.CampaignShift}) - 1 AS last
                     FROM campaign_directory WHERE campaign_id = $1)
                 SELECT 0, channel, district, COUNT(*), SUM(liability_cents)::bigint,
                     COUNT(*) FILTER (WHERE status = 'RESERVED' AND reserved_until > $2 AND valid_until > $2),
@@ -701,10 +701,11 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
 
     public Task<IReadOnlyList<ShardOfCampaign>> ListShardsAsync() =>
         ReadAll("listing shards",
-            """
+            $"""
             SELECT e.campaign_id, d.number, e.shard,
                 COALESCE((SELECT row_key FROM vouchers
-                    WHERE row_key BETWEEN (d.number::bigint << 39) | (e.shard::bigint << 32) AND (d.number::bigint << 39) | (e.shard::bigint << 32) | 4294967295
+                    WHERE row_key BETWEEN (d.number::bigint << {VoucherKey.CampaignShift}) | (e.shard::bigint << {VoucherKey.SeqBits})
+                        AND (d.number::bigint << {VoucherKey.CampaignShift}) | (e.shard::bigint << {VoucherKey.SeqBits}) | {VoucherKey.MaxSeq}
                     ORDER BY row_key DESC LIMIT 1), 0)
             FROM shard_epochs e JOIN campaign_directory d ON d.campaign_id = e.campaign_id
             ORDER BY d.number, e.shard;

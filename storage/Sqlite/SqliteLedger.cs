@@ -487,14 +487,14 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
         // Reserved and expired as VoucherRedemption.StatusAt derives them: a lapsed hold is
         // ISSUED again, and past valid_until anything not redeemed is EXPIRED.
         using (var vouchers = Command(connection, snapshot,
-            """
+            $"""
             SELECT channel, district, COUNT(*), SUM(liability_cents),
                 SUM(status = 'RESERVED' AND reserved_until > @asOf AND valid_until > @asOf),
                 SUM(status = 'REDEEMED'),
                 SUM(status <> 'REDEEMED' AND valid_until <= @asOf)
             FROM vouchers
-            WHERE row_key BETWEEN (SELECT number << 39 FROM campaign_directory WHERE campaign_id = @campaign)
-                AND (SELECT ((number + 1) << 39) - 1 FROM campaign_directory WHERE campaign_id = @campaign)
+            WHERE row_key BETWEEN (SELECT number << {VoucherKey.CampaignShift} FROM campaign_directory WHERE campaign_id = @campaign)
+                AND (SELECT ((number + 1) << {VoucherKey.CampaignShift}) - 1 FROM campaign_directory WHERE campaign_id = @campaign)
             GROUP BY channel, district;
             """,
             ("campaign", campaignId), ("asOf", asOfMillis)))
@@ -585,10 +585,11 @@ public sealed class SqliteLedger : ILedger, ILedgerDiagnostics, IDisposable
 
     public Task<IReadOnlyList<ShardOfCampaign>> ListShardsAsync() =>
         Durable(ReadAll(
-            """
+            $"""
             SELECT e.campaign_id, d.number, e.shard,
                 COALESCE((SELECT row_key FROM vouchers
-                    WHERE row_key BETWEEN (d.number << 39) | (e.shard << 32) AND (d.number << 39) | (e.shard << 32) | 4294967295
+                    WHERE row_key BETWEEN (d.number << {VoucherKey.CampaignShift}) | (e.shard << {VoucherKey.SeqBits})
+                        AND (d.number << {VoucherKey.CampaignShift}) | (e.shard << {VoucherKey.SeqBits}) | {VoucherKey.MaxSeq}
                     ORDER BY row_key DESC LIMIT 1), 0)
             FROM shard_epochs e JOIN campaign_directory d ON d.campaign_id = e.campaign_id
             ORDER BY d.number, e.shard;
