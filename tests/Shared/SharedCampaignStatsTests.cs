@@ -103,8 +103,9 @@ public sealed class SharedCampaignStatsTests(ClusterFixture fixture)
         Assert.Equal(2, (await NextWithAsync(watchA, issued: 2)).Issued);
         Assert.Equal(2, (await NextWithAsync(watchB, issued: 2)).Issued);
 
-        // One writer reads about every 250 ms; the other only its first read, if any (or a few, should a stalled writer lose the lease).
-        Assert.InRange(Math.Min(ledgerA.Reads, ledgerB.Reads), 0, 4);
+        // One writer reads about every 250 ms (14 or so here); the other only its first read, if any,
+        // or a few more should a writer stalled on a busy machine lose the lease for a moment.
+        Assert.InRange(Math.Min(ledgerA.Reads, ledgerB.Reads), 0, 6);
         Assert.InRange(Math.Max(ledgerA.Reads, ledgerB.Reads), 6, 30);
     }
 
