@@ -363,5 +363,92 @@ internal static class PostgresLedgerSchema
             END
             $$;
             """),
+        (9, """
+            -- commit_issue_batches without a subtransaction per batch: each batch's epoch is
+            -- locked (FOR SHARE, which an activation's epoch update waits for, instead of a row
+            -- rewrite) and each of its leases checked and locked before any is spent, so a
+            -- refused batch has written nothing and needs nothing undone. Same arguments, same
+            -- answers. Subtransactions cost time, and past 64 in one transaction (a silo of many
+            -- shards) they slow every other session's snapshot checks.
+            CREATE OR REPLACE FUNCTION commit_issue_batches(
+                p_batch_campaigns text[], p_shards integer[], p_epochs bigint[],
+                p_pool_batches integer[], p_pools text[], p_counts bigint[], p_batch_of integer[],
+                p_keys bigint[], p_codes text[], p_campaigns text[], p_users text[], p_channels text[], p_requests text[],
+                p_districts text[], p_statuses text[], p_versions bigint[], p_kinds text[], p_face_values bigint[],
+                p_min_spends bigint[], p_percents integer[], p_folds integer[], p_max_discounts bigint[],
+                p_valid_from timestamptz[], p_valid_until timestamptz[], p_issued_at timestamptz[], p_issued_days date[],
+                p_voucher_pools text[], p_merchants text[], p_orders text[], p_order_amounts bigint[], p_discounts bigint[],
+                p_reserved_until timestamptz[], p_redeemed_at timestamptz[], p_liabilities bigint[],
+                p_device_ids text[], p_device_buckets integer[])
+            RETURNS text[] LANGUAGE plpgsql AS $$
+            DECLARE
+                batches integer := coalesce(array_length(p_shards, 1), 0);
+                leases integer := coalesce(array_length(p_pool_batches, 1), 0);
+                outcomes text[] := array_fill(''::text, ARRAY[batches]);
+                refused integer[] := '{}';
+                entry integer := 1;
+                past integer;
+            BEGIN
+                FOR b IN 1 .. batches LOOP
+                    -- The batch's leases are entries entry .. past - 1.
+                    past := entry;
+                    WHILE past <= leases AND p_pool_batches[past] = b LOOP
+                        past := past + 1;
+                    END LOOP;
+
+                    PERFORM 1 FROM shard_epochs
+                    WHERE campaign_id = p_batch_campaigns[b] AND shard = p_shards[b] AND epoch = p_epochs[b] FOR SHARE;
+                    IF NOT FOUND THEN
+                        outcomes[b] := format('CL001 shard %s/%s has an epoch newer than %s', p_batch_campaigns[b], p_shards[b], p_epochs[b]);
+                    END IF;
+
+                    -- Σ issued ≤ Σ granted per lease; no lease row at all is refused the same way.
+                    FOR i IN entry .. past - 1 LOOP
+                        EXIT WHEN outcomes[b] <> '';
+                        PERFORM 1 FROM stock_leases
+                        WHERE campaign_id = p_batch_campaigns[b] AND shard = p_shards[b] AND pool = p_pools[i] AND issued + p_counts[i] <= granted
+                        FOR UPDATE;
+                        IF NOT FOUND THEN
+                            outcomes[b] := format('CL002 shard %s/%s would issue %s more from pool ''%s'' than its lease grants',
+                                p_batch_campaigns[b], p_shards[b], p_counts[i], p_pools[i]);
+                        END IF;
+                    END LOOP;
+
+                    IF outcomes[b] = '' THEN
+                        FOR i IN entry .. past - 1 LOOP
+                            UPDATE stock_leases SET issued = issued + p_counts[i]
+                            WHERE campaign_id = p_batch_campaigns[b] AND shard = p_shards[b] AND pool = p_pools[i];
+                        END LOOP;
+                    ELSE
+                        refused := refused || b;
+                    END IF;
+
+                    entry := past;
+                END LOOP;
+
+                INSERT INTO vouchers (row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
+                    kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
+                    valid_from, valid_until, issued_at, issued_day, pool,
+                    merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
+                    device_id, device_bucket)
+                SELECT row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
+                    kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
+                    valid_from, valid_until, issued_at, issued_day, pool,
+                    merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
+                    device_id, device_bucket
+                FROM unnest(p_keys, p_codes, p_campaigns, p_users, p_channels, p_requests, p_districts, p_statuses,
+                    p_versions, p_kinds, p_face_values, p_min_spends, p_percents, p_folds, p_max_discounts, p_valid_from,
+                    p_valid_until, p_issued_at, p_issued_days, p_voucher_pools, p_merchants, p_orders, p_order_amounts,
+                    p_discounts, p_reserved_until, p_redeemed_at, p_liabilities, p_device_ids, p_device_buckets, p_batch_of)
+                    AS v(row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
+                        kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
+                        valid_from, valid_until, issued_at, issued_day, pool,
+                        merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
+                        device_id, device_bucket, batch)
+                WHERE NOT (v.batch = ANY (refused));
+                RETURN outcomes;
+            END
+            $$;
+            """),
     ];
 }
