@@ -16,7 +16,9 @@ public sealed class EventsSiloFixture : IAsyncLifetime
         "--Campaigns:Events:FirstRetryDelay=00:00:00.050",
         "--Campaigns:Events:MaxRetryDelay=00:00:00.200",
         "--Campaigns:Events:RetryWindow=00:00:03",
-        "--Campaigns:Events:RequestTimeout=00:00:01",
+        // Long enough for a loopback receiver on a busy machine: one full CI run saw an answer of 503
+        // come after a 1 s timeout, and the parked event's last error was the timeout instead.
+        "--Campaigns:Events:RequestTimeout=00:00:03",
         // The test receivers listen on loopback.
         "--Campaigns:Events:AllowPrivateAddresses=true",
     ];
