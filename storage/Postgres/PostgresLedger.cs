@@ -31,6 +31,11 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
     /// </summary>
     internal const int GroupedBelow = 64;
 
+    // The calls of the batch functions, their text made once rather than on every commit.
+    private static readonly string CommitIssueBatchesSql = CallOf("commit_issue_batches", 36);
+    private static readonly string CommitIssueBatchSql = CallOf("commit_issue_batch", 34);
+    private static readonly string MoveVouchersSql = CallOf("move_vouchers", 19);
+
     /// <summary>Groups of each kind in flight at once.</summary>
     internal const int GroupWriters = 2;
 
@@ -208,6 +213,10 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
             });
     }
 
+    /// <summary>"SELECT function($1, ..., $n);"</summary>
+    private static string CallOf(string function, int parameters) =>
+        $"SELECT {function}({string.Join(", ", Enumerable.Range(1, parameters).Select(i => "$" + i))});";
+
     /// <summary>Completes when a grouped batch is committed; throws what refused it.</summary>
     private static async Task Refused(Task<Exception?> committed)
     {
@@ -230,7 +239,7 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
             var leases = batches.SelectMany((b, i) => b.Vouchers.CountBy(r => r.Pool).OrderBy(p => p.Key, StringComparer.Ordinal)
                 .Select(pool => (Batch: i + 1, pool.Key, Count: (long)pool.Value))).ToList();
             await using var commit = Command(connection,
-                $"SELECT commit_issue_batches({string.Join(", ", Enumerable.Range(1, 36).Select(i => "$" + i))});",
+                CommitIssueBatchesSql,
                 [
                     batches.Select(b => b.CampaignId).ToArray(), batches.Select(b => b.Shard).ToArray(), batches.Select(b => b.Epoch).ToArray(),
                     leases.Select(l => l.Batch).ToArray(), leases.Select(l => l.Key).ToArray(), leases.Select(l => l.Count).ToArray(),
@@ -271,7 +280,7 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
         var started = Stopwatch.GetTimestamp();
         var pools = batch.Vouchers.CountBy(r => r.Pool).ToList();
         await using var commit = Command(connection,
-            $"SELECT commit_issue_batch({string.Join(", ", Enumerable.Range(1, 34).Select(i => "$" + i))});",
+            CommitIssueBatchSql,
             [batch.CampaignId, batch.Shard, batch.Epoch, pools.Select(p => p.Key).ToArray(), pools.Select(p => (long)p.Value).ToArray(), .. ColumnsOf(batch.Vouchers)]);
         try
         {
@@ -490,7 +499,7 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
             var started = Stopwatch.GetTimestamp();
             T[] Column<T>(Func<Transition, T> value) => [.. moves.Select(value)];
             await using var move = Command(connection,
-                $"SELECT move_vouchers({string.Join(", ", Enumerable.Range(1, 19).Select(i => "$" + i))});",
+                MoveVouchersSql,
                 Column(m => m.Next.Key.Packed), Column(m => m.ExpectedVersion), Column(m => Stored<StoredVoucherStatus>.Name(m.Next.Status)),
                 Column(m => m.Next.Version), Column(m => m.Next.MerchantId), Column(m => m.Next.OrderId), Column(m => m.Next.OrderAmountCents),
                 Column(m => m.Next.DiscountCents), Column(m => Utc(m.Next.ReservedUntil)), Column(m => Utc(m.Next.RedeemedAt)),

@@ -17,6 +17,41 @@ internal static class PostgresLedgerSchema
     public const string VersionTable =
         "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL PRIMARY KEY, applied_at timestamptz NOT NULL);";
 
+    /// <summary>The arrays of a batch's voucher columns, the last of the issue functions' parameters (migrations 6, 7 and 9).</summary>
+    private const string VoucherColumnArrays = """
+        p_keys bigint[], p_codes text[], p_campaigns text[], p_users text[], p_channels text[], p_requests text[],
+        p_districts text[], p_statuses text[], p_versions bigint[], p_kinds text[], p_face_values bigint[],
+        p_min_spends bigint[], p_percents integer[], p_folds integer[], p_max_discounts bigint[],
+        p_valid_from timestamptz[], p_valid_until timestamptz[], p_issued_at timestamptz[], p_issued_days date[],
+        p_voucher_pools text[], p_merchants text[], p_orders text[], p_order_amounts bigint[], p_discounts bigint[],
+        p_reserved_until timestamptz[], p_redeemed_at timestamptz[], p_liabilities bigint[],
+        p_device_ids text[], p_device_buckets integer[])
+    """;
+
+    /// <summary>The rows of every batch that passed its guards, from those arrays (migrations 7 and 9).</summary>
+    private const string InsertBatchedVouchers = """
+        INSERT INTO vouchers (row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
+            kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
+            valid_from, valid_until, issued_at, issued_day, pool,
+            merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
+            device_id, device_bucket)
+        SELECT row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
+            kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
+            valid_from, valid_until, issued_at, issued_day, pool,
+            merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
+            device_id, device_bucket
+        FROM unnest(p_keys, p_codes, p_campaigns, p_users, p_channels, p_requests, p_districts, p_statuses,
+            p_versions, p_kinds, p_face_values, p_min_spends, p_percents, p_folds, p_max_discounts, p_valid_from,
+            p_valid_until, p_issued_at, p_issued_days, p_voucher_pools, p_merchants, p_orders, p_order_amounts,
+            p_discounts, p_reserved_until, p_redeemed_at, p_liabilities, p_device_ids, p_device_buckets, p_batch_of)
+            AS v(row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
+                kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
+                valid_from, valid_until, issued_at, issued_day, pool,
+                merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
+                device_id, device_bucket, batch)
+        WHERE NOT (v.batch = ANY (refused));
+    """;
+
     public static readonly IReadOnlyList<(int Version, string Sql)> Migrations =
     [
         (1, """
@@ -200,7 +235,7 @@ internal static class PostgresLedgerSchema
             );
             CREATE INDEX ix_campaign_events_tx ON campaign_events (tx, sequence);
             """),
-        (6, """
+        (6, $$"""
             -- A campaign's limit per device: the claim's device and its bucket, on vouchers of campaigns
             -- that have the limit (NULL elsewhere, and on every row written before). The index is
             -- partial, so other campaigns never write it, and ordered by bucket then row key, so a
@@ -213,13 +248,7 @@ internal static class PostgresLedgerSchema
             -- calling its own while silos are upgraded one by one.
             CREATE FUNCTION commit_issue_batch(
                 p_campaign text, p_shard integer, p_epoch bigint, p_pools text[], p_counts bigint[],
-                p_keys bigint[], p_codes text[], p_campaigns text[], p_users text[], p_channels text[], p_requests text[],
-                p_districts text[], p_statuses text[], p_versions bigint[], p_kinds text[], p_face_values bigint[],
-                p_min_spends bigint[], p_percents integer[], p_folds integer[], p_max_discounts bigint[],
-                p_valid_from timestamptz[], p_valid_until timestamptz[], p_issued_at timestamptz[], p_issued_days date[],
-                p_voucher_pools text[], p_merchants text[], p_orders text[], p_order_amounts bigint[], p_discounts bigint[],
-                p_reserved_until timestamptz[], p_redeemed_at timestamptz[], p_liabilities bigint[],
-                p_device_ids text[], p_device_buckets integer[])
+            {{VoucherColumnArrays}}
             RETURNS void LANGUAGE plpgsql AS $$
             BEGIN
                 UPDATE shard_epochs SET epoch = epoch WHERE campaign_id = p_campaign AND shard = p_shard AND epoch = p_epoch;
@@ -248,7 +277,7 @@ internal static class PostgresLedgerSchema
             END
             $$;
             """),
-        (7, """
+        (7, $$"""
             -- A silo's shards commit together: the batches waiting for the ledger go in one
             -- transaction. Each batch's guards (its epoch, its leases) run in a subtransaction of
             -- their own, so a fenced or overdrawn shard refuses its batch alone; then one INSERT
@@ -259,13 +288,7 @@ internal static class PostgresLedgerSchema
             CREATE FUNCTION commit_issue_batches(
                 p_batch_campaigns text[], p_shards integer[], p_epochs bigint[],
                 p_pool_batches integer[], p_pools text[], p_counts bigint[], p_batch_of integer[],
-                p_keys bigint[], p_codes text[], p_campaigns text[], p_users text[], p_channels text[], p_requests text[],
-                p_districts text[], p_statuses text[], p_versions bigint[], p_kinds text[], p_face_values bigint[],
-                p_min_spends bigint[], p_percents integer[], p_folds integer[], p_max_discounts bigint[],
-                p_valid_from timestamptz[], p_valid_until timestamptz[], p_issued_at timestamptz[], p_issued_days date[],
-                p_voucher_pools text[], p_merchants text[], p_orders text[], p_order_amounts bigint[], p_discounts bigint[],
-                p_reserved_until timestamptz[], p_redeemed_at timestamptz[], p_liabilities bigint[],
-                p_device_ids text[], p_device_buckets integer[])
+            {{VoucherColumnArrays}}
             RETURNS text[] LANGUAGE plpgsql AS $$
             DECLARE
                 batches integer := coalesce(array_length(p_shards, 1), 0);
@@ -301,26 +324,7 @@ internal static class PostgresLedgerSchema
                     END LOOP;
                 END LOOP;
 
-                INSERT INTO vouchers (row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
-                    kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
-                    valid_from, valid_until, issued_at, issued_day, pool,
-                    merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
-                    device_id, device_bucket)
-                SELECT row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
-                    kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
-                    valid_from, valid_until, issued_at, issued_day, pool,
-                    merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
-                    device_id, device_bucket
-                FROM unnest(p_keys, p_codes, p_campaigns, p_users, p_channels, p_requests, p_districts, p_statuses,
-                    p_versions, p_kinds, p_face_values, p_min_spends, p_percents, p_folds, p_max_discounts, p_valid_from,
-                    p_valid_until, p_issued_at, p_issued_days, p_voucher_pools, p_merchants, p_orders, p_order_amounts,
-                    p_discounts, p_reserved_until, p_redeemed_at, p_liabilities, p_device_ids, p_device_buckets, p_batch_of)
-                    AS v(row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
-                        kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
-                        valid_from, valid_until, issued_at, issued_day, pool,
-                        merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
-                        device_id, device_bucket, batch)
-                WHERE NOT (v.batch = ANY (refused));
+            {{InsertBatchedVouchers}}
                 RETURN outcomes;
             END
             $$;
@@ -363,7 +367,7 @@ internal static class PostgresLedgerSchema
             END
             $$;
             """),
-        (9, """
+        (9, $$"""
             -- commit_issue_batches without a subtransaction per batch: each batch's epoch is
             -- locked (FOR SHARE, which an activation's epoch update waits for, instead of a row
             -- rewrite) and each of its leases checked and locked before any is spent, so a
@@ -373,13 +377,7 @@ internal static class PostgresLedgerSchema
             CREATE OR REPLACE FUNCTION commit_issue_batches(
                 p_batch_campaigns text[], p_shards integer[], p_epochs bigint[],
                 p_pool_batches integer[], p_pools text[], p_counts bigint[], p_batch_of integer[],
-                p_keys bigint[], p_codes text[], p_campaigns text[], p_users text[], p_channels text[], p_requests text[],
-                p_districts text[], p_statuses text[], p_versions bigint[], p_kinds text[], p_face_values bigint[],
-                p_min_spends bigint[], p_percents integer[], p_folds integer[], p_max_discounts bigint[],
-                p_valid_from timestamptz[], p_valid_until timestamptz[], p_issued_at timestamptz[], p_issued_days date[],
-                p_voucher_pools text[], p_merchants text[], p_orders text[], p_order_amounts bigint[], p_discounts bigint[],
-                p_reserved_until timestamptz[], p_redeemed_at timestamptz[], p_liabilities bigint[],
-                p_device_ids text[], p_device_buckets integer[])
+            {{VoucherColumnArrays}}
             RETURNS text[] LANGUAGE plpgsql AS $$
             DECLARE
                 batches integer := coalesce(array_length(p_shards, 1), 0);
@@ -426,26 +424,7 @@ internal static class PostgresLedgerSchema
                     entry := past;
                 END LOOP;
 
-                INSERT INTO vouchers (row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
-                    kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
-                    valid_from, valid_until, issued_at, issued_day, pool,
-                    merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
-                    device_id, device_bucket)
-                SELECT row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
-                    kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
-                    valid_from, valid_until, issued_at, issued_day, pool,
-                    merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
-                    device_id, device_bucket
-                FROM unnest(p_keys, p_codes, p_campaigns, p_users, p_channels, p_requests, p_districts, p_statuses,
-                    p_versions, p_kinds, p_face_values, p_min_spends, p_percents, p_folds, p_max_discounts, p_valid_from,
-                    p_valid_until, p_issued_at, p_issued_days, p_voucher_pools, p_merchants, p_orders, p_order_amounts,
-                    p_discounts, p_reserved_until, p_redeemed_at, p_liabilities, p_device_ids, p_device_buckets, p_batch_of)
-                    AS v(row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
-                        kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
-                        valid_from, valid_until, issued_at, issued_day, pool,
-                        merchant_id, order_id, order_amount_cents, discount_cents, reserved_until, redeemed_at, liability_cents,
-                        device_id, device_bucket, batch)
-                WHERE NOT (v.batch = ANY (refused));
+            {{InsertBatchedVouchers}}
                 RETURN outcomes;
             END
             $$;

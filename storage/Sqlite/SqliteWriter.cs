@@ -199,20 +199,14 @@ internal sealed class SqliteWriter : IDisposable
         {
             group.Clear();
             group.Add(first);
-            while (group.Count < MaxGroup && _queue.TryTake(out var next))
-            {
-                group.Add(next);
-            }
+            TakeWaiting(group);
 
             // Writes committed during a flush wait for the next one anyway: gathering them until it
             // ends makes fewer, larger transactions, each rewriting its pages once.
             if (group.Count < MaxGroup && !_notFlushing.IsSet)
             {
                 _notFlushing.Wait();
-                while (group.Count < MaxGroup && _queue.TryTake(out var next))
-                {
-                    group.Add(next);
-                }
+                TakeWaiting(group);
             }
 
             // Numbered before COMMIT, so a reader that saw this group's rows also waits for its sync.
@@ -260,6 +254,15 @@ internal sealed class SqliteWriter : IDisposable
 
         _statements.Dispose();
         connection?.Dispose();
+    }
+
+    /// <summary>Adds the writes waiting now to <paramref name="group"/>, up to <see cref="MaxGroup"/>.</summary>
+    private void TakeWaiting(List<IWrite> group)
+    {
+        while (group.Count < MaxGroup && _queue.TryTake(out var next))
+        {
+            group.Add(next);
+        }
     }
 
     /// <summary>
