@@ -47,6 +47,24 @@ public sealed class SharedCampaignStats : ICampaignStatsSource, IHostedService, 
         return 0
         """);
 
+    // The writer's snapshot, set (and published) only while its lease is still this silo's: a writer
+    // that stalled past its lease must not set figures older than the new writer's.
+    private static readonly LuaScript WriteIfHolder = LuaScript.Prepare("""
+        if redis.call('GET', @lease) ~= @holder then return 0 end
+        redis.call('SET', @key, @bytes, 'PX', @milliseconds)
+        if @publish == '1' then redis.call('PUBLISH', @channel, @bytes) end
+        return 1
+        """);
+
+    // A reader's rebuild, set only over what it found (nothing, or something unreadable): a writer's
+    // snapshot that arrived meanwhile is newer than the rebuild.
+    private static readonly LuaScript ReplaceIfUnchanged = LuaScript.Prepare("""
+        local now = redis.call('GET', @key)
+        if (@absent == '1' and now ~= false) or (@absent == '0' and now ~= @observed) then return 0 end
+        redis.call('SET', @key, @bytes, 'PX', @milliseconds)
+        return 1
+        """);
+
     private readonly SharedRedis _redis;
     private readonly CampaignStatsReader _ledger;
     private readonly ILogger<SharedCampaignStats> _logger;
@@ -139,18 +157,29 @@ public sealed class SharedCampaignStats : ICampaignStatsSource, IHostedService, 
     /// <summary>The snapshot in Redis; rebuilt from the ledger when missing; the ledger itself when Redis fails.</summary>
     private async Task<CampaignStats> ReadSnapshotAsync(string campaignId)
     {
-        var snapshot = await _redis.RunAsync(
-            async database => Parse(await database.StringGetAsync(SnapshotKey(campaignId)), campaignId),
-            async () => (CampaignStats?)await _ledger.ReadSharedAsync(campaignId));
+        var (found, snapshot) = await _redis.RunAsync(
+            async database =>
+            {
+                var value = await database.StringGetAsync(SnapshotKey(campaignId));
+                return (value, Parse(value, campaignId));
+            },
+            async () => (RedisValue.Null, (CampaignStats?)await _ledger.ReadSharedAsync(campaignId)));
         if (snapshot is not null)
         {
             return snapshot;
         }
 
         var stats = await _ledger.ReadSharedAsync(campaignId);
-        await _redis.TryAsync(database => database.StringSetAsync(SnapshotKey(campaignId), stats.ToByteArray(), SnapshotLifetime));
+        await ReplaceSnapshotAsync(stats, found);
         return stats;
     }
+
+    /// <summary>Sets a rebuilt snapshot unless the one in Redis is no longer <paramref name="found"/> (null = none); true when set.</summary>
+    internal ValueTask<bool> ReplaceSnapshotAsync(CampaignStats stats, RedisValue found) => _redis.RunAsync(
+        async database => (long)await database.ScriptEvaluateAsync(ReplaceIfUnchanged, new Replacement(
+            SnapshotKey(stats.CampaignId), found.IsNull ? 1 : 0, found.IsNull ? RedisValue.EmptyString : found,
+            stats.ToByteArray(), (long)SnapshotLifetime.TotalMilliseconds)) == 1,
+        static () => ValueTask.FromResult(false));
 
     /// <summary>
     /// One campaign's refresh on this silo, every interval while it has watchers or was read
@@ -208,19 +237,18 @@ public sealed class SharedCampaignStats : ICampaignStatsSource, IHostedService, 
 
     private ValueTask<Role> TakeLeaseAsync(string campaignId) => _redis.RunAsync(
         async database => (long)await database.ScriptEvaluateAsync(TakeLease,
-            new Lease(_redis.Key($"stats:{campaignId}:writer"), _holder, (long)LeaseLifetime.TotalMilliseconds)) == 1 ? Role.Writer : Role.Reader,
+            new Lease(LeaseKey(campaignId), _holder, (long)LeaseLifetime.TotalMilliseconds)) == 1 ? Role.Writer : Role.Reader,
         static () => ValueTask.FromResult(Role.Alone));
 
-    /// <summary>Rewrites the snapshot (its lifetime starts again) and publishes it when it changed; false when Redis did not take it.</summary>
-    private ValueTask<bool> WriteAsync(CampaignStats stats, bool changed)
-    {
-        var bytes = stats.ToByteArray();
-        return _redis.TryAsync(database =>
-        {
-            var written = database.StringSetAsync(SnapshotKey(stats.CampaignId), bytes, SnapshotLifetime);
-            return changed ? Task.WhenAll(written, database.PublishAsync(_redis.Channel(ChannelName), bytes)) : written;
-        });
-    }
+    /// <summary>
+    /// Rewrites the snapshot (its lifetime starts again) and publishes it when it changed, if this
+    /// silo still holds the writer's lease; false when it does not, or Redis did not take it.
+    /// </summary>
+    internal ValueTask<bool> WriteAsync(CampaignStats stats, bool changed) => _redis.RunAsync(
+        async database => (long)await database.ScriptEvaluateAsync(WriteIfHolder, new Write(
+            LeaseKey(stats.CampaignId), _holder, SnapshotKey(stats.CampaignId), stats.ToByteArray(),
+            (long)SnapshotLifetime.TotalMilliseconds, changed ? 1 : 0, _redis.Channel(ChannelName).ToString())) == 1,
+        static () => ValueTask.FromResult(false));
 
     /// <summary>Whether the feed still has a reason to run; if not, it is closed and a later reader starts a new one.</summary>
     private bool KeepRefreshing(CampaignFeed feed)
@@ -268,6 +296,8 @@ public sealed class SharedCampaignStats : ICampaignStatsSource, IHostedService, 
 
     private RedisKey SnapshotKey(string campaignId) => _redis.Key("stats:" + campaignId);
 
+    internal RedisKey LeaseKey(string campaignId) => _redis.Key($"stats:{campaignId}:writer");
+
     /// <summary>A snapshot or a pushed message; null when absent or unreadable (then it is rebuilt or ignored).</summary>
     private CampaignStats? Parse(RedisValue value, string? campaignId = null)
     {
@@ -298,6 +328,12 @@ public sealed class SharedCampaignStats : ICampaignStatsSource, IHostedService, 
 
     /// <summary>The lease script's parameters, by name (@key, @holder, @milliseconds).</summary>
     private sealed record Lease(RedisKey key, string holder, long milliseconds);
+
+    /// <summary>The writer's script parameters (@lease, @holder, @key, @bytes, @milliseconds, @publish, @channel).</summary>
+    private sealed record Write(RedisKey lease, string holder, RedisKey key, byte[] bytes, long milliseconds, int publish, string channel);
+
+    /// <summary>The rebuild's script parameters (@key, @absent, @observed, @bytes, @milliseconds).</summary>
+    private sealed record Replacement(RedisKey key, int absent, RedisValue observed, byte[] bytes, long milliseconds);
 
     /// <summary>One campaign's watchers on this silo and its refresh loop; guarded by its own lock.</summary>
     private sealed class CampaignFeed(string campaignId)

@@ -3,7 +3,9 @@ using Campaigns.Grains.Common;
 using Campaigns.Grains.Issuance;
 using Campaigns.Grains.Ledger;
 using Campaigns.Proto;
+using Google.Protobuf;
 using Campaigns.Silo.Api;
+using Campaigns.Silo.Shared;
 using Campaigns.Tests.Cluster;
 using StackExchange.Redis;
 
@@ -80,8 +82,8 @@ public sealed class SharedCampaignStatsTests(ClusterFixture fixture)
 
         var pushed = await NextWithAsync(watch, issued: 5);
         Assert.True(CampaignStatsReader.SameFigures(await Truth().ReadAsync(id), pushed));
-        // A writer that stalled and lost its lease may still set the figures it read before, once,
-        // until the next refresh writes them again (noticed in a full CI run): read until it has.
+        // When b writes, its own watcher is handed the figures just before they are set in Redis:
+        // read until they are.
         var deadline = DateTime.UtcNow + Patience;
         var fromAAgain = await a.Stats.GetAsync(id);
         while (fromAAgain.Issued != 5 && DateTime.UtcNow < deadline)
@@ -241,6 +243,37 @@ public sealed class SharedCampaignStatsTests(ClusterFixture fixture)
 
         Assert.Equal(1, (await a.Stats!.GetAsync(id)).Issued);
         Assert.Equal(1, (await SnapshotInRedisAsync(RedisTestServer.ConnectionString, prefix, id))?.Issued);
+    }
+
+    [Fact]
+    public async Task A_writer_that_lost_its_lease_sets_nothing_and_a_rebuild_never_replaces_a_snapshot_set_meanwhile()
+    {
+        var id = await CampaignWithVouchersAsync(2);
+        var prefix = RedisTestServer.NewPrefix();
+        await using var a = await SharedSilo.StartAsync(RedisTestServer.ConnectionString, prefix, ledger: Truth());
+        await using var inspect = await ConnectionMultiplexer.ConnectAsync(RedisTestServer.ConnectionString);
+        var redis = inspect.GetDatabase();
+        var figures = await Truth().ReadAsync(id);
+        var pushed = 0;
+        await inspect.GetSubscriber().SubscribeAsync(RedisChannel.Literal(prefix + SharedCampaignStats.ChannelName), (_, _) => Interlocked.Increment(ref pushed));
+
+        // The lease lapsed while this silo stalled, and another silo took it.
+        await redis.StringSetAsync(a.Stats!.LeaseKey(id), "another-silo", TimeSpan.FromSeconds(30));
+        Assert.False(await a.Stats.WriteAsync(figures, changed: true));
+        Assert.Null(await SnapshotInRedisAsync(RedisTestServer.ConnectionString, prefix, id));
+
+        // The other silo's snapshot arrived after this one found none and read the ledger.
+        var newer = figures.Clone();
+        newer.Issued = 99;
+        await redis.StringSetAsync(prefix + "stats:" + id, newer.ToByteArray(), TimeSpan.FromSeconds(30));
+        Assert.False(await a.Stats.ReplaceSnapshotAsync(figures, RedisValue.Null));
+        Assert.Equal(99, (await SnapshotInRedisAsync(RedisTestServer.ConnectionString, prefix, id))?.Issued);
+
+        // Over what it found itself, the rebuild is set.
+        Assert.True(await a.Stats.ReplaceSnapshotAsync(figures, newer.ToByteArray()));
+        Assert.Equal(2, (await SnapshotInRedisAsync(RedisTestServer.ConnectionString, prefix, id))?.Issued);
+        await Task.Delay(200);
+        Assert.Equal(0, Volatile.Read(ref pushed));
     }
 
     /// <summary>Counts the campaign-figure reads that reach the ledger.</summary>
