@@ -83,6 +83,8 @@ public abstract class LedgerContractTests : LedgerScenario
         await Commit(0, Voucher("u1", "r1") with { Pool = Channel }, Voucher("u2", "r2"));
         await Assert.ThrowsAsync<LedgerConflictException>(() => Commit(0, Voucher("u3", "r3") with { Pool = Channel }));
         await Assert.ThrowsAsync<LedgerConflictException>(() => Commit(0, Voucher("u4", "r4") with { Pool = "partner-without-lease" }));
+        // One pool short refuses the whole batch: the pool that had room is not charged either.
+        await Assert.ThrowsAsync<LedgerConflictException>(() => Commit(0, Voucher("u5", "r5"), Voucher("u6", "r6") with { Pool = Channel }));
 
         Assert.Equal(
             [new StockLeaseRecord(0, "", 5, 1), new StockLeaseRecord(0, Channel, 1, 1)],
