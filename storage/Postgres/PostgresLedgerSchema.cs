@@ -124,8 +124,53 @@ internal static class PostgresLedgerSchema
             $$;
             """;
 
-    /// <summary>commit_issue_batches as migration 9 made it, writing its rows with <paramref name="insert"/>.</summary>
-    private static string CommitIssueBatches(string insert) => $$"""
+    /// <summary>A batch's leases in commit_issue_batches (migration 9): each checked and locked, then all spent, or the batch refused.</summary>
+    private const string CheckThenSpendLeases = """
+                    -- Σ issued ≤ Σ granted per lease; no lease row at all is refused the same way.
+                    FOR i IN entry .. past - 1 LOOP
+                        EXIT WHEN outcomes[b] <> '';
+                        PERFORM 1 FROM stock_leases
+                        WHERE campaign_id = p_batch_campaigns[b] AND shard = p_shards[b] AND pool = p_pools[i] AND issued + p_counts[i] <= granted
+                        FOR UPDATE;
+                        IF NOT FOUND THEN
+                            outcomes[b] := format('CL002 shard %s/%s would issue %s more from pool ''%s'' than its lease grants',
+                                p_batch_campaigns[b], p_shards[b], p_counts[i], p_pools[i]);
+                        END IF;
+                    END LOOP;
+
+                    IF outcomes[b] = '' THEN
+                        FOR i IN entry .. past - 1 LOOP
+                            UPDATE stock_leases SET issued = issued + p_counts[i]
+                            WHERE campaign_id = p_batch_campaigns[b] AND shard = p_shards[b] AND pool = p_pools[i];
+                        END LOOP;
+                    ELSE
+                        refused := refused || b;
+                    END IF;
+            """;
+
+    /// <summary>
+    /// A batch of one lease, the usual case (migration 11): one conditional UPDATE checks and spends
+    /// it, so a refusal has spent nothing; batches of several go on to <see cref="CheckThenSpendLeases"/>.
+    /// </summary>
+    private const string SpendASingleLease = $$"""
+                    IF outcomes[b] = '' AND past - entry = 1 THEN
+                        UPDATE stock_leases SET issued = issued + p_counts[entry]
+                        WHERE campaign_id = p_batch_campaigns[b] AND shard = p_shards[b] AND pool = p_pools[entry] AND issued + p_counts[entry] <= granted;
+                        IF NOT FOUND THEN
+                            outcomes[b] := format('CL002 shard %s/%s would issue %s more from pool ''%s'' than its lease grants',
+                                p_batch_campaigns[b], p_shards[b], p_counts[entry], p_pools[entry]);
+                            refused := refused || b;
+                        END IF;
+
+                        entry := past;
+                        CONTINUE;
+                    END IF;
+
+            {{CheckThenSpendLeases}}
+            """;
+
+    /// <summary>commit_issue_batches as migration 9 made it, writing its rows with <paramref name="insert"/> and charging each batch's leases with <paramref name="leases"/>.</summary>
+    private static string CommitIssueBatches(string insert, string leases = CheckThenSpendLeases) => $$"""
             CREATE OR REPLACE FUNCTION commit_issue_batches(
                 p_batch_campaigns text[], p_shards integer[], p_epochs bigint[],
                 p_pool_batches integer[], p_pools text[], p_counts bigint[], p_batch_of integer[],
@@ -152,26 +197,7 @@ internal static class PostgresLedgerSchema
                         outcomes[b] := format('CL001 shard %s/%s has an epoch newer than %s', p_batch_campaigns[b], p_shards[b], p_epochs[b]);
                     END IF;
 
-                    -- Σ issued ≤ Σ granted per lease; no lease row at all is refused the same way.
-                    FOR i IN entry .. past - 1 LOOP
-                        EXIT WHEN outcomes[b] <> '';
-                        PERFORM 1 FROM stock_leases
-                        WHERE campaign_id = p_batch_campaigns[b] AND shard = p_shards[b] AND pool = p_pools[i] AND issued + p_counts[i] <= granted
-                        FOR UPDATE;
-                        IF NOT FOUND THEN
-                            outcomes[b] := format('CL002 shard %s/%s would issue %s more from pool ''%s'' than its lease grants',
-                                p_batch_campaigns[b], p_shards[b], p_counts[i], p_pools[i]);
-                        END IF;
-                    END LOOP;
-
-                    IF outcomes[b] = '' THEN
-                        FOR i IN entry .. past - 1 LOOP
-                            UPDATE stock_leases SET issued = issued + p_counts[i]
-                            WHERE campaign_id = p_batch_campaigns[b] AND shard = p_shards[b] AND pool = p_pools[i];
-                        END LOOP;
-                    ELSE
-                        refused := refused || b;
-                    END IF;
+            {{leases}}
 
                     entry := past;
                 END LOOP;
@@ -484,6 +510,12 @@ internal static class PostgresLedgerSchema
             {{CommitIssueBatch("CREATE OR REPLACE FUNCTION", InsertVouchersInLockstep)}}
 
             {{CommitIssueBatches(InsertBatchedVouchersInLockstep)}}
+            """),
+        (11, $$"""
+            -- commit_issue_batches, a batch of one lease (the usual case) charged by one conditional
+            -- UPDATE instead of a locking check and then the UPDATE: a refusal has still spent
+            -- nothing, and a call runs one statement fewer per batch. Same arguments, same answers.
+            {{CommitIssueBatches(InsertBatchedVouchersInLockstep, SpendASingleLease)}}
             """),
     ];
 }
