@@ -36,8 +36,14 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
     private static readonly string CommitIssueBatchSql = CallOf("commit_issue_batch", 34);
     private static readonly string MoveVouchersSql = CallOf("move_vouchers", 19);
 
-    /// <summary>Groups of each kind in flight at once.</summary>
+    /// <summary>Groups of voucher transitions in flight at once.</summary>
     internal const int GroupWriters = 2;
+
+    /// <summary>
+    /// Groups of issue batches in flight at once: one, so that the batches waiting meanwhile make
+    /// bigger groups (about 14 claims a call against 9.5) and share each call's fixed cost.
+    /// </summary>
+    internal const int IssueGroupWriters = 1;
 
     private readonly Lock _activityGate = new();
     private long _commits;
@@ -50,7 +56,7 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
     public PostgresLedger(string connectionString)
     {
         _dataSource = NpgsqlDataSource.Create(Durable(connectionString));
-        _issueBatches = new(CommitGroupAsync, GroupWriters, batch => batch.Vouchers.Count, groupWeight: 1_000,
+        _issueBatches = new(CommitGroupAsync, IssueGroupWriters, batch => batch.Vouchers.Count, groupWeight: 1_000,
             Comparer<IssueBatch>.Create((a, b) => string.CompareOrdinal(a.CampaignId, b.CampaignId) is var byCampaign and not 0 ? byCampaign : a.Shard.CompareTo(b.Shard)));
         _transitions = new(MoveGroupAsync, GroupWriters, _ => 1, groupWeight: 500,
             Comparer<Transition>.Create((a, b) => a.Next.Key.Packed.CompareTo(b.Next.Key.Packed)));
