@@ -56,11 +56,10 @@ public sealed class SharedCampaignStats : ICampaignStatsSource, IHostedService, 
         return 1
         """);
 
-    // A reader's rebuild, set only over what it found (nothing, or something unreadable): a writer's
-    // snapshot that arrived meanwhile is newer than the rebuild.
+    // A reader's rebuild, set only over what it found (nothing, or something unreadable; "" stands
+    // for nothing): a writer's snapshot that arrived meanwhile is newer than the rebuild.
     private static readonly LuaScript ReplaceIfUnchanged = LuaScript.Prepare("""
-        local now = redis.call('GET', @key)
-        if (@absent == '1' and now ~= false) or (@absent == '0' and now ~= @observed) then return 0 end
+        if (redis.call('GET', @key) or '') ~= @observed then return 0 end
         redis.call('SET', @key, @bytes, 'PX', @milliseconds)
         return 1
         """);
@@ -177,7 +176,7 @@ public sealed class SharedCampaignStats : ICampaignStatsSource, IHostedService, 
     /// <summary>Sets a rebuilt snapshot unless the one in Redis is no longer <paramref name="found"/> (null = none); true when set.</summary>
     internal ValueTask<bool> ReplaceSnapshotAsync(CampaignStats stats, RedisValue found) => _redis.RunAsync(
         async database => (long)await database.ScriptEvaluateAsync(ReplaceIfUnchanged, new Replacement(
-            SnapshotKey(stats.CampaignId), found.IsNull ? 1 : 0, found.IsNull ? RedisValue.EmptyString : found,
+            SnapshotKey(stats.CampaignId), found.IsNull ? RedisValue.EmptyString : found,
             stats.ToByteArray(), (long)SnapshotLifetime.TotalMilliseconds)) == 1,
         static () => ValueTask.FromResult(false));
 
@@ -332,8 +331,8 @@ public sealed class SharedCampaignStats : ICampaignStatsSource, IHostedService, 
     /// <summary>The writer's script parameters (@lease, @holder, @key, @bytes, @milliseconds, @publish, @channel).</summary>
     private sealed record Write(RedisKey lease, string holder, RedisKey key, byte[] bytes, long milliseconds, int publish, string channel);
 
-    /// <summary>The rebuild's script parameters (@key, @absent, @observed, @bytes, @milliseconds).</summary>
-    private sealed record Replacement(RedisKey key, int absent, RedisValue observed, byte[] bytes, long milliseconds);
+    /// <summary>The rebuild's script parameters (@key, @observed, @bytes, @milliseconds).</summary>
+    private sealed record Replacement(RedisKey key, RedisValue observed, byte[] bytes, long milliseconds);
 
     /// <summary>One campaign's watchers on this silo and its refresh loop; guarded by its own lock.</summary>
     private sealed class CampaignFeed(string campaignId)

@@ -37,11 +37,11 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
     private static readonly string MoveVouchersSql = CallOf("move_vouchers", 19);
 
     /// <summary>Groups of voucher transitions in flight at once.</summary>
-    internal const int GroupWriters = 2;
+    internal const int TransitionGroupWriters = 2;
 
     /// <summary>
     /// Groups of issue batches in flight at once: one, so that the batches waiting meanwhile make
-    /// bigger groups (about 14 claims a call against 9.5) and share each call's fixed cost.
+    /// bigger groups that share each call's fixed cost (storage/Postgres/README.md).
     /// </summary>
     internal const int IssueGroupWriters = 1;
 
@@ -58,7 +58,7 @@ public sealed class PostgresLedger : ILedger, ILedgerDiagnostics, IDisposable, I
         _dataSource = NpgsqlDataSource.Create(Durable(connectionString));
         _issueBatches = new(CommitGroupAsync, IssueGroupWriters, batch => batch.Vouchers.Count, groupWeight: 1_000,
             Comparer<IssueBatch>.Create((a, b) => string.CompareOrdinal(a.CampaignId, b.CampaignId) is var byCampaign and not 0 ? byCampaign : a.Shard.CompareTo(b.Shard)));
-        _transitions = new(MoveGroupAsync, GroupWriters, _ => 1, groupWeight: 500,
+        _transitions = new(MoveGroupAsync, TransitionGroupWriters, _ => 1, groupWeight: 500,
             Comparer<Transition>.Create((a, b) => a.Next.Key.Packed.CompareTo(b.Next.Key.Packed)));
     }
 

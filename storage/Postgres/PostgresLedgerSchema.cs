@@ -17,7 +17,7 @@ internal static class PostgresLedgerSchema
     public const string VersionTable =
         "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL PRIMARY KEY, applied_at timestamptz NOT NULL);";
 
-    /// <summary>The arrays of a batch's voucher columns, the last of the issue functions' parameters (migrations 6, 7, 9 and 10).</summary>
+    /// <summary>The arrays of a batch's voucher columns, the last of the issue functions' parameters (migrations 6, 7 and 9 to 11).</summary>
     private const string VoucherColumnArrays = """
         p_keys bigint[], p_codes text[], p_campaigns text[], p_users text[], p_channels text[], p_requests text[],
         p_districts text[], p_statuses text[], p_versions bigint[], p_kinds text[], p_face_values bigint[],

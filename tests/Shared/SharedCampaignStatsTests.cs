@@ -3,10 +3,10 @@ using Campaigns.Grains.Common;
 using Campaigns.Grains.Issuance;
 using Campaigns.Grains.Ledger;
 using Campaigns.Proto;
-using Google.Protobuf;
 using Campaigns.Silo.Api;
 using Campaigns.Silo.Shared;
 using Campaigns.Tests.Cluster;
+using Google.Protobuf;
 using StackExchange.Redis;
 
 namespace Campaigns.Tests.Shared;
