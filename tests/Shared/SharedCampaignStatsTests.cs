@@ -115,10 +115,11 @@ public sealed class SharedCampaignStatsTests(ClusterFixture fixture)
         Assert.Equal(2, (await NextWithAsync(watchA, issued: 2)).Issued);
         Assert.Equal(2, (await NextWithAsync(watchB, issued: 2)).Issued);
 
-        // One writer reads about every 250 ms (14 or so here); the other only its first read, if any,
-        // or a few more should a writer stalled on a busy machine lose the lease for a moment.
+        // One writer reads about every 250 ms (14 or so here, fewer on a busy machine); the other only
+        // its first read, if any, or a few more should a stalled writer lose the lease for a moment.
+        // Two writers at once would each read about 14 times.
         Assert.InRange(Math.Min(ledgerA.Reads, ledgerB.Reads), 0, 6);
-        Assert.InRange(Math.Max(ledgerA.Reads, ledgerB.Reads), 6, 30);
+        Assert.InRange(Math.Max(ledgerA.Reads, ledgerB.Reads), 2, 30);
     }
 
     [Fact]
