@@ -21,8 +21,9 @@ public sealed class SharedKeyRevocationTests
         await a.Revocations.RevokedAsync(Key);
 
         Assert.Equal(0, a.Keys.Count);
-        await SharedRateLimitTests.WaitUntilAsync(() => b.Keys.Count == 1, TimeSpan.FromSeconds(2));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"the notice took {clock.ElapsedMilliseconds} ms");
+        // Seconds at most on a busy machine, against the cache's 30 s lifetime.
+        await SharedRateLimitTests.WaitUntilAsync(() => b.Keys.Count == 1, TimeSpan.FromSeconds(3));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"the notice took {clock.ElapsedMilliseconds} ms");
         await b.VerifyAsync(Key);
         Assert.Equal(3, b.Verifications); // the revoked key went back to its grain; the other stayed cached
     }

@@ -98,6 +98,7 @@ public sealed class SharedRateLimitTests
 
         var slowest = TimeSpan.Zero;
         var admitted = 0;
+        var took = Stopwatch.StartNew();
         for (var i = 0; i < 40; i++)
         {
             var clock = Stopwatch.StartNew();
@@ -105,8 +106,8 @@ public sealed class SharedRateLimitTests
             slowest = TimeSpan.FromTicks(Math.Max(slowest.Ticks, clock.Elapsed.Ticks));
         }
 
-        // Per silo now: each admits its own burst.
-        Assert.InRange(admitted, 20, 22);
+        // Per silo now: each admits its own burst, plus what its own rate refilled meanwhile.
+        Assert.InRange(admitted, 20, 20 + 2 * (int)Math.Ceiling(took.Elapsed.TotalSeconds));
         Assert.True(slowest < TimeSpan.FromMilliseconds(700), $"a call took {slowest.TotalMilliseconds:0} ms");
         Assert.False(a.Redis.IsAvailable);
     }
@@ -118,16 +119,20 @@ public sealed class SharedRateLimitTests
         var prefix = RedisTestServer.NewPrefix();
         await using var a = await SharedSilo.StartAsync(server.ConnectionString, prefix, claimsPerSecond: 1, burst: 4);
         await using var b = await SharedSilo.StartAsync(server.ConnectionString, prefix, claimsPerSecond: 1, burst: 4);
-        Assert.InRange((await AlternateAsync(a, b, "meituan", claims: 12)).Admitted, 4, 6);
+        AdmittedFromOneBucket(await AlternateAsync(a, b, "meituan", claims: 12));
 
         await server.StopAsync();
         await server.StartAgainAsync();
         await WaitUntilAsync(() => a.Redis.IsAvailable && b.Redis.IsAvailable, TimeSpan.FromSeconds(20));
 
         // A new partner, so the count starts from a full bucket.
-        Assert.InRange((await AlternateAsync(a, b, "jd", claims: 12)).Admitted, 4, 6);
+        AdmittedFromOneBucket(await AlternateAsync(a, b, "jd", claims: 12));
         Assert.Equal("+OK", await server.CommandAsync("SCRIPT FLUSH"));
-        Assert.InRange((await AlternateAsync(a, b, "taobao", claims: 12)).Admitted, 4, 6);
+        AdmittedFromOneBucket(await AlternateAsync(a, b, "taobao", claims: 12));
+
+        // The burst of 4 once, plus a claim a second refilled meanwhile; two buckets would admit 8 at once.
+        static void AdmittedFromOneBucket((int Admitted, TimeSpan Took) run) =>
+            Assert.InRange(run.Admitted, 4, 4 + (int)Math.Ceiling(run.Took.TotalSeconds));
     }
 
     internal static async Task WaitUntilAsync(Func<bool> condition, TimeSpan limit)
