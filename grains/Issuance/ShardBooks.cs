@@ -12,8 +12,9 @@ namespace Campaigns.Grains.Issuance;
 /// </summary>
 public sealed class ShardBooks
 {
-    // A claim's idempotency key is (channel, user, request id): the user's shard sees all of it.
-    private readonly Dictionary<(string Channel, string UserId, string RequestId), IssuedRequest> _issued = [];
+    // A claim's idempotency key is (channel, user, request id): the user's shard sees all of it, and
+    // the user's book holds the request ids of their vouchers, so one lookup by user serves both the
+    // limits and idempotency.
     private readonly Dictionary<string, UserBook> _users = new(StringComparer.Ordinal);
     private readonly Dictionary<string, UserBook> _usersPending = new(StringComparer.Ordinal);
 
@@ -21,14 +22,10 @@ public sealed class ShardBooks
     public long LastSeq { get; private set; }
 
     /// <summary>Vouchers written by this shard.</summary>
-    public int Issued => _issued.Count;
+    public int Issued { get; private set; }
 
     /// <summary>Makes room for <paramref name="vouchers"/> more, so a rebuild does not grow the books step by step.</summary>
-    public void Expect(int vouchers)
-    {
-        _issued.EnsureCapacity(_issued.Count + vouchers);
-        _users.EnsureCapacity(_users.Count + vouchers);
-    }
+    public void Expect(int vouchers) => _users.EnsureCapacity(_users.Count + vouchers);
 
     /// <summary>A voucher now in the ledger: it counts for its request id and against its user's limits.</summary>
     public void Remember(VoucherRecord voucher) =>
@@ -37,14 +34,14 @@ public sealed class ShardBooks
     /// <summary>A voucher read back from the ledger when the shard rebuilds its books.</summary>
     public void Remember(ShardIssue issue)
     {
-        _issued[(issue.Channel, issue.UserId, issue.RequestId)] = new IssuedRequest(issue.District, issue.Seq);
-        Book(_users, issue.UserId).Add(issue.IssuedDay, issue.Seq);
+        Book(_users, issue.UserId).Add(issue.IssuedDay, new Written(issue.Channel, issue.RequestId, new IssuedRequest(issue.District, issue.Seq)));
+        Issued++;
         LastSeq = Math.Max(LastSeq, issue.Seq);
     }
 
     /// <summary>The voucher a channel's request id issued to a user, if any.</summary>
     public IssuedRequest? IssuedFor(string channel, string userId, string requestId) =>
-        _issued.TryGetValue((channel, userId, requestId), out var issued) ? issued : null;
+        _users.TryGetValue(userId, out var book) ? book.IssuedFor(channel, requestId) : null;
 
     /// <summary>Why <paramref name="userId"/> may not claim one more on <paramref name="day"/>, counting claims in flight; null if they may.</summary>
     public (Refusal Reason, string Message)? LimitRefusal(string userId, DateOnly day, int perUserLimit, int perUserDailyLimit)
@@ -65,7 +62,7 @@ public sealed class ShardBooks
     }
 
     /// <summary>A claim taken on for <paramref name="userId"/>: until it is released it counts against the user's limits.</summary>
-    public void Admit(string userId, DateOnly day) => Book(_usersPending, userId).Add(day, seq: 0);
+    public void Admit(string userId, DateOnly day) => Book(_usersPending, userId).Add(day, written: null);
 
     /// <summary>A claim answered (written, refused or failed): it no longer counts as in flight. Call once per <see cref="Admit"/>.</summary>
     public void Release(string userId, DateOnly day)
@@ -93,7 +90,10 @@ public sealed class ShardBooks
         return book;
     }
 
-    /// <summary>One user's vouchers: how many, how many per issuance day, and their seqs in issue order.</summary>
+    /// <summary>A voucher in a user's book: the claim's channel and request id, and what it issued.</summary>
+    private readonly record struct Written(string Channel, string RequestId, IssuedRequest Issued);
+
+    /// <summary>One user's vouchers: how many, how many per issuance day, and their request ids and seqs in issue order.</summary>
     /// <remarks>
     /// Most users hold one voucher of a campaign, claimed on one day: that one is kept in fields,
     /// and lists are made only for a second. A shard rebuilds its books for every user it has, on
@@ -104,14 +104,58 @@ public sealed class ShardBooks
         private DateOnly _day;
         private int _onDay;
         private List<(DateOnly Day, int Count)>? _otherDays;
-        private long _seq;
-        private List<long>? _laterSeqs;
+        // Past this many vouchers a user's request ids are also kept in a dictionary: a limit per
+        // user may be set high, and a scan per claim would then grow with the user's vouchers.
+        private const int ScannedUpTo = 8;
+
+        private Written? _first;
+        private List<Written>? _later;
+        private Dictionary<(string Channel, string RequestId), IssuedRequest>? _byRequest;
 
         public int Count { get; private set; }
 
         /// <summary>The seqs, oldest first.</summary>
         public IEnumerable<long> Seqs =>
-            _seq == 0 ? [] : _laterSeqs is null ? [_seq] : _laterSeqs.Prepend(_seq);
+            _first is not { } first ? [] : _later is null ? [first.Issued.Seq] : _later.Select(w => w.Issued.Seq).Prepend(first.Issued.Seq);
+
+        /// <summary>What the channel's request id issued; the latest, should the ledger hold it twice.</summary>
+        public IssuedRequest? IssuedFor(string channel, string requestId)
+        {
+            if (_byRequest is not null)
+            {
+                return _byRequest.TryGetValue((channel, requestId), out var issued) ? issued : null;
+            }
+
+            IssuedRequest? found = _first is { } first && Same(first, channel, requestId) ? first.Issued : null;
+            foreach (var written in _later ?? [])
+            {
+                if (Same(written, channel, requestId))
+                {
+                    found = written.Issued;
+                }
+            }
+
+            return found;
+
+            static bool Same(Written written, string channel, string requestId) =>
+                string.Equals(written.RequestId, requestId, StringComparison.Ordinal) && string.Equals(written.Channel, channel, StringComparison.Ordinal);
+        }
+
+        private void Index(Written voucher)
+        {
+            if (_byRequest is null && _later!.Count >= ScannedUpTo)
+            {
+                _byRequest = new() { [(_first!.Value.Channel, _first.Value.RequestId)] = _first.Value.Issued };
+                foreach (var earlier in _later)
+                {
+                    _byRequest[(earlier.Channel, earlier.RequestId)] = earlier.Issued;
+                }
+            }
+            else if (_byRequest is not null)
+            {
+                _byRequest[(voucher.Channel, voucher.RequestId)] = voucher.Issued;
+            }
+        }
 
         public int On(DateOnly day)
         {
@@ -131,19 +175,20 @@ public sealed class ShardBooks
             return 0;
         }
 
-        /// <summary>One more on <paramref name="day"/>; <paramref name="seq"/> 0 for a claim not yet written.</summary>
-        public void Add(DateOnly day, long seq)
+        /// <summary>One more on <paramref name="day"/>; <paramref name="written"/> null for a claim not yet written.</summary>
+        public void Add(DateOnly day, Written? written)
         {
             Count++;
-            if (seq > 0)
+            if (written is { } voucher)
             {
-                if (_seq == 0)
+                if (_first is null)
                 {
-                    _seq = seq;
+                    _first = voucher;
                 }
                 else
                 {
-                    (_laterSeqs ??= []).Add(seq);
+                    (_later ??= []).Add(voucher);
+                    Index(voucher);
                 }
             }
 

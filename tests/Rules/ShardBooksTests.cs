@@ -51,6 +51,38 @@ public sealed class ShardBooksTests
     }
 
     [Fact]
+    public void Each_of_a_user_s_vouchers_answers_for_its_own_request_id_and_channel()
+    {
+        var first = Written("alice", "r1");
+        var second = Written("alice", "r2", district: "jingan");
+        var third = Written("alice", "r3", channel: "meituan");
+
+        Assert.Equal(first.Seq, _books.IssuedFor("alipay", "alice", "r1")?.Seq);
+        Assert.Equal(new IssuedRequest("jingan", second.Seq), _books.IssuedFor("alipay", "alice", "r2"));
+        Assert.Equal(third.Seq, _books.IssuedFor("meituan", "alice", "r3")?.Seq);
+        Assert.Null(_books.IssuedFor("alipay", "alice", "r3"));
+        Assert.Null(_books.IssuedFor("meituan", "alice", "r2"));
+        Assert.Null(_books.IssuedFor("alipay", "alice", "r4"));
+        Assert.Equal(3, _books.Issued);
+    }
+
+    [Fact]
+    public void A_user_with_many_vouchers_still_finds_each_request_id_and_no_other()
+    {
+        var written = Enumerable.Range(0, 40).Select(i => Written("alice", $"r{i}", channel: i % 2 == 0 ? "alipay" : "meituan")).ToList();
+
+        for (var i = 0; i < written.Count; i++)
+        {
+            var channel = i % 2 == 0 ? "alipay" : "meituan";
+            Assert.Equal(written[i].Seq, _books.IssuedFor(channel, "alice", $"r{i}")?.Seq);
+            Assert.Null(_books.IssuedFor(channel == "alipay" ? "meituan" : "alipay", "alice", $"r{i}"));
+        }
+
+        Assert.Null(_books.IssuedFor("alipay", "alice", "r40"));
+        Assert.Equal(written.Select(v => v.Key).Reverse(), _books.KeysOf("alice", 9, 2));
+    }
+
+    [Fact]
     public void The_per_user_limit_counts_written_vouchers_and_claims_in_flight()
     {
         Written("alice", "r1");
