@@ -115,8 +115,10 @@ public sealed class ShardBooks
         public int Count { get; private set; }
 
         /// <summary>The seqs, oldest first.</summary>
-        public IEnumerable<long> Seqs =>
-            _first is not { } first ? [] : _later is null ? [first.Issued.Seq] : _later.Select(w => w.Issued.Seq).Prepend(first.Issued.Seq);
+        public IEnumerable<long> Seqs => Vouchers.Select(w => w.Issued.Seq);
+
+        /// <summary>The user's vouchers, oldest first.</summary>
+        private IEnumerable<Written> Vouchers => _first is not { } first ? [] : _later is null ? [first] : _later.Prepend(first);
 
         /// <summary>What the channel's request id issued; the latest, should the ledger hold it twice.</summary>
         public IssuedRequest? IssuedFor(string channel, string requestId)
@@ -141,19 +143,20 @@ public sealed class ShardBooks
                 string.Equals(written.RequestId, requestId, StringComparison.Ordinal) && string.Equals(written.Channel, channel, StringComparison.Ordinal);
         }
 
+        /// <summary>Keeps a later voucher in the dictionary, made once the user holds more than <see cref="ScannedUpTo"/>.</summary>
         private void Index(Written voucher)
         {
-            if (_byRequest is null && _later!.Count >= ScannedUpTo)
-            {
-                _byRequest = new() { [(_first!.Value.Channel, _first.Value.RequestId)] = _first.Value.Issued };
-                foreach (var earlier in _later)
-                {
-                    _byRequest[(earlier.Channel, earlier.RequestId)] = earlier.Issued;
-                }
-            }
-            else if (_byRequest is not null)
+            if (_byRequest is not null)
             {
                 _byRequest[(voucher.Channel, voucher.RequestId)] = voucher.Issued;
+            }
+            else if (_later!.Count >= ScannedUpTo)
+            {
+                _byRequest = [];
+                foreach (var written in Vouchers)
+                {
+                    _byRequest[(written.Channel, written.RequestId)] = written.Issued;
+                }
             }
         }
 

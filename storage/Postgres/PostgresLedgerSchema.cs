@@ -98,6 +98,26 @@ internal static class PostgresLedgerSchema
             WHERE NOT (v.batch = ANY (refused));
         """;
 
+    /// <summary>commit_issue_batch's fence (migrations 2 and 6): the shard's epoch row rewritten, so locked until the commit, or CL001.</summary>
+    private const string FenceShardEpoch = """
+            UPDATE shard_epochs SET epoch = epoch WHERE campaign_id = p_campaign AND shard = p_shard AND epoch = p_epoch;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'shard %/% has an epoch newer than %', p_campaign, p_shard, p_epoch USING ERRCODE = 'CL001';
+            END IF;
+        """;
+
+    /// <summary>commit_issue_batch's leases (migrations 2 and 6): each pool's charged in turn, or CL002 aborts it all.</summary>
+    private const string SpendLeasesInTurn = """
+            FOR i IN 1 .. coalesce(array_length(p_pools, 1), 0) LOOP
+                UPDATE stock_leases SET issued = issued + p_counts[i]
+                WHERE campaign_id = p_campaign AND shard = p_shard AND pool = p_pools[i] AND issued + p_counts[i] <= granted;
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION 'shard %/% would issue % more from pool ''%'' than its lease grants', p_campaign, p_shard, p_counts[i], p_pools[i]
+                        USING ERRCODE = 'CL002';
+                END IF;
+            END LOOP;
+        """;
+
     /// <summary>commit_issue_batch with the devices as migration 6 made it, writing its rows with <paramref name="insert"/>.</summary>
     private static string CommitIssueBatch(string create, string insert) => $$"""
             {{create}} commit_issue_batch(
@@ -105,21 +125,11 @@ internal static class PostgresLedgerSchema
             {{VoucherColumnArrays}}
             RETURNS void LANGUAGE plpgsql AS $$
             BEGIN
-                UPDATE shard_epochs SET epoch = epoch WHERE campaign_id = p_campaign AND shard = p_shard AND epoch = p_epoch;
-                IF NOT FOUND THEN
-                    RAISE EXCEPTION 'shard %/% has an epoch newer than %', p_campaign, p_shard, p_epoch USING ERRCODE = 'CL001';
-                END IF;
+            {{FenceShardEpoch}}
 
             {{insert}}
 
-                FOR i IN 1 .. coalesce(array_length(p_pools, 1), 0) LOOP
-                    UPDATE stock_leases SET issued = issued + p_counts[i]
-                    WHERE campaign_id = p_campaign AND shard = p_shard AND pool = p_pools[i] AND issued + p_counts[i] <= granted;
-                    IF NOT FOUND THEN
-                        RAISE EXCEPTION 'shard %/% would issue % more from pool ''%'' than its lease grants', p_campaign, p_shard, p_counts[i], p_pools[i]
-                            USING ERRCODE = 'CL002';
-                    END IF;
-                END LOOP;
+            {{SpendLeasesInTurn}}
             END
             $$;
             """;
@@ -317,7 +327,7 @@ internal static class PostgresLedgerSchema
                 value bytea NOT NULL
             );
             """),
-        (2, """
+        (2, $$"""
             -- A shard's batch in one statement, so in one round trip with its commit: the fence first
             -- (the epoch row stays locked to the commit, so a newer activation waits for this batch
             -- and then sees it), then the rows, then each pool's lease; any refusal aborts it all.
@@ -331,10 +341,7 @@ internal static class PostgresLedgerSchema
                 p_reserved_until timestamptz[], p_redeemed_at timestamptz[], p_liabilities bigint[])
             RETURNS void LANGUAGE plpgsql AS $$
             BEGIN
-                UPDATE shard_epochs SET epoch = epoch WHERE campaign_id = p_campaign AND shard = p_shard AND epoch = p_epoch;
-                IF NOT FOUND THEN
-                    RAISE EXCEPTION 'shard %/% has an epoch newer than %', p_campaign, p_shard, p_epoch USING ERRCODE = 'CL001';
-                END IF;
+            {{FenceShardEpoch}}
 
                 INSERT INTO vouchers (row_key, code, campaign_id, user_id, channel, request_id, district, status, version,
                     kind, face_value_cents, min_spend_cents, percent_off, fold, max_discount_cents,
@@ -346,14 +353,7 @@ internal static class PostgresLedgerSchema
                     p_discounts, p_reserved_until, p_redeemed_at, p_liabilities);
 
                 -- Σ issued ≤ Σ granted per lease; no lease row at all is refused the same way.
-                FOR i IN 1 .. coalesce(array_length(p_pools, 1), 0) LOOP
-                    UPDATE stock_leases SET issued = issued + p_counts[i]
-                    WHERE campaign_id = p_campaign AND shard = p_shard AND pool = p_pools[i] AND issued + p_counts[i] <= granted;
-                    IF NOT FOUND THEN
-                        RAISE EXCEPTION 'shard %/% would issue % more from pool ''%'' than its lease grants', p_campaign, p_shard, p_counts[i], p_pools[i]
-                            USING ERRCODE = 'CL002';
-                    END IF;
-                END LOOP;
+            {{SpendLeasesInTurn}}
             END
             $$;
             """),
