@@ -18,15 +18,14 @@ namespace Campaigns.Storage.Sqlite;
 /// A write that throws is rolled back to its savepoint and fails alone; the others commit. If
 /// the commit itself fails, every write of the group fails and nothing of it is stored.
 /// <para>
-/// The fsync is pipelined. The writer's connection commits with <c>synchronous = NORMAL</c>: the
-/// commit hands the group's WAL frames to the OS and returns, and the writer goes straight on
-/// to the next group. A syncer thread flushes the WAL file to disk (one fsync for every group
-/// committed since its last one) and only then answers those groups' writes. An acknowledged
-/// write has therefore been on disk before its answer, as with <c>synchronous = FULL</c>, but the
-/// writer no longer sits idle through each fsync: single-claim issuing spent about 80% of the
-/// writer's time inside COMMIT. Readers can see a commit before its fsync, so the ledger's reads
-/// wait (<see cref="WhenDurableAsync"/>) until whatever they may have seen is on disk too: no
-/// caller is shown a write that a power cut could still take back.
+/// The writer's connection commits with <c>synchronous = NORMAL</c>: the commit hands the group's
+/// WAL frames to the OS and returns. The writer then flushes the WAL file itself and only then
+/// answers the group's writes, so an acknowledged write has been on disk before its answer, as with
+/// <c>synchronous = FULL</c>. The writes that arrive during the flush make the next group. (A syncer
+/// thread of its own did the flush until 2026-12-07: the hand-off and the two threads' waits for
+/// each other cost more than the overlap gained, see loadtests/README.md.) Readers can see a commit
+/// before its flush, so the ledger's reads wait (<see cref="WhenDurableAsync"/>) until whatever they
+/// may have seen is on disk too: no caller is shown a write that a power cut could still take back.
 /// </para>
 /// <para>
 /// Checkpoints (copying the WAL back into the database file) run on a thread of their own with
@@ -58,15 +57,12 @@ internal sealed class SqliteWriter : IDisposable
     private static readonly TimeSpan MaxTruncateRetryGap = TimeSpan.FromMinutes(1);
 
     private readonly BlockingCollection<IWrite> _queue = [];
-    private readonly BlockingCollection<Committed> _committed = [];
     private readonly Func<SqliteConnection> _open;
     private readonly Action<FileStream> _flush;
     private readonly WalUpkeep _upkeep;
     private readonly Thread _thread;
-    private readonly Thread _syncer;
     private readonly Thread _checkpointer;
     private readonly ManualResetEventSlim _stopping = new();
-    private readonly ManualResetEventSlim _notFlushing = new(initialState: true);
     private readonly PreparedStatements _statements = new();
     private readonly List<FileStream> _walFiles = [];
     private readonly Lock _durability = new();
@@ -94,8 +90,6 @@ internal sealed class SqliteWriter : IDisposable
         _flush = flush ?? (wal => wal.Flush(flushToDisk: true));
         _thread = new Thread(Run) { IsBackground = true, Name = "sqlite-ledger-writer" };
         _thread.Start();
-        _syncer = new Thread(RunSyncs) { IsBackground = true, Name = "sqlite-ledger-syncer" };
-        _syncer.Start();
         _checkpointer = new Thread(RunCheckpoints) { IsBackground = true, Name = "sqlite-ledger-checkpointer" };
         _checkpointer.Start();
     }
@@ -175,8 +169,6 @@ internal sealed class SqliteWriter : IDisposable
     {
         _queue.CompleteAdding();
         _thread.Join();
-        _committed.CompleteAdding();
-        _syncer.Join();
         _stopping.Set();
         _checkpointer.Join();
         foreach (var wal in _walFiles)
@@ -185,9 +177,7 @@ internal sealed class SqliteWriter : IDisposable
         }
 
         _queue.Dispose();
-        _committed.Dispose();
         _stopping.Dispose();
-        _notFlushing.Dispose();
     }
 
     private void Run()
@@ -201,14 +191,6 @@ internal sealed class SqliteWriter : IDisposable
             group.Add(first);
             TakeWaiting(group);
 
-            // Writes committed during a flush wait for the next one anyway: gathering them until it
-            // ends makes fewer, larger transactions, each rewriting its pages once.
-            if (group.Count < MaxGroup && !_notFlushing.IsSet)
-            {
-                _notFlushing.Wait();
-                TakeWaiting(group);
-            }
-
             // Numbered before COMMIT, so a reader that saw this group's rows also waits for its sync.
             var sequence = Interlocked.Increment(ref _sealing);
             if (_fenced is { } fenced)
@@ -218,7 +200,7 @@ internal sealed class SqliteWriter : IDisposable
                     write.Fail(fenced);
                 }
 
-                _committed.Add(new Committed([], null, sequence));
+                Settle(new Committed([], null, sequence));
                 continue;
             }
 
@@ -229,7 +211,7 @@ internal sealed class SqliteWriter : IDisposable
                 Commit(connection, group);
                 RaiseTo(ref _slowestCommitTicks, Stopwatch.GetTimestamp() - started);
                 Interlocked.Increment(ref _commits);
-                _committed.Add(new Committed([.. group], wal, sequence));
+                Settle(new Committed([.. group], wal, sequence));
                 if (_walLong)
                 {
                     RestartWal(connection);
@@ -245,7 +227,7 @@ internal sealed class SqliteWriter : IDisposable
                     write.Fail(unavailable);
                 }
 
-                _committed.Add(new Committed([], null, sequence));
+                Settle(new Committed([], null, sequence));
                 _statements.Clear();
                 connection?.Dispose();
                 connection = null;
@@ -266,74 +248,49 @@ internal sealed class SqliteWriter : IDisposable
     }
 
     /// <summary>
-    /// Flushes the WAL once for every group committed since the last flush, then answers their
-    /// writes: group commit's fsync, off the writer's thread.
+    /// Flushes the WAL, then answers the group's writes: the writer's own fsync, so that a group
+    /// takes no hand-off to another thread between its commit and its answers.
     /// </summary>
-    private void RunSyncs()
+    private void Settle(Committed committed)
     {
-        var round = new List<Committed>();
-        foreach (var first in _committed.GetConsumingEnumerable())
+        var failure = _fenced;
+        try
         {
-            round.Clear();
-            round.Add(first);
-            while (_committed.TryTake(out var next))
+            if (failure is null && committed.Wal is { } wal)
             {
-                round.Add(next);
+                var started = Stopwatch.GetTimestamp();
+                _flush(wal);
+                RaiseTo(ref _slowestFlushTicks, Stopwatch.GetTimestamp() - started);
             }
+        }
+        catch (Exception ex)
+        {
+            // Whether the commit reached the disk is unknown: it is not acknowledged, and nothing
+            // after it will be (see Fault). Its callers see the ledger unavailable; every write is
+            // idempotent, so retries after a restart are safe.
+            failure = _fenced = new LedgerUnavailableException(
+                $"the ledger's WAL could not be flushed to disk ({ex.Message}); it answers no more writes or reads until the silo restarts", ex);
+        }
 
-            var failure = _fenced;
-            try
-            {
-                if (failure is null)
-                {
-                    _notFlushing.Reset();
-                    try
-                    {
-                        foreach (var wal in round.Select(c => c.Wal).OfType<FileStream>().Distinct())
-                        {
-                            var started = Stopwatch.GetTimestamp();
-                            _flush(wal);
-                            RaiseTo(ref _slowestFlushTicks, Stopwatch.GetTimestamp() - started);
-                        }
-                    }
-                    finally
-                    {
-                        _notFlushing.Set();
-                    }
-                }
-            }
-            catch (Exception ex)
-            {
-                // Whether the commits reached the disk is unknown: none of them is acknowledged,
-                // and nothing after them will be (see Fault). Their callers see the ledger
-                // unavailable; every write is idempotent, so retries after a restart are safe.
-                failure = _fenced = new LedgerUnavailableException(
-                    $"the ledger's WAL could not be flushed to disk ({ex.Message}); it answers no more writes or reads until the silo restarts", ex);
-            }
-
-            foreach (var committed in round)
-            {
-                foreach (var write in committed.Writes)
-                {
-                    if (failure is null)
-                    {
-                        write.Succeed();
-                    }
-                    else
-                    {
-                        write.Fail(failure);
-                    }
-                }
-            }
-
+        foreach (var write in committed.Writes)
+        {
             if (failure is null)
             {
-                MarkDurable(round[^1].Sequence);
+                write.Succeed();
             }
             else
             {
-                FailWaiters(failure);
+                write.Fail(failure);
             }
+        }
+
+        if (failure is null)
+        {
+            MarkDurable(committed.Sequence);
+        }
+        else
+        {
+            FailWaiters(failure);
         }
     }
 
@@ -425,7 +382,7 @@ internal sealed class SqliteWriter : IDisposable
     }
 
     /// <summary>
-    /// The writer's connection. In WAL mode it commits without syncing (the syncer does that) and
+    /// The writer's connection. In WAL mode it commits without syncing (the writer flushes after) and
     /// comes with a handle on the WAL file to flush; in any other mode it keeps the connection's
     /// own per-commit sync and <paramref name="wal"/> is null.
     /// </summary>
