@@ -193,14 +193,10 @@ internal sealed class SqliteWriter : IDisposable
 
             // Numbered before COMMIT, so a reader that saw this group's rows also waits for its sync.
             var sequence = Interlocked.Increment(ref _sealing);
-            if (_fenced is { } fenced)
+            if (_fenced is not null)
             {
-                foreach (var write in group)
-                {
-                    write.Fail(fenced);
-                }
-
-                Settle(new Committed([], null, sequence));
+                // Settling fails every write of the group with the fence's reason.
+                Settle(group, wal: null, sequence);
                 continue;
             }
 
@@ -211,7 +207,7 @@ internal sealed class SqliteWriter : IDisposable
                 Commit(connection, group);
                 RaiseTo(ref _slowestCommitTicks, Stopwatch.GetTimestamp() - started);
                 Interlocked.Increment(ref _commits);
-                Settle(new Committed([.. group], wal, sequence));
+                Settle(group, wal, sequence);
                 if (_walLong)
                 {
                     RestartWal(connection);
@@ -227,7 +223,7 @@ internal sealed class SqliteWriter : IDisposable
                     write.Fail(unavailable);
                 }
 
-                Settle(new Committed([], null, sequence));
+                Settle([], wal: null, sequence);
                 _statements.Clear();
                 connection?.Dispose();
                 connection = null;
@@ -248,15 +244,16 @@ internal sealed class SqliteWriter : IDisposable
     }
 
     /// <summary>
-    /// Flushes the WAL, then answers the group's writes: the writer's own fsync, so that a group
-    /// takes no hand-off to another thread between its commit and its answers.
+    /// Flushes the WAL (when there is one and the group committed), then answers the group's writes
+    /// and the reads waiting for its <paramref name="sequence"/>: the writer's own fsync, so that a
+    /// group takes no hand-off to another thread between its commit and its answers.
     /// </summary>
-    private void Settle(Committed committed)
+    private void Settle(IReadOnlyList<IWrite> writes, FileStream? wal, long sequence)
     {
         var failure = _fenced;
         try
         {
-            if (failure is null && committed.Wal is { } wal)
+            if (failure is null && wal is not null)
             {
                 var started = Stopwatch.GetTimestamp();
                 _flush(wal);
@@ -272,7 +269,7 @@ internal sealed class SqliteWriter : IDisposable
                 $"the ledger's WAL could not be flushed to disk ({ex.Message}); it answers no more writes or reads until the silo restarts", ex);
         }
 
-        foreach (var write in committed.Writes)
+        foreach (var write in writes)
         {
             if (failure is null)
             {
@@ -286,7 +283,7 @@ internal sealed class SqliteWriter : IDisposable
 
         if (failure is null)
         {
-            MarkDurable(committed.Sequence);
+            MarkDurable(sequence);
         }
         else
         {
@@ -588,9 +585,6 @@ internal sealed class SqliteWriter : IDisposable
         /// </summary>
         public static readonly WalUpkeep Default = new(TimeSpan.FromMilliseconds(100), 262_144, TimeSpan.FromSeconds(2));
     }
-
-    /// <summary>A committed group, waiting for the WAL flush that makes it durable.</summary>
-    private sealed record Committed(IWrite[] Writes, FileStream? Wal, long Sequence);
 
     private interface IWrite
     {
