@@ -31,6 +31,7 @@ namespace Campaigns.Grains.Issuance;
 public sealed class VoucherPoolGrain(
     ILedger ledger,
     VoucherCodes codes,
+    LocalShards localShards,
     [FromKeyedServices(CampaignClock.Key)] TimeProvider clock,
     ILogger<VoucherPoolGrain> logger) : Grain, IVoucherPoolGrain
 {
@@ -59,6 +60,7 @@ public sealed class VoucherPoolGrain(
     private CampaignSnapshot? _campaign;
     private StockCapacity? _capacity;
     private PartnerDropCap? _dropCap;
+    private LocalShard? _local;
 
     private ICampaignGrain Campaign => GrainFactory.GetGrain<ICampaignGrain>(_campaignId);
 
@@ -102,6 +104,19 @@ public sealed class VoucherPoolGrain(
             {
                 _stock.Relearn(lease);
             }
+        }
+
+        // Ready: this silo's API may now hand claims to this activation without a message.
+        _local = new LocalShard(GrainContext, this, DelayDeactivation);
+        localShards.Add(_campaignId, _shard, _local);
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_local is { } local)
+        {
+            localShards.Remove(_campaignId, _shard, local);
+            await local.CloseAsync(cancellationToken);
         }
     }
 
@@ -641,6 +656,13 @@ public sealed class VoucherPoolGrain(
     {
         logger.LogError(ex, "Shard {Campaign}/{Shard}: {What}; deactivating", _campaignId, _shard, what);
         _broken = true;
+        // This silo's claims go as grain calls from now on: answered here until the deactivation, then by a fresh activation.
+        if (_local is { } local)
+        {
+            localShards.Remove(_campaignId, _shard, local);
+            local.Close();
+        }
+
         DeactivateOnIdle();
     }
 

@@ -7,10 +7,11 @@ namespace Campaigns.Silo.Api;
 
 /// <summary>
 /// Routes claims to pool shards. A campaign's shard count never changes after creation, so its
-/// shards are learnt once per silo and the hot path makes exactly one grain call: to the user's
-/// shard. The grain references are kept too: building one resolves its interface by reflection.
+/// shards are learnt once per silo, and a claim goes to its user's shard: straight to the
+/// activation when it lives in this silo (<see cref="LocalShards"/>), otherwise as one grain call.
+/// The grain references are kept too: building one resolves its interface by reflection.
 /// </summary>
-public sealed class CampaignShards(IGrainFactory grains)
+public sealed class CampaignShards(IGrainFactory grains, LocalShards local)
 {
     private readonly ConcurrentDictionary<string, IVoucherPoolGrain[]> _shards = new(StringComparer.Ordinal);
 
@@ -32,5 +33,22 @@ public sealed class CampaignShards(IGrainFactory grains)
     {
         var shards = await ShardsAsync(campaignId);
         return shards[ShardRouting.ShardFor(userId, shards.Count)];
+    }
+
+    /// <summary>One claim, to its user's shard.</summary>
+    public async Task<IssueOutcome> ClaimAsync(string campaignId, IssueClaim claim)
+    {
+        var shards = await ShardsAsync(campaignId);
+        var shard = ShardRouting.ShardFor(claim.UserId, shards.Count);
+        return (local.Find(campaignId, shard) is { } here ? await here.ClaimAsync(claim) : null)
+            ?? await shards[shard].ClaimAsync(claim);
+    }
+
+    /// <summary>Claims whose users are all routed to <paramref name="shard"/> of the campaign, answered in order.</summary>
+    public async Task<IReadOnlyList<IssueOutcome>> IssueAsync(string campaignId, int shard, IReadOnlyList<IssueClaim> claims)
+    {
+        var shards = await ShardsAsync(campaignId);
+        return (local.Find(campaignId, shard) is { } here ? await here.IssueAsync(claims) : null)
+            ?? await shards[shard].IssueAsync(claims);
     }
 }

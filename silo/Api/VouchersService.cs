@@ -16,8 +16,7 @@ public sealed class VouchersService(
     public override async Task<IssueVoucherResponse> IssueVoucher(IssueVoucherRequest request, ServerCallContext context)
     {
         var channel = context.Caller().PrincipalId;
-        var shard = await shards.ShardForAsync(request.CampaignId, request.UserId);
-        var outcome = await shard.ClaimAsync(new IssueClaim(channel, request.UserId, request.RequestId, request.District, request.DeviceId));
+        var outcome = await shards.ClaimAsync(request.CampaignId, new IssueClaim(channel, request.UserId, request.RequestId, request.District, request.DeviceId));
         return outcome.Voucher is { } voucher
             ? new IssueVoucherResponse { Voucher = ToProto(voucher), Replayed = outcome.Replayed }
             : ApiErrors.Refuse<IssueVoucherResponse>(context, outcome.Refusal!.Value, outcome.Message ?? "refused", outcome.RetryAfter);
@@ -39,9 +38,9 @@ public sealed class VouchersService(
         var results = new IssueVouchersResult[request.Items.Count];
         await Task.WhenAll(byShard.Select(async group =>
         {
-            var pool = pools[group.Key];
             var items = group.ToList();
-            var outcomes = await pool.IssueAsync([.. items.Select(x => new IssueClaim(channel, x.item.UserId, x.item.RequestId, x.item.District, x.item.DeviceId))]);
+            var outcomes = await shards.IssueAsync(request.CampaignId, group.Key,
+                [.. items.Select(x => new IssueClaim(channel, x.item.UserId, x.item.RequestId, x.item.District, x.item.DeviceId))]);
             for (var i = 0; i < items.Count; i++)
             {
                 results[items[i].index] = ToResult(outcomes[i]);

@@ -1,4 +1,5 @@
 using Campaigns.Grains.Common;
+using Campaigns.Grains.Issuance;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Campaigns.Silo.Hosting;
@@ -9,6 +10,7 @@ public static class SiloWiring
     public static ISiloBuilder AddCampaignGrains(this ISiloBuilder silo)
     {
         silo.Services.TryAddKeyedSingleton(CampaignClock.Key, TimeProvider.System);
+        silo.Services.TryAddSingleton<LocalShards>();
         return silo;
     }
 }

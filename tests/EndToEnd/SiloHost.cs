@@ -62,6 +62,9 @@ public sealed class SiloHost : IAsyncDisposable
 
     public Uri HttpAddress => new($"{Scheme}://{Host}:{HttpPort}");
 
+    /// <summary>The running silo's services (grain factory, local shards, ...).</summary>
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("the silo is not running");
+
     /// <param name="settings">More configuration, as command-line arguments (e.g. "--Campaigns:RateLimits:PartnerClaimsPerSecond=3").</param>
     public static Task<SiloHost> StartAsync(params string[] settings) => StartAsync(DateTimeOffset.UtcNow, database: null, settings);
 

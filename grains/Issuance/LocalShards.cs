@@ -1,0 +1,148 @@
+using System.Collections.Concurrent;
+using Campaigns.Grains.Common;
+
+namespace Campaigns.Grains.Issuance;
+
+/// <summary>
+/// The issuing shards activated in this silo, by campaign and shard. The silo's own API hands
+/// claims for them straight to the activation (<see cref="LocalShard"/>) instead of sending an
+/// Orleans message; a shard activated in another silo is called as a grain.
+/// </summary>
+public sealed class LocalShards
+{
+    private readonly ConcurrentDictionary<(string CampaignId, int Shard), LocalShard> _shards = new();
+
+    /// <summary>The shard's activation in this silo, if it has one that takes calls.</summary>
+    public LocalShard? Find(string campaignId, int shard) => _shards.GetValueOrDefault((campaignId, shard));
+
+    internal void Add(string campaignId, int shard, LocalShard local) => _shards[(campaignId, shard)] = local;
+
+    /// <summary>Only while it is still this activation's entry: a newer one may have replaced it.</summary>
+    internal void Remove(string campaignId, int shard, LocalShard local) =>
+        _shards.TryRemove(new KeyValuePair<(string, int), LocalShard>((campaignId, shard), local));
+}
+
+/// <summary>
+/// A shard's activation as its own silo reaches it. Each call is queued on the activation as a
+/// turn of its own, so it interleaves with the grain's other turns exactly as a call to the
+/// reentrant grain would, without a message, a response callback or copies of its arguments.
+/// <para>
+/// Orleans does not count these calls as requests: while they arrive, the shard keeps itself
+/// from idle collection, and when it deactivates it answers those it has taken before it goes.
+/// A call that reaches it after it closed is answered null, and the caller sends it as a grain
+/// call instead (to the activation that follows).
+/// </para>
+/// </summary>
+public sealed class LocalShard
+{
+    /// <summary>How long one call keeps an idle shard from collection, and how often that is renewed.</summary>
+    private static readonly TimeSpan KeepAlive = TimeSpan.FromMinutes(2);
+    private const long RenewEveryMilliseconds = 30_000;
+
+    // Trace spans in place of the grain call's own.
+    private const string ClaimSpan = nameof(IVoucherPoolGrain) + "/" + nameof(IVoucherPoolGrain.ClaimAsync) + " (in this silo)";
+    private const string IssueSpan = nameof(IVoucherPoolGrain) + "/" + nameof(IVoucherPoolGrain.IssueAsync) + " (in this silo)";
+
+    private readonly IGrainContext _activation;
+    private readonly IVoucherPoolGrain _shard;
+    private readonly Action<TimeSpan> _delayDeactivation;
+
+    // Read and written only in the activation's turns.
+    private long _keptAliveAt = -RenewEveryMilliseconds;
+    private bool _closed;
+    private int _running;
+    private TaskCompletionSource? _drained;
+
+    /// <param name="activation">The shard's activation, whose turns run every call.</param>
+    /// <param name="shard">The grain instance itself (not a reference to it).</param>
+    /// <param name="delayDeactivation">The grain's <c>DelayDeactivation</c>.</param>
+    public LocalShard(IGrainContext activation, IVoucherPoolGrain shard, Action<TimeSpan> delayDeactivation)
+    {
+        _activation = activation;
+        _shard = shard;
+        _delayDeactivation = delayDeactivation;
+    }
+
+    /// <summary><see cref="IVoucherPoolGrain.ClaimAsync"/> in a turn of the activation; null once it has closed.</summary>
+    public Task<IssueOutcome?> ClaimAsync(IssueClaim claim) => InTurnAsync(claim, static (shard, claim) => shard.ClaimAsync(claim), ClaimSpan);
+
+    /// <summary><see cref="IVoucherPoolGrain.IssueAsync"/> in a turn of the activation; null once it has closed.</summary>
+    public Task<IReadOnlyList<IssueOutcome>?> IssueAsync(IReadOnlyList<IssueClaim> claims) =>
+        InTurnAsync(claims, static (shard, claims) => shard.IssueAsync(claims), IssueSpan);
+
+    /// <summary>
+    /// In a turn of the activation, as it deactivates: later calls go to the grain instead, and
+    /// this returns once the calls already taken have been answered (or <paramref name="cancellationToken"/> fires).
+    /// </summary>
+    public async Task CloseAsync(CancellationToken cancellationToken)
+    {
+        Close();
+        if (_running == 0)
+        {
+            return;
+        }
+
+        _drained ??= new TaskCompletionSource();
+        try
+        {
+            await _drained.Task.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Orleans' deactivation timeout: the calls still running are answered when their turns end.
+        }
+    }
+
+    /// <summary>In a turn of the activation: later calls go to the grain instead.</summary>
+    public void Close() => _closed = true;
+
+    private Task<TResult?> InTurnAsync<TArgument, TResult>(TArgument argument, Func<IVoucherPoolGrain, TArgument, Task<TResult>> call, string spanName)
+        where TResult : class
+    {
+        // Answered off the activation's turn, so the caller's continuation never runs inside it.
+        var answer = new TaskCompletionSource<TResult?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Created here, the task carries the caller's execution context (its trace and log scope) into the turn.
+        _activation.Scheduler.QueueTask(new Task(() => _ = RunAsync(argument, call, spanName, answer)));
+        return answer.Task;
+    }
+
+    private async Task RunAsync<TArgument, TResult>(
+        TArgument argument, Func<IVoucherPoolGrain, TArgument, Task<TResult>> call, string spanName, TaskCompletionSource<TResult?> answer)
+        where TResult : class
+    {
+        if (_closed)
+        {
+            answer.SetResult(null);
+            return;
+        }
+
+        RenewKeepAlive();
+        _running++;
+        using var span = CampaignsTelemetry.Source.StartActivity(spanName);
+        try
+        {
+            answer.SetResult(await call(_shard, argument));
+        }
+        catch (Exception ex)
+        {
+            answer.SetException(ex);
+        }
+        finally
+        {
+            if (--_running == 0)
+            {
+                _drained?.TrySetResult();
+            }
+        }
+    }
+
+    private void RenewKeepAlive()
+    {
+        var now = Environment.TickCount64;
+        if (now - _keptAliveAt >= RenewEveryMilliseconds)
+        {
+            _keptAliveAt = now;
+            _delayDeactivation(KeepAlive);
+        }
+    }
+}
