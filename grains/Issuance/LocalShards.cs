@@ -82,7 +82,8 @@ public sealed class LocalShard
             return;
         }
 
-        _drained ??= new TaskCompletionSource();
+        // Set as the last call ends, in its turn: the deactivation goes on in a turn of its own.
+        _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
             await _drained.Task.WaitAsync(cancellationToken);
