@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Campaigns.Grains.Common;
+using Campaigns.Grains.Ledger;
 
 namespace Campaigns.Grains.Issuance;
 
@@ -42,6 +43,7 @@ public sealed class LocalShard
     // Trace spans in place of the grain call's own.
     private const string ClaimSpan = nameof(IVoucherPoolGrain) + "/" + nameof(IVoucherPoolGrain.ClaimAsync) + " (in this silo)";
     private const string IssueSpan = nameof(IVoucherPoolGrain) + "/" + nameof(IVoucherPoolGrain.IssueAsync) + " (in this silo)";
+    private const string WalletSpan = nameof(IVoucherPoolGrain) + "/" + nameof(IVoucherPoolGrain.ListUserVouchersAsync) + " (in this silo)";
 
     private readonly IGrainContext _activation;
     private readonly IVoucherPoolGrain _shard;
@@ -69,6 +71,10 @@ public sealed class LocalShard
     /// <summary><see cref="IVoucherPoolGrain.IssueAsync"/> in a turn of the activation; null once it has closed.</summary>
     public Task<IReadOnlyList<IssueOutcome>?> IssueAsync(IReadOnlyList<IssueClaim> claims) =>
         InTurnAsync(claims, static (shard, claims) => shard.IssueAsync(claims), IssueSpan);
+
+    /// <summary><see cref="IVoucherPoolGrain.ListUserVouchersAsync"/> in a turn of the activation; null once it has closed.</summary>
+    public Task<IReadOnlyList<VoucherRecord>?> ListUserVouchersAsync(string userId) =>
+        InTurnAsync(userId, static (shard, userId) => shard.ListUserVouchersAsync(userId), WalletSpan);
 
     /// <summary>
     /// In a turn of the activation, as it deactivates: later calls go to the grain instead, and

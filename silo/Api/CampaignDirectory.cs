@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Campaigns.Grains.Campaigns;
 using Campaigns.Grains.Common;
 using Campaigns.Grains.Issuance;
+using Campaigns.Grains.Ledger;
 
 namespace Campaigns.Silo.Api;
 
@@ -29,26 +30,29 @@ public sealed class CampaignShards(IGrainFactory grains, LocalShards local)
             .Select(shard => grains.GetGrain<IVoucherPoolGrain>(ShardRouting.PoolKey(campaignId, shard)))];
     }
 
-    public async ValueTask<IVoucherPoolGrain> ShardForAsync(string campaignId, string userId)
-    {
-        var shards = await ShardsAsync(campaignId);
-        return shards[ShardRouting.ShardFor(userId, shards.Count)];
-    }
-
     /// <summary>One claim, to its user's shard.</summary>
     public async Task<IssueOutcome> ClaimAsync(string campaignId, IssueClaim claim)
     {
         var shards = await ShardsAsync(campaignId);
-        var shard = ShardRouting.ShardFor(claim.UserId, shards.Count);
-        return (local.Find(campaignId, shard) is { } here ? await here.ClaimAsync(claim) : null)
-            ?? await shards[shard].ClaimAsync(claim);
+        return await CallAsync(campaignId, shards, ShardRouting.ShardFor(claim.UserId, shards.Count),
+            here => here.ClaimAsync(claim), grain => grain.ClaimAsync(claim));
+    }
+
+    /// <summary>The user's vouchers from the user's shard of the campaign.</summary>
+    public async Task<IReadOnlyList<VoucherRecord>> ListUserVouchersAsync(string campaignId, string userId)
+    {
+        var shards = await ShardsAsync(campaignId);
+        return await CallAsync(campaignId, shards, ShardRouting.ShardFor(userId, shards.Count),
+            here => here.ListUserVouchersAsync(userId), grain => grain.ListUserVouchersAsync(userId));
     }
 
     /// <summary>Claims whose users are all routed to <paramref name="shard"/> of the campaign, answered in order.</summary>
-    public async Task<IReadOnlyList<IssueOutcome>> IssueAsync(string campaignId, int shard, IReadOnlyList<IssueClaim> claims)
-    {
-        var shards = await ShardsAsync(campaignId);
-        return (local.Find(campaignId, shard) is { } here ? await here.IssueAsync(claims) : null)
-            ?? await shards[shard].IssueAsync(claims);
-    }
+    public async Task<IReadOnlyList<IssueOutcome>> IssueAsync(string campaignId, int shard, IReadOnlyList<IssueClaim> claims) =>
+        await CallAsync(campaignId, await ShardsAsync(campaignId), shard, here => here.IssueAsync(claims), grain => grain.IssueAsync(claims));
+
+    /// <summary>Straight to the shard's activation when it is in this silo and takes calls; otherwise, or once it has closed, a grain call.</summary>
+    private async Task<T> CallAsync<T>(
+        string campaignId, IReadOnlyList<IVoucherPoolGrain> shards, int shard, Func<LocalShard, Task<T?>> inThisSilo, Func<IVoucherPoolGrain, Task<T>> asGrain)
+        where T : class =>
+        (local.Find(campaignId, shard) is { } here ? await inThisSilo(here) : null) ?? await asGrain(shards[shard]);
 }

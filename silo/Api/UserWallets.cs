@@ -26,8 +26,7 @@ public sealed class UserWallets(CampaignShards shards, ICampaignDirectory direct
     {
         try
         {
-            var shard = await shards.ShardForAsync(campaignId, userId);
-            return await shard.ListUserVouchersAsync(userId);
+            return await shards.ListUserVouchersAsync(campaignId, userId);
         }
         catch (CampaignsException ex) when (ex.Code == Refusal.CampaignNotFound)
         {

@@ -31,6 +31,16 @@ public sealed class LocalShardTests
     }
 
     [Fact]
+    public async Task A_wallet_is_read_in_a_turn_of_the_activation()
+    {
+        var (local, shard, _) = Make();
+        var wallet = await local.ListUserVouchersAsync("user-1").WaitAsync(Bound);
+
+        Assert.Empty(wallet!);
+        Assert.Equal([true], shard.WalletReadsInTurn);
+    }
+
+    [Fact]
     public async Task A_closed_shard_answers_null_without_asking_the_grain()
     {
         var (local, shard, activation) = Make();
@@ -38,6 +48,7 @@ public sealed class LocalShardTests
 
         Assert.Null(await local.ClaimAsync(Claim("user-1")).WaitAsync(Bound));
         Assert.Null(await local.IssueAsync([Claim("user-2")]).WaitAsync(Bound));
+        Assert.Null(await local.ListUserVouchersAsync("user-3").WaitAsync(Bound));
         Assert.Equal(0, shard.Calls);
     }
 
@@ -187,7 +198,14 @@ public sealed class LocalShardTests
 
         public Task<long> SurrenderAsync(string pool) => throw new NotSupportedException();
 
-        public Task<IReadOnlyList<VoucherRecord>> ListUserVouchersAsync(string userId) => throw new NotSupportedException();
+        public List<bool> WalletReadsInTurn { get; } = [];
+
+        public Task<IReadOnlyList<VoucherRecord>> ListUserVouchersAsync(string userId)
+        {
+            Calls++;
+            WalletReadsInTurn.Add(activation.InTurn);
+            return Task.FromResult<IReadOnlyList<VoucherRecord>>([]);
+        }
     }
 
     private sealed record Taken(bool InTurn, TaskCompletionSource<IReadOnlyList<IssueOutcome>> Completion);
