@@ -123,16 +123,17 @@ public sealed class LocalShard
             return;
         }
 
-        RenewKeepAlive();
         _running++;
-        using var span = CampaignsTelemetry.Source.StartActivity(spanName);
+        // Whatever throws here reaches the caller: a call left unanswered would hang until its deadline.
         try
         {
+            RenewKeepAlive();
+            using var span = CampaignsTelemetry.Source.StartActivity(spanName);
             answer.SetResult(await call(_shard, argument));
         }
         catch (Exception ex)
         {
-            answer.SetException(ex);
+            answer.TrySetException(ex);
         }
         finally
         {

@@ -99,6 +99,16 @@ public sealed class LocalShardTests
     }
 
     [Fact]
+    public async Task A_keep_alive_that_fails_fails_the_call_instead_of_leaving_it_unanswered()
+    {
+        var (local, shard, _) = Make(_ => throw new InvalidOperationException("deactivating"));
+
+        var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => local.ClaimAsync(Claim("user-1")).WaitAsync(Bound));
+        Assert.Equal("deactivating", failed.Message);
+        Assert.Equal(0, shard.Calls);
+    }
+
+    [Fact]
     public async Task Calls_keep_the_shard_from_idle_collection_renewing_at_most_every_30_seconds()
     {
         var delays = new List<TimeSpan>();
