@@ -16,6 +16,15 @@ public sealed class LocalShards
     /// <summary>The shard's activation in this silo, if it has one that takes calls.</summary>
     public LocalShard? Find(string campaignId, int shard) => _shards.GetValueOrDefault((campaignId, shard));
 
+    /// <summary>Lists a shard's activation for this silo's calls, until it closes (<see cref="LocalShard.Close"/> takes it off the list).</summary>
+    internal LocalShard Open(string campaignId, int shard, IGrainContext activation, IVoucherPoolGrain grain, Action<TimeSpan> delayDeactivation)
+    {
+        LocalShard local = null!;
+        local = new LocalShard(activation, grain, delayDeactivation) { Unlist = () => Remove(campaignId, shard, local) };
+        Add(campaignId, shard, local);
+        return local;
+    }
+
     internal void Add(string campaignId, int shard, LocalShard local) => _shards[(campaignId, shard)] = local;
 
     /// <summary>Only while it is still this activation's entry: a newer one may have replaced it.</summary>
@@ -100,8 +109,18 @@ public sealed class LocalShard
         }
     }
 
-    /// <summary>In a turn of the activation: later calls go to the grain instead.</summary>
-    public void Close() => _closed = true;
+    /// <summary>Takes it off its silo's list when it closes.</summary>
+    internal Action? Unlist { get; init; }
+
+    /// <summary>In a turn of the activation: off its silo's list, and later calls go to the grain instead.</summary>
+    public void Close()
+    {
+        if (!_closed)
+        {
+            _closed = true;
+            Unlist?.Invoke();
+        }
+    }
 
     private Task<TResult?> InTurnAsync<TArgument, TResult>(TArgument argument, Func<IVoucherPoolGrain, TArgument, Task<TResult>> call, string spanName)
         where TResult : class

@@ -107,18 +107,11 @@ public sealed class VoucherPoolGrain(
         }
 
         // Ready: this silo's API may now hand claims to this activation without a message.
-        _local = new LocalShard(GrainContext, this, DelayDeactivation);
-        localShards.Add(_campaignId, _shard, _local);
+        _local = localShards.Open(_campaignId, _shard, GrainContext, this, DelayDeactivation);
     }
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        if (_local is { } local)
-        {
-            localShards.Remove(_campaignId, _shard, local);
-            await local.CloseAsync(cancellationToken);
-        }
-    }
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        _local?.CloseAsync(cancellationToken) ?? Task.CompletedTask;
 
     public async Task<IReadOnlyList<IssueOutcome>> IssueAsync(IReadOnlyList<IssueClaim> claims)
     {
@@ -657,11 +650,7 @@ public sealed class VoucherPoolGrain(
         logger.LogError(ex, "Shard {Campaign}/{Shard}: {What}; deactivating", _campaignId, _shard, what);
         _broken = true;
         // This silo's claims go as grain calls from now on: answered here until the deactivation, then by a fresh activation.
-        if (_local is { } local)
-        {
-            localShards.Remove(_campaignId, _shard, local);
-            local.Close();
-        }
+        _local?.Close();
 
         DeactivateOnIdle();
     }

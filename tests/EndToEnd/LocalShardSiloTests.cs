@@ -96,13 +96,6 @@ public sealed class LocalShardSiloTests
             r => (r.TotalStock, r.PerUserLimit, r.ExpectedPeakClaimsPerSecond) = (stock, 1, 10_000)));
         await organiser.Admin.StartCampaignAsync(new CampaignActionRequest { CampaignId = campaign.CampaignId });
         var key = await organiser.Access.CreateApiKeyAsync(new CreateApiKeyRequest { Role = Role.Partner, PrincipalId = "partner-local" });
-        var partner = new Campaigns.Client.CampaignsClient(new Campaigns.Client.CampaignsClientOptions
-        {
-            Address = host.GrpcAddress,
-            ApiKey = key.Secret,
-            Deadline = TimeSpan.FromSeconds(30),
-            MaxRetries = 0,
-        });
-        return (campaign, partner);
+        return (campaign, new(new() { Address = host.GrpcAddress, ApiKey = key.Secret, Deadline = TimeSpan.FromSeconds(30), MaxRetries = 0 }));
     }
 }

@@ -124,6 +124,18 @@ public sealed class LocalShardTests
     }
 
     [Fact]
+    public async Task A_shard_opened_in_a_silo_is_listed_until_it_closes()
+    {
+        var shards = new LocalShards();
+        var activation = new StandInActivation();
+        var local = shards.Open("campaign", 3, activation.Context, new StandInShard(activation), _ => { });
+        Assert.Same(local, shards.Find("campaign", 3));
+
+        await activation.RunAsync(local.Close);
+        Assert.Null(shards.Find("campaign", 3));
+    }
+
+    [Fact]
     public void A_shard_leaves_the_silo_s_list_only_as_its_own_entry()
     {
         var shards = new LocalShards();
