@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Campaigns.Grains.Common;
 using Campaigns.Grains.Ledger;
 
@@ -17,10 +18,12 @@ public sealed class LocalShards
     public LocalShard? Find(string campaignId, int shard) => _shards.GetValueOrDefault((campaignId, shard));
 
     /// <summary>Lists a shard's activation for this silo's calls, until it closes (<see cref="LocalShard.Close"/> takes it off the list).</summary>
-    internal LocalShard Open(string campaignId, int shard, IGrainContext activation, IVoucherPoolGrain grain, Action<TimeSpan> delayDeactivation)
+    internal LocalShard Open(
+        string campaignId, int shard, IGrainContext activation, IVoucherPoolGrain grain, Action<TimeSpan> delayDeactivation,
+        Func<IssueClaim, IssueOutcome?>? refuseOutsideTurn = null)
     {
         LocalShard local = null!;
-        local = new LocalShard(activation, grain, delayDeactivation) { Unlist = () => Remove(campaignId, shard, local) };
+        local = new LocalShard(activation, grain, delayDeactivation, refuseOutsideTurn) { Unlist = () => Remove(campaignId, shard, local), CampaignId = campaignId, Shard = shard };
         Add(campaignId, shard, local);
         return local;
     }
@@ -42,6 +45,11 @@ public sealed class LocalShards
 /// A call that reaches it after it closed is answered null, and the caller sends it as a grain
 /// call instead (to the activation that follows).
 /// </para>
+/// <para>
+/// A claim the shard's sold-out verdict answers (<see cref="SoldOutVerdicts"/>) is refused on
+/// the caller's thread with no turn at all, while the keep-alive is fresh: in a flash crowd most
+/// claims are refused, and each would otherwise take a turn of its own.
+/// </para>
 /// </summary>
 public sealed class LocalShard
 {
@@ -55,27 +63,42 @@ public sealed class LocalShard
     private const string WalletSpan = nameof(IVoucherPoolGrain) + "/" + nameof(IVoucherPoolGrain.ListUserVouchersAsync) + " (in this silo)";
 
     private readonly IGrainContext _activation;
-    private readonly IVoucherPoolGrain _shard;
+    private readonly IVoucherPoolGrain _grain;
     private readonly Action<TimeSpan> _delayDeactivation;
+    private readonly Func<IssueClaim, IssueOutcome?>? _refuseOutsideTurn;
 
-    // Read and written only in the activation's turns.
+    // Written only in the activation's turns; read on callers' threads too.
     private long _keptAliveAt = -RenewEveryMilliseconds;
     private bool _closed;
+
+    // Read and written only in the activation's turns.
     private int _running;
     private TaskCompletionSource? _drained;
 
     /// <param name="activation">The shard's activation, whose turns run every call.</param>
     /// <param name="shard">The grain instance itself (not a reference to it).</param>
     /// <param name="delayDeactivation">The grain's <c>DelayDeactivation</c>.</param>
-    public LocalShard(IGrainContext activation, IVoucherPoolGrain shard, Action<TimeSpan> delayDeactivation)
+    /// <param name="refuseOutsideTurn">The shard's sold-out verdict for a claim, safe on any thread; null when the claim needs a turn.</param>
+    public LocalShard(
+        IGrainContext activation, IVoucherPoolGrain shard, Action<TimeSpan> delayDeactivation, Func<IssueClaim, IssueOutcome?>? refuseOutsideTurn = null)
     {
         _activation = activation;
-        _shard = shard;
+        _grain = shard;
         _delayDeactivation = delayDeactivation;
+        _refuseOutsideTurn = refuseOutsideTurn;
     }
 
-    /// <summary><see cref="IVoucherPoolGrain.ClaimAsync"/> in a turn of the activation; null once it has closed.</summary>
-    public Task<IssueOutcome?> ClaimAsync(IssueClaim claim) => InTurnAsync(claim, static (shard, claim) => shard.ClaimAsync(claim), ClaimSpan);
+    /// <summary>
+    /// <see cref="IVoucherPoolGrain.ClaimAsync"/> in a turn of the activation, or at once from its
+    /// sold-out verdict while its keep-alive is fresh (a turn renews it); null once it has closed.
+    /// </summary>
+    public Task<IssueOutcome?> ClaimAsync(IssueClaim claim) =>
+        KeptAlive && !Volatile.Read(ref _closed) && _refuseOutsideTurn?.Invoke(claim) is { } refused
+            ? Task.FromResult<IssueOutcome?>(refused)
+            : InTurnAsync(claim, static (shard, claim) => shard.ClaimAsync(claim), ClaimSpan);
+
+    /// <summary>Renewed within the last renewal period: a claim answered without a turn leaves the shard alive for the rest of <see cref="KeepAlive"/>.</summary>
+    private bool KeptAlive => Environment.TickCount64 - Volatile.Read(ref _keptAliveAt) < RenewEveryMilliseconds;
 
     /// <summary><see cref="IVoucherPoolGrain.IssueAsync"/> in a turn of the activation; null once it has closed.</summary>
     public Task<IReadOnlyList<IssueOutcome>?> IssueAsync(IReadOnlyList<IssueClaim> claims) =>
@@ -112,12 +135,18 @@ public sealed class LocalShard
     /// <summary>Takes it off its silo's list when it closes.</summary>
     internal Action? Unlist { get; init; }
 
+    /// <summary>Whose shard it is, for its spans.</summary>
+    internal string CampaignId { get; init; } = "";
+
+    /// <inheritdoc cref="CampaignId"/>
+    internal int Shard { get; init; }
+
     /// <summary>In a turn of the activation: off its silo's list, and later calls go to the grain instead.</summary>
     public void Close()
     {
         if (!_closed)
         {
-            _closed = true;
+            Volatile.Write(ref _closed, true);
             Unlist?.Invoke();
         }
     }
@@ -147,8 +176,11 @@ public sealed class LocalShard
         try
         {
             RenewKeepAlive();
-            using var span = CampaignsTelemetry.Source.StartActivity(spanName);
-            answer.SetResult(await call(_shard, argument));
+            // Tagged as it starts, so a listener sees whose shard it is from the first; nothing is built when nobody listens.
+            using var span = CampaignsTelemetry.Source.HasListeners()
+                ? CampaignsTelemetry.Source.StartActivity(spanName, ActivityKind.Internal, default(ActivityContext), [new("campaign.id", CampaignId), new("campaign.shard", Shard)])
+                : null;
+            answer.SetResult(await call(_grain, argument));
         }
         catch (Exception ex)
         {
@@ -168,7 +200,7 @@ public sealed class LocalShard
         var now = Environment.TickCount64;
         if (now - _keptAliveAt >= RenewEveryMilliseconds)
         {
-            _keptAliveAt = now;
+            Volatile.Write(ref _keptAliveAt, now);
             _delayDeactivation(KeepAlive);
         }
     }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Campaigns.Grains.Common;
 using Campaigns.Grains.Ledger;
 
@@ -8,15 +9,17 @@ namespace Campaigns.Grains.Issuance;
 /// user holds (in all and per day), and which claims are admitted but not yet written. The shard
 /// is the only writer of its users (its epoch fences any other activation), so these books, not
 /// an index in the ledger, decide idempotency and the per-user limits. They are rebuilt on
-/// activation from the shard's own rows, read in issue order. Not thread-safe: the grain's turns use it one at a time.
+/// activation from the shard's own rows, read in issue order. Not thread-safe: the grain's turns
+/// use it one at a time, except for <see cref="Knows"/>, which any thread may ask.
 /// </summary>
 public sealed class ShardBooks
 {
     // A claim's idempotency key is (channel, user, request id): the user's shard sees all of it, and
     // the user's book holds the request ids of their vouchers, so one lookup by user serves both the
-    // limits and idempotency.
-    private readonly Dictionary<string, UserBook> _users = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, UserBook> _usersPending = new(StringComparer.Ordinal);
+    // limits and idempotency. Concurrent maps so that Knows may read them from outside a turn; the
+    // books in them are only ever touched in turns.
+    private ConcurrentDictionary<string, UserBook> _users = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, UserBook> _usersPending = new(StringComparer.Ordinal);
 
     /// <summary>The last seq this shard has written (0 before its first voucher).</summary>
     public long LastSeq { get; private set; }
@@ -25,7 +28,21 @@ public sealed class ShardBooks
     public int Issued { get; private set; }
 
     /// <summary>Makes room for <paramref name="vouchers"/> more, so a rebuild does not grow the books step by step.</summary>
-    public void Expect(int vouchers) => _users.EnsureCapacity(_users.Count + vouchers);
+    public void Expect(int vouchers)
+    {
+        if (_users.IsEmpty)
+        {
+            // One writer, so one lock is enough; readers take none.
+            _users = new ConcurrentDictionary<string, UserBook>(concurrencyLevel: 1, vouchers, StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// Whether the user holds a voucher of this shard or has a claim in flight here; safe on any
+    /// thread. Claims in flight are looked at first, and a written claim is remembered before it
+    /// is released, so a user between the two is never missed.
+    /// </summary>
+    public bool Knows(string userId) => _usersPending.ContainsKey(userId) || _users.ContainsKey(userId);
 
     /// <summary>A voucher now in the ledger: it counts for its request id and against its user's limits.</summary>
     public void Remember(VoucherRecord voucher) =>
@@ -70,7 +87,7 @@ public sealed class ShardBooks
         // Books back at zero go: these hold claims in flight, not every user the shard has seen.
         if (_usersPending.TryGetValue(userId, out var book) && book.Remove(day))
         {
-            _usersPending.Remove(userId);
+            _usersPending.TryRemove(userId, out _);
         }
     }
 
@@ -80,7 +97,7 @@ public sealed class ShardBooks
             ? [.. book.Seqs.Reverse().Select(seq => new VoucherKey(campaignNumber, shard, seq))]
             : [];
 
-    private static UserBook Book(Dictionary<string, UserBook> books, string userId)
+    private static UserBook Book(ConcurrentDictionary<string, UserBook> books, string userId)
     {
         if (!books.TryGetValue(userId, out var book))
         {

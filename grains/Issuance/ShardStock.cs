@@ -7,12 +7,19 @@ namespace Campaigns.Grains.Issuance;
 /// units promised to claims whose writes have not been answered yet (promised). A unit leaves
 /// free when a claim takes it, and leaves promised when the claim's write is answered. What the
 /// shard keeps of a lease when it gives the rest back is its promised units. Not thread-safe:
-/// the grain's turns use it one at a time.
+/// the grain's turns use it one at a time (only <see cref="Freed"/> may be read from any thread).
 /// </summary>
 public sealed class ShardStock
 {
     private readonly Dictionary<string, long> _free = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _promised = new(StringComparer.Ordinal);
+    private long _freed;
+
+    /// <summary>
+    /// How many times units may have become free (a grant, a unit given back by a refused claim,
+    /// more units learnt from the ledger); readable from any thread. A sold-out verdict holds only while it is unchanged.
+    /// </summary>
+    public long Freed => Volatile.Read(ref _freed);
 
     public long Free(string pool) => _free.GetValueOrDefault(pool);
 
@@ -39,13 +46,18 @@ public sealed class ShardStock
     {
         _promised[pool] = _promised.GetValueOrDefault(pool) - 1;
         _free[pool] = _free.GetValueOrDefault(pool) + 1;
+        NoteFreed();
     }
 
     /// <summary>A claim's write was answered: its unit is no longer promised (it is issued, or the shard gives way).</summary>
     public void Settle(string pool) => _promised[pool] = _promised.GetValueOrDefault(pool) - 1;
 
     /// <summary>A grant arrived: its units are free.</summary>
-    public void Grant(string pool, long units) => _free[pool] = _free.GetValueOrDefault(pool) + units;
+    public void Grant(string pool, long units)
+    {
+        _free[pool] = _free.GetValueOrDefault(pool) + units;
+        NoteFreed();
+    }
 
     /// <summary>Takes every free unit of a pool out of the books, to give back; returns how many there were.</summary>
     public long TakeFree(string pool)
@@ -68,6 +80,14 @@ public sealed class ShardStock
         var believed = Free(lease.Pool);
         var unspent = Unspent(lease);
         _free[lease.Pool] = unspent;
+        if (unspent > believed)
+        {
+            NoteFreed();
+        }
+
         return unspent == believed ? null : believed;
     }
+
+    // One writer (the grain's turns); the write is published for readers on other threads.
+    private void NoteFreed() => Volatile.Write(ref _freed, _freed + 1);
 }

@@ -44,6 +44,7 @@ public sealed class VoucherPoolGrain(
     private readonly Dictionary<string, Task<Refusal?>> _leaseRequests = [];
     private readonly Dictionary<string, int> _waitingForStock = [];
     private readonly Dictionary<string, (Refusal Reason, DateTimeOffset Until)> _exhausted = [];
+    private readonly SoldOutVerdicts _verdicts = new();
     private readonly Dictionary<int, DeviceRound> _deviceRounds = [];
     private readonly IssueRate _rate = new();
     private readonly BatchSizes _batches = new();
@@ -107,7 +108,7 @@ public sealed class VoucherPoolGrain(
         }
 
         // Ready: this silo's API may now hand claims to this activation without a message.
-        _local = localShards.Open(_campaignId, _shard, GrainContext, this, DelayDeactivation);
+        _local = localShards.Open(_campaignId, _shard, GrainContext, this, DelayDeactivation, RefuseOutsideTurn);
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
@@ -129,11 +130,46 @@ public sealed class VoucherPoolGrain(
 
     public Task RefreshAsync(CampaignSnapshot campaign)
     {
-        _campaign = campaign;
+        Volatile.Write(ref _campaign, campaign);
         _capacity = campaign.Capacity;
         // Status or stock changed: what was exhausted may not be any more.
         _exhausted.Clear();
+        _verdicts.Withdraw();
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// On any thread, for this silo's API: the refusal a claim gets from the shard's sold-out
+    /// verdict (<see cref="SoldOutVerdicts"/>), without a turn; null when the claim needs one.
+    /// Only a claim the turn would refuse the same way is answered: a valid claim, on a campaign
+    /// issuing and without a drop cap, from a user not blocked who holds nothing here and has no
+    /// claim in flight here (so no replay, no limit, no claim to join).
+    /// </summary>
+    private IssueOutcome? RefuseOutsideTurn(IssueClaim claim)
+    {
+        if (Volatile.Read(ref _campaign) is not { } campaign || Volatile.Read(ref _broken) || _dropCap is not null)
+        {
+            return null;
+        }
+
+        var now = clock.GetUtcNow();
+        return _verdicts.For(claim.Channel, now, campaign, _stock.Freed) is { } refusal
+            && campaign.IssuanceRefusal(now) is null
+            && !campaign.BlockedUsers.Contains(claim.UserId)
+            && Invalid(claim, campaign.Definition) is null
+            && !_books.Knows(claim.UserId)
+                ? IssueOutcome.Refused(claim.RequestId, refusal, Explain(refusal))
+                : null;
+    }
+
+    /// <summary>In the turn that refused a claim for want of stock: says so for the API to answer alike (<see cref="RefuseOutsideTurn"/>).</summary>
+    private void NoteSoldOut(string channel, Refusal refusal)
+    {
+        if (_dropCap is null && _campaign is { } campaign && _exhausted.TryGetValue(channel, out var exhausted)
+            && exhausted.Reason == refusal && KnownExhausted(channel) == refusal)
+        {
+            _verdicts.Note(channel, exhausted.Reason, exhausted.Until, campaign, _stock.Freed);
+        }
     }
 
     public Task<long> SurrenderAsync(string pool)
@@ -270,6 +306,7 @@ public sealed class VoucherPoolGrain(
         var (pool, noStock) = await TakeStockAsync(claim.Channel);
         if (noStock is { } refusal)
         {
+            NoteSoldOut(claim.Channel, refusal);
             return Unwritten(pending, IssueOutcome.Refused(claim.RequestId, refusal, Explain(refusal)));
         }
 
@@ -627,9 +664,10 @@ public sealed class VoucherPoolGrain(
 
         foreach (var pending in batch)
         {
+            // Remembered before released: the user is never unknown to ShardBooks.Knows in between.
+            _books.Remember(pending.Record!);
             Release(pending);
             _stock.Settle(pending.Record!.Pool);
-            _books.Remember(pending.Record);
             _dropCap?.Remember(pending.Record.Channel, pending.Record.IssuedAt);
             _rate.Add(pending.Record.IssuedAt);
             pending.Completion.SetResult(IssueOutcome.Issued(pending.Claim.RequestId, pending.Record, replayed: false));
@@ -648,7 +686,7 @@ public sealed class VoucherPoolGrain(
     private void Break(Exception ex, string what)
     {
         logger.LogError(ex, "Shard {Campaign}/{Shard}: {What}; deactivating", _campaignId, _shard, what);
-        _broken = true;
+        Volatile.Write(ref _broken, true);
         // This silo's claims go as grain calls from now on: answered here until the deactivation, then by a fresh activation.
         _local?.Close();
 

@@ -1,5 +1,9 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Campaigns.Grains.Common;
 using Campaigns.Grains.Issuance;
 using Campaigns.Proto;
+using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Core.Internal;
@@ -85,15 +89,77 @@ public sealed class LocalShardSiloTests
             new GetCampaignRequest { CampaignId = campaign.CampaignId })).Issued);
     }
 
+    [Fact]
+    public async Task A_sold_out_shard_refuses_users_it_does_not_know_without_a_turn_and_still_answers_its_own()
+    {
+        var turns = new ConcurrentBag<string>();
+        using var listener = ClaimTurns(turns);
+        await using var host = await SiloHost.StartAsync();
+        // One shard, so that every user below shares its verdict; the campaign clock stands still, so the verdict does not run out.
+        var (campaign, partner) = await StartAsync(host, stock: 2, peak: 1);
+        using var _ = partner;
+        int Turns() => turns.Count(id => id == campaign.CampaignId);
+        var first = await partner.IssueVoucherAsync(campaign.CampaignId, "user-1", "claim-1");
+        await partner.IssueVoucherAsync(campaign.CampaignId, "user-2", "claim-2");
+        await Expect.RefusedAsync(StatusCode.ResourceExhausted, "SOLD_OUT", () => partner.IssueVoucherAsync(campaign.CampaignId, "late-0", "claim"));
+        var before = Turns();
+
+        for (var i = 1; i <= 20; i++)
+        {
+            await Expect.RefusedAsync(StatusCode.ResourceExhausted, "SOLD_OUT", () => partner.IssueVoucherAsync(campaign.CampaignId, $"late-{i}", "claim"));
+        }
+
+        Assert.Equal(before, Turns());
+
+        // A user the shard knows still gets a turn: a retry its voucher, a new claim its limit.
+        var retry = await partner.IssueVoucherAsync(campaign.CampaignId, "user-1", "claim-1");
+        Assert.True(retry.Replayed);
+        Assert.Equal(first.Voucher.Code, retry.Voucher.Code);
+        await Expect.RefusedAsync(StatusCode.ResourceExhausted, "USER_LIMIT_REACHED", () => partner.IssueVoucherAsync(campaign.CampaignId, "user-1", "claim-again"));
+        Assert.Equal(before + 2, Turns());
+
+        // Stock added: the verdict no longer holds, and the next claim is issued.
+        var organiser = host.Client(SiloHost.BootstrapOrganiserKey);
+        await organiser.Admin.AddStockAsync(new AddStockRequest { CampaignId = campaign.CampaignId, RequestId = "top-up", AdditionalStock = 1 });
+        Assert.False((await partner.IssueVoucherAsync(campaign.CampaignId, "late-1", "claim-after-top-up")).Replayed);
+        await Expect.RefusedAsync(StatusCode.ResourceExhausted, "SOLD_OUT", () => partner.IssueVoucherAsync(campaign.CampaignId, "late-21", "claim"));
+
+        // Blocked or paused, a claim gets that answer, not the verdict's.
+        await organiser.Admin.BlockUsersAsync(new BlockUsersRequest { CampaignId = campaign.CampaignId, UserIds = { "late-22" } });
+        await Expect.RefusedAsync(StatusCode.PermissionDenied, "USER_BLOCKED", () => partner.IssueVoucherAsync(campaign.CampaignId, "late-22", "claim"));
+        await organiser.Admin.PauseCampaignAsync(new CampaignActionRequest { CampaignId = campaign.CampaignId });
+        await Expect.RefusedAsync(StatusCode.FailedPrecondition, "CAMPAIGN_NOT_ACTIVE", () => partner.IssueVoucherAsync(campaign.CampaignId, "late-23", "claim"));
+        Assert.Equal(3, (await organiser.Admin.GetCampaignStatsAsync(new GetCampaignRequest { CampaignId = campaign.CampaignId })).Issued);
+    }
+
+    /// <summary>Counts, by campaign, the claims run in a turn of a shard in the silo that took them (their span, as it starts: before the claim is answered).</summary>
+    private static ActivityListener ClaimTurns(ConcurrentBag<string> campaigns)
+    {
+        var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == CampaignsTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStarted = span =>
+            {
+                if (span.OperationName == "IVoucherPoolGrain/ClaimAsync (in this silo)" && span.GetTagItem("campaign.id") is string campaign)
+                {
+                    campaigns.Add(campaign);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        return listener;
+    }
+
     private static LocalShard? LocalShardOf(SiloHost host, string campaignId, int shard) =>
         host.Services.GetRequiredService<LocalShards>().Find(campaignId, shard);
 
     /// <summary>A campaign issuing, and a partner whose client does not retry: an UNAVAILABLE on the way would fail the test.</summary>
-    private static async Task<(Campaign Campaign, Campaigns.Client.CampaignsClient Partner)> StartAsync(SiloHost host, long stock)
+    private static async Task<(Campaign Campaign, Campaigns.Client.CampaignsClient Partner)> StartAsync(SiloHost host, long stock, int peak = 10_000)
     {
         var organiser = host.Client(SiloHost.BootstrapOrganiserKey);
         var campaign = await organiser.Admin.CreateCampaignAsync(Scenario.Campaign(host.Clock.GetUtcNow(),
-            r => (r.TotalStock, r.PerUserLimit, r.ExpectedPeakClaimsPerSecond) = (stock, 1, 10_000)));
+            r => (r.TotalStock, r.PerUserLimit, r.ExpectedPeakClaimsPerSecond) = (stock, 1, peak)));
         await organiser.Admin.StartCampaignAsync(new CampaignActionRequest { CampaignId = campaign.CampaignId });
         var key = await organiser.Access.CreateApiKeyAsync(new CreateApiKeyRequest { Role = Role.Partner, PrincipalId = "partner-local" });
         return (campaign, new(new() { Address = host.GrpcAddress, ApiKey = key.Secret, Deadline = TimeSpan.FromSeconds(30), MaxRetries = 0 }));

@@ -152,13 +152,52 @@ public sealed class LocalShardTests
         Assert.Null(shards.Find("campaign", 2));
     }
 
+    [Fact]
+    public async Task A_claim_the_sold_out_verdict_answers_takes_no_turn_once_the_shard_is_kept_alive()
+    {
+        var asked = new List<string>();
+        var (local, shard, _) = Make(refuseOutsideTurn: claim =>
+        {
+            asked.Add(claim.UserId);
+            return claim.UserId.StartsWith("late", StringComparison.Ordinal) ? IssueOutcome.Refused(claim.RequestId, Refusal.SoldOut, "sold out") : null;
+        });
+
+        // The first call renews the keep-alive in a turn; until then nothing is answered outside one.
+        var first = local.ClaimAsync(Claim("late-0"));
+        shard.Answer(await shard.Taken.Reader.ReadAsync().AsTask().WaitAsync(Bound), "late-0");
+        await first.WaitAsync(Bound);
+
+        var refused = await local.ClaimAsync(Claim("late-1")).WaitAsync(Bound);
+        Assert.Equal(Refusal.SoldOut, refused!.Refusal);
+        Assert.Equal(1, shard.Calls);
+
+        // A claim the verdict does not answer goes to a turn as before.
+        var known = local.ClaimAsync(Claim("known-2"));
+        shard.Answer(await shard.Taken.Reader.ReadAsync().AsTask().WaitAsync(Bound), "known-2");
+        Assert.Equal("known-2", (await known.WaitAsync(Bound))!.RequestId);
+        Assert.Equal(["late-1", "known-2"], asked);
+    }
+
+    [Fact]
+    public async Task A_closed_shard_s_verdict_answers_nothing()
+    {
+        var (local, shard, activation) = Make(refuseOutsideTurn: claim => IssueOutcome.Refused(claim.RequestId, Refusal.SoldOut, "sold out"));
+        var first = local.ClaimAsync(Claim("user-0"));
+        shard.Answer(await shard.Taken.Reader.ReadAsync().AsTask().WaitAsync(Bound), "user-0");
+        await first.WaitAsync(Bound);
+        await activation.RunAsync(local.Close);
+
+        Assert.Null(await local.ClaimAsync(Claim("user-1")).WaitAsync(Bound));
+    }
+
     private static IssueClaim Claim(string user) => new("partner", user, user, "");
 
-    private static (LocalShard Local, StandInShard Shard, StandInActivation Activation) Make(Action<TimeSpan>? delayDeactivation = null)
+    private static (LocalShard Local, StandInShard Shard, StandInActivation Activation) Make(
+        Action<TimeSpan>? delayDeactivation = null, Func<IssueClaim, IssueOutcome?>? refuseOutsideTurn = null)
     {
         var activation = new StandInActivation();
         var shard = new StandInShard(activation);
-        return (new LocalShard(activation.Context, shard, delayDeactivation ?? (_ => { })), shard, activation);
+        return (new LocalShard(activation.Context, shard, delayDeactivation ?? (_ => { }), refuseOutsideTurn), shard, activation);
     }
 
     /// <summary>An activation's turns: one at a time, and the only thing the shard reads of its context.</summary>

@@ -138,4 +138,21 @@ public sealed class ShardBooksTests
         Assert.Equal(_books.LimitRefusal("alice", Today, 2, 0), rebuilt.LimitRefusal("alice", Today, 2, 0));
         Assert.Equal(_books.IssuedFor("alipay", "bob", "r3"), rebuilt.IssuedFor("alipay", "bob", "r3"));
     }
+
+    [Fact]
+    public void A_user_is_known_while_a_claim_is_in_flight_and_once_a_voucher_is_written()
+    {
+        Assert.False(_books.Knows("alice"));
+
+        _books.Admit("alice", Today);
+        Assert.True(_books.Knows("alice"));
+        _books.Release("alice", Today);
+        Assert.False(_books.Knows("alice")); // refused before its write: nothing of alice's is here
+
+        _books.Admit("alice", Today);
+        _books.Remember(Written("alice", "r1"));
+        _books.Release("alice", Today);
+        Assert.True(_books.Knows("alice"));
+        Assert.False(_books.Knows("bob"));
+    }
 }

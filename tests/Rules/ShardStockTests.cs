@@ -73,4 +73,21 @@ public sealed class ShardStockTests
         Assert.Equal(10, _stock.Free(""));
         Assert.Null(_stock.Relearn(new StockLeaseRecord(0, "", Granted: 20, Issued: 10)));
     }
+
+    [Fact]
+    public void Freed_counts_every_change_that_frees_units_and_nothing_else()
+    {
+        var before = _stock.Freed;
+        _stock.Grant("", 3);
+        _stock.Promise([""]);
+        _stock.Unpromise("");
+        _stock.Relearn(new StockLeaseRecord(0, "", Granted: 4, Issued: 0));
+        Assert.Equal(before + 3, _stock.Freed);
+
+        _stock.Promise([""]);
+        _stock.Settle("");
+        _stock.TakeFree("");
+        _stock.Relearn(new StockLeaseRecord(0, "", Granted: 4, Issued: 4));
+        Assert.Equal(before + 3, _stock.Freed);
+    }
 }
