@@ -572,18 +572,16 @@ internal sealed class SqliteWriter : IDisposable
     internal sealed record WalUpkeep(TimeSpan CheckpointEvery, long RestartFrames, TimeSpan QuietAfter)
     {
         /// <summary>
-        /// Every 100 ms; the WAL starts over past 262,144 pages (1 GiB), and is emptied after 2 s
-        /// without a commit.
+        /// Every 100 ms; the WAL starts over past 16,384 pages (64 MiB at 4 KiB pages), and is
+        /// emptied after 2 s without a commit.
         /// <para>
-        /// A restart holds the writer while it copies the frames written since the last checkpoint
-        /// and syncs the database file: 5-40 ms measured under single claims with partner-like ids,
-        /// which write about 25 KB of WAL each. With restarts at 64 MiB they came about once a second
-        /// and set the tail: the ledger alone, taking 2,600 single claims a second, answered with a
-        /// p99 of 56-70 ms, against 31-42 ms with restarts at 1 GiB (every 15-20 s), in alternating
-        /// runs; through the whole silo, 95 and 103 ms against 52 and 43 ms.
+        /// Starting over often keeps the WAL's commits in blocks the file already has, still in the
+        /// page cache; a WAL that only grows puts every frame in a block the kernel must first
+        /// allocate and zero. A restart is cheap now that a claim writes a few KB of WAL (the
+        /// thresholds measured against each other are in loadtests/README.md).
         /// </para>
         /// </summary>
-        public static readonly WalUpkeep Default = new(TimeSpan.FromMilliseconds(100), 262_144, TimeSpan.FromSeconds(2));
+        public static readonly WalUpkeep Default = new(TimeSpan.FromMilliseconds(100), 16_384, TimeSpan.FromSeconds(2));
     }
 
     private interface IWrite
