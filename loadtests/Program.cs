@@ -4,7 +4,7 @@ using Grpc.Core;
 
 const string Usage = """
     Usage: dotnet run -c Release --project loadtests -- [scenario ...] [--duration 10] [--workers 64]
-           [--batch-workers 4] [--checkout-vouchers 250000] [--ids random|sequential] [--repeat 1]
+           [--batch-workers 4] [--checkout-vouchers 500000] [--ids random|sequential] [--repeat 1]
            [--report loadtests/reports/latest.md] [--ledger-postgres "Host=…;Username=…"]
            [--postgres "Host=…;Username=…" --redis host:port] [--address http://host:port --organiser-key …]
     Scenarios: health issue batch soldout checkout ledger flash rebuild (default: these), and
@@ -133,7 +133,7 @@ internal sealed record Args(
         ["duration"] = 10,
         ["workers"] = 64,
         ["batch-workers"] = 4,
-        ["checkout-vouchers"] = 250_000,
+        ["checkout-vouchers"] = 500_000,
         ["repeat"] = 1,
     };
 

@@ -259,15 +259,26 @@ public sealed class Scenarios(ILoadTarget silo, LoadSettings settings, TextWrite
         var merchant = await KeyAsync(Role.Merchant, merchantId);
         var partner = await PartnerAsync();
 
-        log.WriteLine($"  issuing {settings.CheckoutVouchers:N0} vouchers to redeem...");
         var codes = new List<string>(settings.CheckoutVouchers);
-        foreach (var chunk in Enumerable.Range(0, settings.CheckoutVouchers).Chunk(1_000))
+        // Between runs only: the runs read the list without a lock.
+        async Task IssueUpToAsync(long wanted)
         {
-            var request = new IssueVouchersRequest { CampaignId = campaign };
-            request.Items.AddRange(chunk.Select(i => new IssueVouchersItem { UserId = $"shopper-{i}", RequestId = $"shopper-{i}" }));
-            var response = await partner.Vouchers.IssueVouchersAsync(request);
-            codes.AddRange(response.Results.Where(r => r.Voucher is not null).Select(r => r.Voucher.Code));
+            if (codes.Count >= wanted)
+            {
+                return;
+            }
+
+            log.WriteLine($"  issuing {wanted - codes.Count:N0} vouchers to redeem...");
+            foreach (var chunk in Enumerable.Range(codes.Count, (int)(wanted - codes.Count)).Chunk(1_000))
+            {
+                var request = new IssueVouchersRequest { CampaignId = campaign };
+                request.Items.AddRange(chunk.Select(i => new IssueVouchersItem { UserId = $"shopper-{i}", RequestId = $"shopper-{i}" }));
+                var response = await partner.Vouchers.IssueVouchersAsync(request);
+                codes.AddRange(response.Results.Where(r => r.Voucher is not null).Select(r => r.Voucher.Code));
+            }
         }
+
+        await IssueUpToAsync(settings.CheckoutVouchers);
 
         // Each voucher is redeemed once: the sequence number picks it.
         Task Redeem(long n) => n < codes.Count
@@ -283,6 +294,8 @@ public sealed class Scenarios(ILoadTarget silo, LoadSettings settings, TextWrite
         var warmUp = await WarmUpAsync(Redeem, firstSequence: 0, maxCalls: codes.Count / 3);
         var most = await Metered(() => LoadRunner.ClosedLoopAsync("RedeemVoucher", settings.Workers, settings.Duration, Redeem, firstSequence: warmUp.NextSequence)) with { WarmUp = warmUp };
         var used = warmUp.NextSequence + most.Succeeded + most.Failed + 1;
+        // The open loop needs half the closed loop's rate for as long, with room for calls that start late.
+        await IssueUpToAsync(used + (long)(most.PerSecond / 2 * settings.Duration.TotalSeconds * 1.25) + 1_000);
         var half = await Metered(() => LoadRunner.OpenLoopAsync("RedeemVoucher", most.PerSecond / 2, settings.Duration, Redeem, firstSequence: used));
         return [most, half];
     }
