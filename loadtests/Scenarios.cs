@@ -260,6 +260,7 @@ public sealed class Scenarios(ILoadTarget silo, LoadSettings settings, TextWrite
         var partner = await PartnerAsync();
 
         var codes = new List<string>(settings.CheckoutVouchers);
+        var shoppers = 0; // a new shopper for every item, even after an item that issued nothing
         // Between runs only: the runs read the list without a lock.
         async Task IssueUpToAsync(long wanted)
         {
@@ -269,7 +270,9 @@ public sealed class Scenarios(ILoadTarget silo, LoadSettings settings, TextWrite
             }
 
             log.WriteLine($"  issuing {wanted - codes.Count:N0} vouchers to redeem...");
-            foreach (var chunk in Enumerable.Range(codes.Count, (int)(wanted - codes.Count)).Chunk(1_000))
+            var first = shoppers;
+            shoppers += (int)(wanted - codes.Count);
+            foreach (var chunk in Enumerable.Range(first, shoppers - first).Chunk(1_000))
             {
                 var request = new IssueVouchersRequest { CampaignId = campaign };
                 request.Items.AddRange(chunk.Select(i => new IssueVouchersItem { UserId = $"shopper-{i}", RequestId = $"shopper-{i}" }));

@@ -154,8 +154,7 @@ public sealed class VoucherPoolGrain(
 
         var now = clock.GetUtcNow();
         return _verdicts.For(claim.Channel, now, campaign, _stock.Freed) is { } refusal
-            && campaign.IssuanceRefusal(now) is null
-            && !campaign.BlockedUsers.Contains(claim.UserId)
+            && ClosedTo(claim, campaign, now) is null
             && Invalid(claim, campaign.Definition) is null
             && !_books.Knows(claim.UserId)
                 ? IssueOutcome.Refused(claim.RequestId, refusal, Explain(refusal))
@@ -265,14 +264,9 @@ public sealed class VoucherPoolGrain(
         }
 
         var now = clock.GetUtcNow();
-        if (campaign.IssuanceRefusal(now) is { } closed)
+        if (ClosedTo(claim, campaign, now) is { } closed)
         {
-            return IssueOutcome.Refused(claim.RequestId, closed, Explain(closed));
-        }
-
-        if (campaign.BlockedUsers.Contains(claim.UserId))
-        {
-            return IssueOutcome.Refused(claim.RequestId, Refusal.UserBlocked, $"user '{claim.UserId}' is blocked in this campaign by its organiser");
+            return closed;
         }
 
         // Limits before stock: taking stock first and giving it back is how flash sales leak.
@@ -743,6 +737,13 @@ public sealed class VoucherPoolGrain(
         var (retryAfter, message) = cap.Refusal(claim.Channel, now);
         return IssueOutcome.Refused(claim.RequestId, Refusal.PartnerDropCapReached, message, retryAfter);
     }
+
+    /// <summary>The campaign's own refusal of the claim now: not issuing (draft, paused, outside its window), or its user blocked.</summary>
+    private static IssueOutcome? ClosedTo(IssueClaim claim, CampaignSnapshot campaign, DateTimeOffset now) =>
+        campaign.IssuanceRefusal(now) is { } closed ? IssueOutcome.Refused(claim.RequestId, closed, Explain(closed))
+        : campaign.BlockedUsers.Contains(claim.UserId)
+            ? IssueOutcome.Refused(claim.RequestId, Refusal.UserBlocked, $"user '{claim.UserId}' is blocked in this campaign by its organiser")
+            : null;
 
     private static IssueOutcome? Invalid(IssueClaim claim, CampaignDefinition definition)
     {

@@ -31,24 +31,24 @@ public sealed class CampaignShards(IGrainFactory grains, LocalShards local)
     }
 
     /// <summary>One claim, to its user's shard.</summary>
-    public async Task<IssueOutcome> ClaimAsync(string campaignId, IssueClaim claim)
-    {
-        var shards = await ShardsAsync(campaignId);
-        return await CallAsync(campaignId, shards, ShardRouting.ShardFor(claim.UserId, shards.Count),
-            here => here.ClaimAsync(claim), grain => grain.ClaimAsync(claim));
-    }
+    public Task<IssueOutcome> ClaimAsync(string campaignId, IssueClaim claim) =>
+        ToUserShardAsync(campaignId, claim.UserId, here => here.ClaimAsync(claim), grain => grain.ClaimAsync(claim));
 
     /// <summary>The user's vouchers from the user's shard of the campaign.</summary>
-    public async Task<IReadOnlyList<VoucherRecord>> ListUserVouchersAsync(string campaignId, string userId)
-    {
-        var shards = await ShardsAsync(campaignId);
-        return await CallAsync(campaignId, shards, ShardRouting.ShardFor(userId, shards.Count),
-            here => here.ListUserVouchersAsync(userId), grain => grain.ListUserVouchersAsync(userId));
-    }
+    public Task<IReadOnlyList<VoucherRecord>> ListUserVouchersAsync(string campaignId, string userId) =>
+        ToUserShardAsync(campaignId, userId, here => here.ListUserVouchersAsync(userId), grain => grain.ListUserVouchersAsync(userId));
 
     /// <summary>Claims whose users are all routed to <paramref name="shard"/> of the campaign, answered in order.</summary>
     public async Task<IReadOnlyList<IssueOutcome>> IssueAsync(string campaignId, int shard, IReadOnlyList<IssueClaim> claims) =>
         await CallAsync(campaignId, await ShardsAsync(campaignId), shard, here => here.IssueAsync(claims), grain => grain.IssueAsync(claims));
+
+    private async Task<T> ToUserShardAsync<T>(
+        string campaignId, string userId, Func<LocalShard, Task<T?>> inThisSilo, Func<IVoucherPoolGrain, Task<T>> asGrain)
+        where T : class
+    {
+        var shards = await ShardsAsync(campaignId);
+        return await CallAsync(campaignId, shards, ShardRouting.ShardFor(userId, shards.Count), inThisSilo, asGrain);
+    }
 
     /// <summary>Straight to the shard's activation when it is in this silo and takes calls; otherwise, or once it has closed, a grain call.</summary>
     private async Task<T> CallAsync<T>(
