@@ -59,7 +59,7 @@ public sealed class CallAuthorizer(ApiKeyAuthenticator authenticator, IPartnerRa
             return;
         }
 
-        var principal = await authenticator.AuthenticateAsync(context.RequestHeaders.GetValue("authorization"));
+        var principal = await authenticator.AuthenticateAsync(AuthorizationOf(context));
         if (!roles.Contains(principal.Role))
         {
             throw new CampaignsException(Refusal.WrongRole,
@@ -70,6 +70,35 @@ public sealed class CallAuthorizer(ApiKeyAuthenticator authenticator, IPartnerRa
         if (principal.Role == Role.Partner && request is not null)
         {
             await rateLimits.AdmitAsync(principal.PrincipalId, request);
+        }
+    }
+
+    /// <summary>
+    /// The call's <c>authorization</c> header, read off the HTTP request when there is one: the
+    /// call's own collection of headers (<see cref="ServerCallContext.RequestHeaders"/>) is built
+    /// from all of them on first use. Several such headers come joined by commas, which no key matches.
+    /// </summary>
+    private static string? AuthorizationOf(ServerCallContext context)
+    {
+        if (HttpRequestOf(context) is not { } http)
+        {
+            return context.RequestHeaders.GetValue("authorization");
+        }
+
+        var values = http.Headers.Authorization;
+        return values.Count == 0 ? null : values.ToString();
+    }
+
+    private static HttpRequest? HttpRequestOf(ServerCallContext context)
+    {
+        try
+        {
+            return context.GetHttpContext().Request;
+        }
+        catch (InvalidOperationException)
+        {
+            // A call context not hosted by ASP.NET Core (the rules' tests make their own).
+            return null;
         }
     }
 }

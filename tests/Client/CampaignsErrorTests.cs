@@ -69,6 +69,47 @@ public sealed class CampaignsErrorTests
         Assert.False(CampaignsRetry.IsTransient(error));
     }
 
+    [Fact]
+    public void Errors_are_told_apart_by_their_details_however_often_the_same_details_come()
+    {
+        for (var round = 0; round < 3; round++)
+        {
+            // The same message with another reason, and the same reason with another message.
+            Assert.Equal("SOLD_OUT", Refusal(StatusCode.ResourceExhausted, "SOLD_OUT", "Nothing left.").Reason());
+            Assert.Equal("BUDGET_EXHAUSTED", Refusal(StatusCode.ResourceExhausted, "BUDGET_EXHAUSTED", "Nothing left.").Reason());
+            Assert.Equal("Spent.", Refusal(StatusCode.ResourceExhausted, "SOLD_OUT", "Spent.").ErrorMessage());
+        }
+
+        // Each delay is the call's own.
+        Assert.Equal(TimeSpan.FromSeconds(1), Refusal(StatusCode.ResourceExhausted, "RATE_LIMITED", "Slow down.", TimeSpan.FromSeconds(1)).RetryDelay());
+        Assert.Equal(TimeSpan.FromSeconds(2), Refusal(StatusCode.ResourceExhausted, "RATE_LIMITED", "Slow down.", TimeSpan.FromSeconds(2)).RetryDelay());
+    }
+
+    [Fact]
+    public void The_error_info_handed_out_is_the_callers_own()
+    {
+        var error = Refusal(StatusCode.ResourceExhausted, "SOLD_OUT", "Nothing left.");
+        Assert.Equal("SOLD_OUT", error.Reason());
+
+        error.ErrorInfo()!.Reason = "CHANGED";
+
+        Assert.Equal("SOLD_OUT", error.ErrorInfo()!.Reason);
+        Assert.Equal("SOLD_OUT", Refusal(StatusCode.ResourceExhausted, "SOLD_OUT", "Nothing left.").Reason());
+    }
+
+    [Fact]
+    public void A_garbled_details_trailer_leaves_the_status_to_speak()
+    {
+        var error = new RpcException(
+            new Grpc.Core.Status(StatusCode.ResourceExhausted, "No stock."),
+            new Metadata { { "grpc-status-details-bin", new byte[] { 0xFF, 0x01, 0x02 } } });
+
+        Assert.Equal("RESOURCE_EXHAUSTED", error.Reason());
+        Assert.Equal("No stock.", error.ErrorMessage());
+        Assert.Null(error.ErrorInfo());
+        Assert.Null(error.RetryDelay());
+    }
+
     [Theory]
     [InlineData(StatusCode.Unavailable, "UNAVAILABLE", true)]
     [InlineData(StatusCode.DeadlineExceeded, "", true)]

@@ -42,6 +42,18 @@ public sealed class AccessAndRolesTests(SiloFixture silo)
     }
 
     [Fact]
+    public async Task Two_authorization_headers_are_refused_even_when_each_holds_a_good_key()
+    {
+        // The SDK adds no header of its own when the caller sends one.
+        var anonymous = silo.Client("");
+        var key = "Bearer " + SiloHost.BootstrapOrganiserKey;
+        await Expect.RefusedAsync(StatusCode.Unauthenticated, "INVALID_API_KEY",
+            () => anonymous.Admin.ListCampaignsAsync(new ListCampaignsRequest(), new Metadata { { "authorization", key }, { "authorization", key } }));
+
+        Assert.NotNull(await anonymous.Admin.ListCampaignsAsync(new ListCampaignsRequest(), new Metadata { { "authorization", key } }));
+    }
+
+    [Fact]
     public async Task A_wrong_secret_for_a_known_key_id_is_refused_while_the_right_one_is_remembered()
     {
         var campaign = await silo.StartedCampaignAsync();

@@ -43,7 +43,7 @@ public static class CampaignsErrorExtensions
     /// </summary>
     public static string Reason(this RpcException error)
     {
-        var reason = error.ErrorInfo()?.Reason;
+        var reason = ErrorDetails.Of(error).Reason;
         return string.IsNullOrEmpty(reason) ? StatusCodeName(error.StatusCode) : reason;
     }
 
@@ -54,16 +54,15 @@ public static class CampaignsErrorExtensions
     /// <summary>The readable message: the rich status's message, else the plain status detail.</summary>
     public static string ErrorMessage(this RpcException error)
     {
-        var message = error.RichStatus()?.Message;
+        var message = ErrorDetails.Of(error).Message;
         return string.IsNullOrEmpty(message) ? error.Status.Detail : message;
     }
 
     /// <summary>The <c>google.rpc.ErrorInfo</c> detail, if the server sent one.</summary>
-    public static ErrorInfo? ErrorInfo(this RpcException error) => error.RichStatus()?.GetDetail<ErrorInfo>();
+    public static ErrorInfo? ErrorInfo(this RpcException error) => ErrorDetails.StatusOf(error)?.GetDetail<ErrorInfo>();
 
     /// <summary>The <c>google.rpc.RetryInfo</c> delay (sent with <c>RATE_LIMITED</c> and <c>PARTNER_DROP_CAP_REACHED</c>), if any.</summary>
-    public static TimeSpan? RetryDelay(this RpcException error) =>
-        error.RichStatus()?.GetDetail<RetryInfo>()?.RetryDelay?.ToTimeSpan();
+    public static TimeSpan? RetryDelay(this RpcException error) => ErrorDetails.Of(error).RetryDelay;
 
     /// <summary>The error as a <see cref="CampaignsError"/>.</summary>
     public static CampaignsError ToCampaignsError(this RpcException error) => CampaignsError.From(error);
@@ -84,18 +83,5 @@ public static class CampaignsErrorExtensions
         }
 
         return builder.ToString();
-    }
-
-    private static Google.Rpc.Status? RichStatus(this RpcException error)
-    {
-        try
-        {
-            return error.GetRpcStatus();
-        }
-        catch (Google.Protobuf.InvalidProtocolBufferException)
-        {
-            // A garbled details trailer must not hide the error it came with.
-            return null;
-        }
     }
 }
