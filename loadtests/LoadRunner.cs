@@ -32,6 +32,11 @@ public sealed record LoadResult(string Name, string Mode, long Succeeded, long F
         ? (cpu.Silo.TotalMicroseconds / (Succeeded + Failed), cpu.Tool.TotalMicroseconds / (Succeeded + Failed))
         : null;
 
+    /// <summary>The database servers' microseconds of processor time per call, when the run could see them.</summary>
+    public double? ServersCpuPerCall => Cpu?.Servers is { } servers && Succeeded + Failed > 0
+        ? servers.TotalMicroseconds / (Succeeded + Failed)
+        : null;
+
     public double Percentile(double p) => Milliseconds(Latency, p);
 
     /// <summary>A percentile of a histogram of ticks, in milliseconds; 0 when it is empty.</summary>
@@ -42,8 +47,11 @@ public sealed record LoadResult(string Name, string Mode, long Succeeded, long F
 /// <summary>One thing the tool checked after a run, and whether it held.</summary>
 public sealed record Check(string What, bool Held, string Detail);
 
-/// <summary>Processor time (all threads, user and system) of the silo's process and the tool's own.</summary>
-public sealed record CpuUse(TimeSpan Silo, TimeSpan Tool)
+/// <summary>
+/// Processor time (all threads, user and system) of the silo's process and the tool's own, and of
+/// the database servers (production mode) when they run on this machine.
+/// </summary>
+public sealed record CpuUse(TimeSpan Silo, TimeSpan Tool, TimeSpan? Servers = null)
 {
     /// <summary>
     /// Runs <paramref name="run"/> and adds the processor time both processes spent meanwhile.
@@ -51,15 +59,20 @@ public sealed record CpuUse(TimeSpan Silo, TimeSpan Tool)
     /// is bought with; the tool's share is what the silo did not get.
     /// </summary>
     /// <param name="siloTime">The silo's processor time so far; null when the tool cannot see its process (nothing is metered then).</param>
-    public static async Task<LoadResult> MeterAsync(Func<TimeSpan?> siloTime, Func<Task<LoadResult>> run)
+    /// <param name="serversTime">The database servers' processor time so far, if the tool can see them.</param>
+    public static async Task<LoadResult> MeterAsync(Func<TimeSpan?> siloTime, Func<Task<LoadResult>> run, Func<TimeSpan?>? serversTime = null)
     {
         using var self = Process.GetCurrentProcess();
-        var (silo, tool) = (siloTime(), self.TotalProcessorTime);
+        var (silo, tool, servers) = (siloTime(), self.TotalProcessorTime, serversTime?.Invoke());
         var result = await run();
         self.Refresh();
-        return silo is { } before && siloTime() is { } after
-            ? result with { Cpu = new CpuUse(after - before, self.TotalProcessorTime - tool) }
-            : result;
+        if (silo is not { } before || siloTime() is not { } after)
+        {
+            return result;
+        }
+
+        var serversSpent = servers is { } serversBefore && serversTime?.Invoke() is { } serversAfter ? serversAfter - serversBefore : (TimeSpan?)null;
+        return result with { Cpu = new CpuUse(after - before, self.TotalProcessorTime - tool, serversSpent) };
     }
 }
 

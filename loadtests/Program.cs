@@ -64,7 +64,9 @@ for (var round = 1; round <= repeat; round++)
         : database is null ? await SiloProcess.StartAsync(root)
         : await SiloProcess.StartAsync(root, database.SiloSettings(options.Redis!), organiserKey: null);
     ILoadTarget silo = started is null ? new RemoteSilo(new Uri(options.Address!), options.OrganiserKey) : started;
-    using var scenarios = new Scenarios(silo, settings, Console.Out);
+    // Production mode's servers, metered beside the silo when they share this machine.
+    using var servers = options.Postgres is null || started is null ? null : await ServerProcesses.FindAsync(options.Postgres, options.Redis!, Console.Out);
+    using var scenarios = new Scenarios(silo, settings, Console.Out, servers);
     var results = new Dictionary<string, IReadOnlyList<LoadResult>>();
     var failures = new Dictionary<string, string>();
     foreach (var name in wanted)

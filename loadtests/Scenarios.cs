@@ -13,7 +13,7 @@ namespace Campaigns.LoadTests;
 /// The load scenarios, each set up through the public API as a real organiser, partner and
 /// merchant would, then driven over gRPC on the real path.
 /// </summary>
-public sealed class Scenarios(ILoadTarget silo, LoadSettings settings, TextWriter log) : IDisposable
+public sealed class Scenarios(ILoadTarget silo, LoadSettings settings, TextWriter log, ServerProcesses? servers = null) : IDisposable
 {
     private readonly CampaignsClient _organiser = Client(silo.Address, silo.OrganiserKey);
     private readonly List<IDisposable> _owned = [];
@@ -333,7 +333,7 @@ public sealed class Scenarios(ILoadTarget silo, LoadSettings settings, TextWrite
         return client;
     }
 
-    private Task<LoadResult> Metered(Func<Task<LoadResult>> run) => CpuUse.MeterAsync(() => silo.ProcessorTime, run);
+    private Task<LoadResult> Metered(Func<Task<LoadResult>> run) => CpuUse.MeterAsync(() => silo.ProcessorTime, run, servers is null ? null : () => servers.ProcessorTime);
 
     /// <summary>
     /// Runs the operation until the silo is warm: connections open, grains active, leases held,

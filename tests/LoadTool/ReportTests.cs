@@ -142,6 +142,24 @@ public sealed class ReportTests
         Assert.EndsWith("| **no** |", TargetLine(Report.Markdown([Round("rebuild", Run("first claim", 1, latencyMillis: 1_400) with { Checks = replayed })], Settings), Target));
     }
 
+    [Fact]
+    public void The_servers_processor_time_gets_a_column_only_when_a_run_could_see_the_servers()
+    {
+        var metered = Run("IssueVoucher", 20_000, latencyMillis: 3) with
+        {
+            Cpu = new CpuUse(TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(4), Servers: TimeSpan.FromSeconds(5)),
+        };
+        var production = Report.Markdown([Round("issue", metered)], Settings);
+
+        Assert.EndsWith("| silo CPU µs/call | tool CPU µs/call | servers CPU µs/call |", production.Split('\n').First(l => l.StartsWith("| scenario |", StringComparison.Ordinal)).TrimEnd('\r'));
+        // 200,000 calls: 40, 20 and 25 µs each.
+        Assert.EndsWith("| 40.0 | 20.0 | 25.0 |", RunLine(production, "IssueVoucher"));
+
+        var embedded = Report.Markdown([Round("issue", metered with { Cpu = new CpuUse(TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(4)) })], Settings);
+        Assert.DoesNotContain("servers CPU", embedded);
+        Assert.EndsWith("| 40.0 | 20.0 |", RunLine(embedded, "IssueVoucher"));
+    }
+
     private static Round BatchRound(double vouchersPerSecond, long failed = 0) =>
         Round("batch", Run("IssueVouchers ×1000 (vouchers)", vouchersPerSecond, latencyMillis: 60, failed));
 
