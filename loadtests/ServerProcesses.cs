@@ -30,48 +30,49 @@ public sealed class ServerProcesses : IDisposable
     /// </summary>
     public static async Task<ServerProcesses?> FindAsync(string postgres, string redis, TextWriter log)
     {
-        var host = new NpgsqlConnectionStringBuilder(postgres).Host ?? "";
-        if (!IsThisMachine(host))
+        var redisOptions = ConfigurationOptions.Parse(redis);
+        // INFO is an admin command for the client.
+        redisOptions.AllowAdmin = true;
+        var postgresHost = new NpgsqlConnectionStringBuilder(postgres).Host ?? "";
+        var redisHost = redisOptions.EndPoints.FirstOrDefault() switch
         {
-            log.WriteLine($"PostgreSQL at {host} is not on this machine: no CPU figures for the servers.");
+            DnsEndPoint dns => dns.Host,
+            IPEndPoint ip => ip.Address.ToString(),
+            _ => "",
+        };
+        if (!IsThisMachine(postgresHost) || !IsThisMachine(redisHost))
+        {
+            log.WriteLine($"PostgreSQL ({postgresHost}) or Redis ({redisHost}) is not on this machine: no CPU figures for the servers.");
             return null;
         }
 
-        // The backend serving this connection is a child of the postmaster, in this machine's process table.
-        await using (var connection = new NpgsqlConnection(postgres))
+        if (await PostmasterAsync(postgres) is not { } postmaster)
         {
-            await connection.OpenAsync();
-            await using var query = new NpgsqlCommand("SELECT pg_backend_pid();", connection);
-            var backend = (int)(await query.ExecuteScalarAsync())!;
-            if (ProcStat.Read(backend) is not { } stat || ProcStat.Read(stat.ParentId) is not { Command: "postgres" or "postmaster" })
-            {
-                log.WriteLine($"PostgreSQL's backend {backend} is not in this machine's process table: no CPU figures for the servers.");
-                return null;
-            }
-
-            ConnectionMultiplexer multiplexer;
-            try
-            {
-                // INFO is an admin command for the client.
-                var options = ConfigurationOptions.Parse(redis);
-                options.AllowAdmin = true;
-                multiplexer = await ConnectionMultiplexer.ConnectAsync(options);
-            }
-            catch (RedisConnectionException ex)
-            {
-                log.WriteLine($"Redis at {redis} could not be reached ({ex.Message}): no CPU figures for the servers.");
-                return null;
-            }
-
-            if (!IsThisMachine(multiplexer.GetEndPoints()[0] switch { DnsEndPoint dns => dns.Host, IPEndPoint ip => ip.Address.ToString(), var other => other.ToString() ?? "" }))
-            {
-                log.WriteLine("Redis is not on this machine: no CPU figures for the servers.");
-                await multiplexer.DisposeAsync();
-                return null;
-            }
-
-            return new ServerProcesses(stat.ParentId, multiplexer);
+            log.WriteLine("PostgreSQL's processes are not in this machine's process table: no CPU figures for the servers.");
+            return null;
         }
+
+        try
+        {
+            return new ServerProcesses(postmaster, await ConnectionMultiplexer.ConnectAsync(redisOptions));
+        }
+        catch (RedisConnectionException ex)
+        {
+            log.WriteLine($"Redis at {redis} could not be reached ({ex.Message}): no CPU figures for the servers.");
+            return null;
+        }
+    }
+
+    /// <summary>The postmaster's process id: the parent of the backend serving a connection of our own.</summary>
+    private static async Task<int?> PostmasterAsync(string postgres)
+    {
+        await using var connection = new NpgsqlConnection(postgres);
+        await connection.OpenAsync();
+        await using var query = new NpgsqlCommand("SELECT pg_backend_pid();", connection);
+        var backend = (int)(await query.ExecuteScalarAsync())!;
+        return ProcStat.Read(backend) is { } stat && ProcStat.Read(stat.ParentId) is { Command: "postgres" or "postmaster" }
+            ? stat.ParentId
+            : null;
     }
 
     /// <summary>Both servers' processor time so far; null if a process could not be read.</summary>
