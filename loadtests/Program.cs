@@ -14,10 +14,10 @@ const string Usage = """
     median round. ledger measures the SQLite ledger alone, in the tool's process; with
     --ledger-postgres, the PostgreSQL ledger alone instead, in a schema of its own on that server.
     With --postgres and --redis, the silo runs in production mode on those servers, in a new
-    database per round (created on that server, dropped at the end). With --address, it drives
-    that running silo instead of starting one (any silo of a cluster; --organiser-key, default
-    dev-organiser-key): no CPU or memory figures, and flash and rebuild, which restart their
-    silo, cannot run.
+    database per round (created on that server, dropped at the end); servers on this machine
+    get a CPU column of their own. With --address, it drives that running silo instead of
+    starting one (any silo of a cluster; --organiser-key, default dev-organiser-key): no CPU or
+    memory figures, and flash and rebuild, which restart their silo, cannot run.
     """;
 string[] byDefault = ["health", "issue", "batch", "soldout", "checkout", "ledger", "flash", "rebuild"];
 string[] known = [.. byDefault, "deadhook"];
