@@ -27,14 +27,10 @@ public sealed record LoadResult(string Name, string Mode, long Succeeded, long F
     /// <summary>Processor time the silo and the tool spent during the run, when it was metered.</summary>
     public CpuUse? Cpu { get; init; }
 
-    /// <summary>Microseconds of processor time per call answered (or failed), when metered.</summary>
-    public (double Silo, double Tool)? CpuPerCall => Cpu is { } cpu && Succeeded + Failed > 0
-        ? (cpu.Silo.TotalMicroseconds / (Succeeded + Failed), cpu.Tool.TotalMicroseconds / (Succeeded + Failed))
-        : null;
-
-    /// <summary>The database servers' microseconds of processor time per call, when the run could see them.</summary>
-    public double? ServersCpuPerCall => Cpu?.Servers is { } servers && Succeeded + Failed > 0
-        ? servers.TotalMicroseconds / (Succeeded + Failed)
+    /// <summary>Microseconds of processor time per call answered (or failed), when metered; the servers' only when the run could see them.</summary>
+    public (double Silo, double Tool, double? Servers)? CpuPerCall => Cpu is { } cpu && Succeeded + Failed > 0
+        ? (cpu.Silo.TotalMicroseconds / (Succeeded + Failed), cpu.Tool.TotalMicroseconds / (Succeeded + Failed),
+            cpu.Servers?.TotalMicroseconds / (Succeeded + Failed))
         : null;
 
     public double Percentile(double p) => Milliseconds(Latency, p);

@@ -62,7 +62,7 @@ public static class Report
         md.AppendLine(Inv, $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC · {Environment.ProcessorCount} cores · {settings.Duration.TotalSeconds:0} s per run{repeated} · {settings.Workers} callers (batch: {settings.BatchWorkers}) · {IdsText(settings.Ids)} · {Target(settings)} · load tool on the same machine").AppendLine();
         var roundColumn = rounds.Count > 1 ? "round | " : "";
         // The servers' column only when a run could see them (production mode, on this machine).
-        var withServers = rounds.Any(round => Runs(round).Any(r => r.ServersCpuPerCall is not null));
+        var withServers = rounds.Any(round => Runs(round).Any(r => r.CpuPerCall?.Servers is not null));
         var serversColumn = withServers ? " servers CPU µs/call |" : "";
         md.AppendLine($"| {roundColumn}scenario | mode | per second | ok | failed | p50 ms | p99 ms | p99.9 ms | max ms | silo CPU µs/call | tool CPU µs/call |{serversColumn}");
         md.AppendLine((rounds.Count > 1 ? "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" : "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|") + (withServers ? "---:|" : ""));
@@ -71,7 +71,7 @@ public static class Report
             var round = rounds.Count > 1 ? $"{i + 1} | " : "";
             foreach (var r in Runs(rounds[i]))
             {
-                md.AppendLine(Inv, $"| {round}{r.Name} | {r.Mode} | {r.PerSecond:N0} | {r.Succeeded:N0} | {r.Failed:N0}{Errors(r)} | {r.Percentile(50):0.00} | {r.Percentile(99):0.00} | {r.Percentile(99.9):0.00} | {r.Percentile(100):0.00} | {Cpu(r, x => x.Silo)} | {Cpu(r, x => x.Tool)} |{(withServers ? $" {ServersCpu(r)} |" : "")}");
+                md.AppendLine(Inv, $"| {round}{r.Name} | {r.Mode} | {r.PerSecond:N0} | {r.Succeeded:N0} | {r.Failed:N0}{Errors(r)} | {r.Percentile(50):0.00} | {r.Percentile(99):0.00} | {r.Percentile(99.9):0.00} | {r.Percentile(100):0.00} | {Micros(r.CpuPerCall?.Silo)} | {Micros(r.CpuPerCall?.Tool)} |{(withServers ? $" {Micros(r.CpuPerCall?.Servers)} |" : "")}");
             }
         }
 
@@ -242,14 +242,11 @@ public static class Report
     private static LoadResult? Nth(Round r, string name, int index) =>
         r.Results.TryGetValue(name, out var list) && list.Count > index ? list[index] : null;
 
-    private static string Cpu(LoadResult r, Func<(double Silo, double Tool), double> which) =>
-        r.CpuPerCall is { } perCall ? which(perCall).ToString("0.0", Inv) : "–";
+    private static string Micros(double? perCall) => perCall is { } value ? value.ToString("0.0", Inv) : "–";
 
-    private static string ServersCpu(LoadResult r) => r.ServersCpuPerCall is { } perCall ? perCall.ToString("0.0", Inv) : "–";
-
-    private static string CpuText(LoadResult r) =>
-        (r.CpuPerCall is { } perCall ? string.Create(Inv, $"  CPU µs/call silo {perCall.Silo,6:0.0} tool {perCall.Tool,6:0.0}") : "")
-        + (r.ServersCpuPerCall is { } servers ? string.Create(Inv, $" servers {servers,6:0.0}") : "");
+    private static string CpuText(LoadResult r) => r.CpuPerCall is { } perCall
+        ? string.Create(Inv, $"  CPU µs/call silo {perCall.Silo,6:0.0} tool {perCall.Tool,6:0.0}") + (perCall.Servers is { } servers ? string.Create(Inv, $" servers {servers,6:0.0}") : "")
+        : "";
 
     private static string Target(LoadSettings settings) =>
         settings.Target is { } address ? $"the running silo at {address} (not started by the tool: no CPU or memory figures)"

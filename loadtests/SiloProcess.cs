@@ -84,11 +84,10 @@ public sealed class SiloProcess : ILoadTarget, IAsyncDisposable
                     continue;
                 }
 
-                // utime and stime are the 12th and 13th fields after the name's closing parenthesis.
-                var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-                threads[Path.GetFileName(task)] = TimeSpan.FromSeconds(ticks / ClockTicksPerSecond);
+                if (ProcStat.ReadFile(Path.Combine(task, "stat")) is { } stat)
+                {
+                    threads[Path.GetFileName(task)] = stat.OwnTime;
+                }
             }
             catch (IOException)
             {
@@ -129,9 +128,6 @@ public sealed class SiloProcess : ILoadTarget, IAsyncDisposable
 
     private static string SiloDll(string repositoryRoot) =>
         Path.Combine(repositoryRoot, "silo", "bin", "Release", "net10.0", "Campaigns.Silo.dll");
-
-    // Linux reports thread times in USER_HZ ticks, 100 a second on every platform it runs on.
-    private const double ClockTicksPerSecond = 100;
 
     /// <summary>What to run when the Release build of the silo is missing; null when it is there.</summary>
     public static string? MissingBuild(string repositoryRoot) => File.Exists(SiloDll(repositoryRoot))
